@@ -1,0 +1,29 @@
+# fockmpi: `make demo` and `make test` set everything up on a fresh Debian/Ubuntu machine.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+# Open MPI refuses root and more ranks than cores unless told; harmless elsewhere.
+export OMPI_ALLOW_RUN_AS_ROOT=1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN  ?= mpirun
+TIMEOUT ?= timeout -k 10
+
+.PHONY: setup demo test test-serial test-mpi bench clean
+
+setup:
+	@bash scripts/setup_env.sh
+
+demo: setup
+	$(MPIRUN) -n 2 $(VENV)/bin/fockmpi run jobs/heisenberg_ring24.toml --force
+
+test: setup
+	$(TIMEOUT) 900 $(PY) -m pytest -q -p no:cacheprovider tests
+	$(TIMEOUT) 600 $(MPIRUN) -n 2 $(PY) -m pytest -q -p no:cacheprovider tests/mpi
+	$(TIMEOUT) 600 $(MPIRUN) -n 3 $(PY) -m pytest -q -p no:cacheprovider tests/mpi
+
+bench: setup
+	$(PY) scaling/bench_core.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,304 @@
+"""U(1) symmetry sectors and their bases, split across MPI ranks.
+
+The basis of a sector is the ascending list of all packed states (see :mod:`fockmpi.space`)
+whose charges take the fixed values.  Nobody stores that list whole: every rank
+
+1. builds the same small *ranking tables* (a dynamic program over the bits of the state,
+   cut into chunks of at most 16 bits aligned to sites), which give the exact dimension and
+   the global index of any state in O(number of chunks);
+2. enumerates only its own contiguous block ``[start, end)`` of indices by unranking
+   (one unranking per change of the high chunks, then a table walk).
+
+So a state owned by another rank is looked up locally, with no message at all, and memory per
+rank is ``8 * dim / ranks`` bytes for the states plus tables of a few MB.
+
+How the tables work: with chunk 0 the lowest bits and ``R`` the vector of charges still to be
+distributed over chunks ``0..c``, let ``W_c(R)`` be the number of valid fillings of chunks
+``0..c-1`` with charge ``R``.  Then ``T[c, R, x] = sum_{valid y < x} W_c(R - q(y))`` and the
+index of a state is ``sum_c T[c, R_c, x_c]`` walking from the highest chunk down.
+Charge vectors are flattened with strides so that subtracting a chunk's charge is one integer
+subtraction.
+"""
+import itertools
+
+import numpy as np
+
+from . import kernels
+from .errors import CapacityError, SectorError
+from .parallel import block_offsets
+from .space import CHARGE_SCALE
+
+MAX_CHUNK_BITS = 16
+TABLE_BUDGET_BYTES = 32 * 2 ** 20
+MAX_DIMENSION = 2 ** 62
+
+
+class Sector:
+    """Fixed values of U(1) charges, e.g. ``Sector(space, {"Sz": 0})``.  Not collective.
+
+    Parameters
+    ----------
+    space : Space
+    charges : dict
+        Charge name -> value in physical units (``Sz`` may be half-integer).  For electrons
+        any consistent subset of ``N``, ``N_up``, ``N_dn``, ``Sz`` is accepted and reduced to
+        independent charges.  An empty dict means the whole space.
+    """
+
+    def __init__(self, space, charges=None):
+        self.space = space
+        self.values = dict(charges or {})
+        self.internal = {}
+        for name, value in self.values.items():
+            table = space.charge_table(name)  # raises for unknown names
+            del table
+            scaled = value * CHARGE_SCALE.get(name, 1)
+            if abs(scaled - round(scaled)) > 1e-9:
+                unit = "half-integer or integer" if name == "Sz" else "integer"
+                raise SectorError(f"[sector] {name} = {value}: expected an {unit} value")
+            self.internal[name] = int(round(scaled))
+        self._reduce_electrons()
+        self._check_ranges()
+
+    def _reduce_electrons(self):
+        """N, N_up, N_dn, Sz of electrons are not independent: keep an independent subset."""
+        q = self.internal
+        if not {"N_up", "N_dn", "N", "Sz"} & set(q) or "N_up" not in self.space.charge_names():
+            return
+        up, dn = q.get("N_up"), q.get("N_dn")
+        if up is None and dn is not None and "N" in q:
+            up = q["N"] - dn
+        if dn is None and up is not None and "N" in q:
+            dn = q["N"] - up
+        if up is None and dn is not None and "Sz" in q:
+            up = q["Sz"] + dn
+        if dn is None and up is not None and "Sz" in q:
+            dn = up - q["Sz"]
+        if up is None and dn is None and "N" in q and "Sz" in q:
+            if (q["N"] + q["Sz"]) % 2:
+                raise SectorError(f"[sector] N = {self.values['N']} and Sz = {self.values['Sz']} are "
+                                  "incompatible: 2 Sz must have the parity of N")
+            up, dn = (q["N"] + q["Sz"]) // 2, (q["N"] - q["Sz"]) // 2
+        if up is None or dn is None:
+            return
+        for name, value in (("N", up + dn), ("Sz", up - dn)):
+            if name in q and q[name] != value:
+                raise SectorError(f"[sector] values {self.values} contradict each other "
+                                  f"({name} would have to be {value / CHARGE_SCALE[name]:g})")
+        self.internal = {"N_up": up, "N_dn": dn}
+
+    def _check_ranges(self):
+        space = self.space
+        nsites = space.nsites
+        for name, value in self.internal.items():
+            table = space.charge_table(name)
+            lo = sum(int(table[i, :s.dim].min()) for i, s in enumerate(space.sites))
+            hi = sum(int(table[i, :s.dim].max()) for i, s in enumerate(space.sites))
+            scale = CHARGE_SCALE.get(name, 1)
+            if not lo <= value <= hi:
+                raise SectorError(f"[sector] {name} = {value / scale:g} is impossible: on {nsites} "
+                                  f"{'/'.join(space.kinds)} sites {name} ranges from {lo / scale:g} "
+                                  f"to {hi / scale:g}")
+            if name == "Sz" and space.kinds == ["spin"] and (value - nsites) % 2:
+                raise SectorError(f"[sector] Sz = {value / 2:g} is impossible on {nsites} spin-1/2 sites: "
+                                  f"Sz must be {'half-integer' if nsites % 2 else 'integer'} "
+                                  f"(e.g. Sz = {0.5 if nsites % 2 else 0})")
+
+    @property
+    def names(self):
+        return sorted(self.internal)
+
+    def label(self):
+        """Human-readable label such as ``Sz=0`` or ``N_up=6,N_dn=6``."""
+        if not self.internal:
+            return "full space"
+        return ",".join(f"{k}={v / CHARGE_SCALE.get(k, 1):g}" for k, v in sorted(self.internal.items()))
+
+    def physical_values(self):
+        """The independent charges in physical units, ``{name: value}``."""
+        return {k: v / CHARGE_SCALE.get(k, 1) for k, v in sorted(self.internal.items())}
+
+
+class RankingTables:
+    """The tables that rank and unrank the states of one sector.  Not collective.
+
+    Attributes
+    ----------
+    dim : int
+        Exact dimension of the sector (Python int).
+    """
+
+    def __init__(self, sector):
+        space = sector.space
+        names = sector.names
+        tables = [space.charge_table(n) for n in names]
+        dims = space.dims
+        lo = [min(0, sum(int(t[i, :d].min()) for i, d in enumerate(dims))) for t in tables]
+        hi = [max(0, sum(int(t[i, :d].max()) for i, d in enumerate(dims))) for t in tables]
+        shape = tuple(h - l + 1 for l, h in zip(lo, hi)) or (1,)
+        strides = np.cumprod((1,) + shape[:-1]).astype(np.int64)
+        nR = int(np.prod(shape))
+        self.shape, self.nR = shape, nR
+
+        max_bits = int(np.clip(np.log2(TABLE_BUDGET_BYTES / (8.0 * nR)), 1, MAX_CHUNK_BITS))
+        chunks = []  # lists of sites
+        for i, s in enumerate(space.sites):
+            if chunks and sum(space.sites[j].nbits for j in chunks[-1]) + s.nbits <= max_bits:
+                chunks[-1].append(i)
+            else:
+                chunks.append([i])
+        m = len(chunks)
+        bits = [sum(space.sites[j].nbits for j in ch) for ch in chunks]
+        xmax = 1 << max(bits)
+        self.chunk_off = np.array([space.offsets[ch[0]] for ch in chunks], dtype=np.int64)
+        self.chunk_mask = np.array([(1 << b) - 1 for b in bits], dtype=np.uint64)
+        self.chunk_q = np.full((m, xmax), kernels.INVALID, dtype=np.int64)
+        chunk_qvec = []  # per chunk: (valid mask, charge vectors [X, K])
+        for c, ch in enumerate(chunks):
+            x = np.arange(1 << bits[c], dtype=np.int64)
+            valid = np.ones(len(x), dtype=bool)
+            qvec = np.zeros((len(x), len(names)), dtype=np.int64)
+            for i in ch:
+                v = (x >> int(space.offsets[i] - self.chunk_off[c])) & ((1 << space.sites[i].nbits) - 1)
+                valid &= v < dims[i]
+                vv = np.minimum(v, dims[i] - 1)
+                for k, t in enumerate(tables):
+                    qvec[:, k] += t[i, vv]
+            self.chunk_q[c, :len(x)] = np.where(valid, qvec @ strides[:len(names)] if names else 0,
+                                                kernels.INVALID)
+            chunk_qvec.append((valid, qvec))
+
+        zero = tuple(-l for l in lo) or (0,)
+        W = np.zeros(shape, dtype=object)
+        W[zero] = 1
+        T = np.zeros((m, nR, xmax + 1), dtype=np.int64)
+        for c in range(m):
+            valid, qvec = chunk_qvec[c]
+            distinct, inverse = np.unique(qvec[valid], axis=0, return_inverse=True)
+            inverse = np.asarray(inverse).reshape(-1)
+            shifted = [_shift(W, tuple(u)) for u in distinct]
+            counts = np.bincount(inverse, minlength=len(distinct))
+            W_next = sum((int(n) * s for n, s in zip(counts, shifted)), np.zeros(shape, dtype=object))
+            top = max(int(W_next.max()), 1)
+            if top >= MAX_DIMENSION:
+                raise CapacityError(f"the sector has more than 2^62 states; fix more charges in [sector]")
+            flat_shifted = np.array([s.reshape(-1, order="F") for s in shifted], dtype=np.int64)
+            G = np.zeros((len(valid), nR), dtype=np.int64)
+            G[np.flatnonzero(valid)] = flat_shifted[inverse] if len(distinct) else 0
+            X = len(valid)
+            T[c, :, 1:X + 1] = np.cumsum(G, axis=0).T
+            T[c, :, X + 1:] = np.iinfo(np.int64).max
+            W = W_next
+        self.T = T
+        target = tuple(sector.internal[n] - l for n, l in zip(names, lo)) or (0,)
+        self.r_top = int(np.dot(np.array(target), strides[:len(target)]))
+        self.r_zero = int(np.dot(np.array(zero), strides[:len(zero)]))
+        self.dim = int(W[target])
+
+        # chunk-0 values grouped by flattened charge, for fast enumeration
+        q0 = self.chunk_q[0, :1 << bits[0]]
+        ok = np.flatnonzero(q0 != kernels.INVALID)
+        r_of = self.r_zero + q0[ok]
+        order = np.lexsort((ok, r_of))
+        self.low_vals = ok[order].astype(np.int64)
+        self.low_ptr = np.concatenate([[0], np.cumsum(np.bincount(r_of, minlength=nR))]).astype(np.int64)
+
+    def args(self):
+        """Arguments of the ranking kernels: (chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)."""
+        return (self.chunk_off, self.chunk_mask, self.chunk_q, self.T, np.int64(self.r_top),
+                np.int64(self.r_zero))
+
+    def rank(self, states):
+        """Global index of each state (-1 outside the sector)."""
+        return kernels.rank_states(np.ascontiguousarray(states, dtype=np.uint64), *self.args())
+
+    def states(self, start, count):
+        """States of global indices ``start .. start+count-1`` (ascending)."""
+        if count <= 0:
+            return np.zeros(0, dtype=np.uint64)
+        return kernels.enumerate_states(np.int64(start), np.int64(count), self.chunk_off, self.chunk_q,
+                                        self.T, np.int64(self.r_top), self.low_ptr, self.low_vals)
+
+
+def _shift(W, u):
+    """``out[R] = W[R - u]`` with zeros shifted in (object arrays, any dimension)."""
+    out = np.zeros_like(W)
+    src, dst = [], []
+    for n, k in zip(W.shape, u):
+        if abs(k) >= n:
+            return out
+        src.append(slice(0, n - k) if k >= 0 else slice(-k, n))
+        dst.append(slice(k, n) if k >= 0 else slice(0, n + k))
+    out[tuple(dst)] = W[tuple(src)]
+    return out
+
+
+def sector_dimension(sector):
+    """Exact dimension of a sector (Python int), from the ranking tables.  Not collective."""
+    return RankingTables(sector).dim
+
+
+class U1Basis:
+    """The basis of a U(1) sector, each rank holding its contiguous block of states.
+
+    Parameters
+    ----------
+    sector : Sector
+    rank, size : int
+        This process's rank and the number of ranks the basis is split over (from a
+        communicator: ``comm.rank, comm.size``).  Not collective: no messages are needed.
+
+    Attributes
+    ----------
+    dim : int          global dimension
+    offsets : ndarray  block boundaries, rank p owns ``[offsets[p], offsets[p+1])``
+    start, end : int   this rank's block
+    states : ndarray   this rank's states (uint64, ascending)
+    """
+
+    def __init__(self, sector, rank=0, size=1):
+        self.sector = sector
+        self.space = sector.space
+        self.tables = RankingTables(sector)
+        self.dim = self.tables.dim
+        if self.dim == 0:
+            raise SectorError(f"the sector {sector.label()} is empty for this lattice")
+        self.rank, self.size = rank, size
+        self.offsets = block_offsets(self.dim, size)
+        self.start, self.end = int(self.offsets[rank]), int(self.offsets[rank + 1])
+        self.states = self.tables.states(self.start, self.end - self.start)
+
+    @property
+    def local_size(self):
+        return self.end - self.start
+
+    def index_of(self, states):
+        """Global index of each state (-1 if not in the sector).  Not collective."""
+        return self.tables.rank(states)
+
+    def owner_of(self, indices):
+        """Rank owning each global index."""
+        return np.searchsorted(self.offsets, np.asarray(indices), side="right") - 1
+
+    def lookup_args(self):
+        """Arguments of the kernel ranking used during assembly."""
+        return self.tables.args()
+
+
+def all_sectors(space, names):
+    """Every non-empty combination of values of the charges ``names`` (for tests and tools)."""
+    ranges = []
+    for name in names:
+        table = space.charge_table(name)
+        lo = sum(int(table[i, :s.dim].min()) for i, s in enumerate(space.sites))
+        hi = sum(int(table[i, :s.dim].max()) for i, s in enumerate(space.sites))
+        ranges.append([v / CHARGE_SCALE.get(name, 1) for v in range(lo, hi + 1)])
+    out = []
+    for values in itertools.product(*ranges):
+        try:
+            sector = Sector(space, dict(zip(names, values)))
+        except SectorError:
+            continue
+        if sector_dimension(sector) > 0:
+            out.append(sector)
+    return out

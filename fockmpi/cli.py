@@ -1,0 +1,152 @@
+"""Command line: ``fockmpi run | info | show``.
+
+Exit status: 0 success, 2 bad input (the message names the key or term), 1 any other failure.
+Under MPI every rank parses the same job, so input errors are raised on all ranks alike and
+printed once by rank 0; an unexpected error on one rank aborts the whole job instead of
+leaving the others waiting in a collective.
+"""
+import argparse
+import sys
+import traceback
+
+from . import __version__
+from .errors import FockmpiError, InputError
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="fockmpi",
+        description="Distributed exact diagonalization of second-quantized Hamiltonians "
+                    "(PETSc/SLEPc, parallel HDF5).  Run under mpirun/srun for several ranks.",
+        epilog="Exit status: 0 success, 2 bad input, 1 failure.  See README.md and jobs/ for job files.")
+    p.add_argument("--version", action="version", version=f"fockmpi {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    r = sub.add_parser("run", help="solve a job file and write a results file",
+                       description="Build the basis, assemble H, solve and write NAME.h5. "
+                                   "Options after '--' go to PETSc/SLEPc, e.g. -- -eps_view.")
+    r.add_argument("job", help="job file (TOML)")
+    r.add_argument("-o", "--output", help="results file (default: [output] path or results/JOB.h5)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing results file")
+    r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+    i = sub.add_parser("info", help="sector dimension and memory estimate, without solving",
+                       description="Count the sector dimension exactly and estimate memory per rank.")
+    i.add_argument("job", help="job file (TOML)")
+    i.add_argument("-n", "--ranks", type=int, default=1, help="number of MPI ranks to plan for (default 1)")
+
+    s = sub.add_parser("show", help="summarize a results file",
+                       description="Print the summary table of a results file.")
+    s.add_argument("result", help="results file (.h5)")
+    return p
+
+
+def _petsc_options(tokens):
+    out, k = {}, 0
+    while k < len(tokens):
+        key = tokens[k]
+        if not key.startswith("-"):
+            raise InputError(f"unexpected argument {key!r}: PETSc options after '--' look like -eps_view")
+        if k + 1 < len(tokens) and not tokens[k + 1].startswith("-"):
+            out[key.lstrip("-")] = tokens[k + 1]
+            k += 2
+        else:
+            out[key.lstrip("-")] = ""
+            k += 1
+    return out
+
+
+def _size_text(nbytes):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+
+
+def cmd_run(args):
+    from .config import load_job
+    from .parallel import world
+    from .pipeline import run_job
+    comm = world()
+    job = load_job(args.job)
+    run_job(job, comm, output_path=args.output, force=args.force, quiet=args.quiet,
+            petsc_options=_petsc_options(args.petsc))
+    return 0
+
+
+def cmd_info(args):
+    from .config import load_job
+    from .pipeline import describe_job
+    if args.ranks < 1:
+        raise InputError(f"--ranks: expected a positive integer, found {args.ranks}")
+    info = describe_job(load_job(args.job), args.ranks)
+    p = info["problem"]
+    print(f"{p.title()}  |  {p.space.nsites} sites ({'/'.join(p.space.kinds)})  |  {info['scalar']} H, "
+          f"{p.compiled.nmonomials} monomials")
+    print(f"sector {p.sector.label()}: dimension {info['dimension']} "
+          f"(of {p.space.full_dimension()}; counted in {info['seconds']:.2f} s)")
+    print(f"non-zeros per row ~{info['nnz_per_row']:.1f}, total ~{info['nnz_per_row'] * info['dimension']:.3g}")
+    print(f"estimated memory per rank on {info['ranks']} rank(s):")
+    total = 0
+    for k, v in info["estimate"].items():
+        print(f"  {k:<26}{_size_text(v):>12}")
+        total += v
+    print(f"  {'total':<26}{_size_text(total):>12}")
+    return 0
+
+
+def cmd_show(args):
+    from .output import read_results
+    r = read_results(args.result)
+    sec = r["sector"]
+    prov = r["provenance"]
+    print(f"{args.result}: sector {sec['label']}, dimension {sec['dimension']}, {prov.get('ranks')} ranks, "
+          f"fockmpi {prov.get('fockmpi')} ({str(prov.get('git_commit'))[:10]}), {prov.get('start')}")
+    s = r["solver"]
+    print(f"solver {s.get('method')}: {s.get('iterations')} iterations, {s.get('matvecs')} matvecs, "
+          f"nnz {s.get('nnz')}, {s.get('scalar')}")
+    print(f"  {'phase':<10}{'min [s]':>10}{'max [s]':>10}{'mean [s]':>10}")
+    for phase in ("model", "basis", "assembly", "solve", "output"):
+        if phase in r["timings"]:
+            t = r["timings"][phase]
+            print(f"  {phase:<10}{t['min']:>10.3f}{t['max']:>10.3f}{t['mean']:>10.3f}")
+    mem = r["memory"]
+    print(f"  peak memory per rank: {max(mem['peak_rss_bytes']) / 2**20:.0f} MiB (max)")
+    print(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}")
+    for k, (e, res) in enumerate(zip(r["eigenvalues"], r["residuals"])):
+        print(f"  {k:>3}  {e:>22.14f}  {res:>10.2e}")
+    return 0
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    petsc = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    args = _parser().parse_args(argv)
+    args.petsc = petsc
+    handler = {"run": cmd_run, "info": cmd_info, "show": cmd_show}[args.command]
+    rank, size = 0, 1
+    if args.command == "run":
+        from .parallel import world
+        comm = world()
+        rank, size = comm.rank, comm.size
+    try:
+        return handler(args)
+    except FockmpiError as e:
+        if rank == 0:
+            print(f"fockmpi: error: {e}", file=sys.stderr, flush=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # noqa: BLE001 - last resort: never hang the other ranks
+        sys.stderr.write(f"[rank {rank}] fockmpi: internal error:\n{traceback.format_exc()}")
+        sys.stderr.flush()
+        if size > 1:
+            from .parallel import world
+            world().Abort(1)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

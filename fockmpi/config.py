@@ -1,0 +1,166 @@
+"""Job files (TOML): reading, and key-by-key validation with messages that teach.
+
+A job file has the sections ``[lattice]``, ``[model]``, ``[sector]``, ``[solver]`` and
+``[output]`` (see jobs/ and docs/jobfile.md).  Every stage reads its own section through a
+:class:`Table`, which checks types and choices and, at :meth:`Table.finish`, reports keys that
+nobody read, with the closest valid spelling.
+"""
+import numbers
+import os
+from dataclasses import dataclass, field
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+from .errors import ConfigError, did_you_mean
+
+SECTIONS = ("lattice", "model", "sector", "solver", "output")
+_REQUIRED = object()
+
+_KIND_NAMES = {
+    "int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+    "list": "a list", "table": "a table", "complex": "a number or [re, im]",
+}
+
+
+class Table:
+    """A section (or sub-table) of the job file being read.  Not collective.
+
+    Parameters
+    ----------
+    data : dict
+    where : str
+        How to name it in messages, e.g. ``"[model]"`` or ``"[[model.term]] #2"``.
+    """
+
+    def __init__(self, data, where):
+        if not isinstance(data, dict):
+            raise ConfigError(where, "a table", data)
+        self.data = data
+        self.where = where
+        self.used = set()
+
+    def key(self, name):
+        return f"{self.where} {name}"
+
+    def __contains__(self, name):
+        return name in self.data
+
+    def get(self, name, kind, default=_REQUIRED, choices=None, check=None):
+        """Value of ``name`` converted to ``kind`` (int, float, str, bool, list, table, complex).
+
+        ``choices`` restricts values (a misspelling gets a suggestion); ``check`` is a
+        ``(predicate, description)`` pair for ranges such as ``(lambda v: v > 0, "> 0")``.
+        """
+        self.used.add(name)
+        if name not in self.data:
+            if default is _REQUIRED:
+                expected = _KIND_NAMES[kind] + (f" (one of {', '.join(map(str, choices))})" if choices else "")
+                raise ConfigError(self.key(name), f"{expected}, but the key is missing")
+            return default
+        value = self.data[name]
+        value = _convert(value, kind, self.key(name))
+        if choices is not None and value not in choices:
+            raise ConfigError(self.key(name), f"one of {', '.join(map(repr, choices))}", value,
+                              hint=did_you_mean(value, choices))
+        if check is not None and not check[0](value):
+            raise ConfigError(self.key(name), f"{_KIND_NAMES[kind]} {check[1]}", value)
+        return value
+
+    def table(self, name, default=_REQUIRED):
+        value = self.get(name, "table", default)
+        return None if value is None else Table(value, f"{self.where[:-1]}.{name}]"
+                                                if self.where.endswith("]") else f"{self.where}.{name}")
+
+    def finish(self, extra_known=()):
+        """Raise for a key nobody read (a typo, usually), suggesting the closest known key."""
+        known = set(self.used) | set(extra_known)
+        for name in self.data:
+            if name not in known:
+                hint = did_you_mean(name, known)
+                raise ConfigError(self.key(name), message=f"unknown key '{name}' in {self.where}",
+                                  hint=hint or f"known keys: {', '.join(sorted(known)) or 'none'}")
+
+
+def _convert(value, kind, key):
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(key, "an integer", value)
+        return int(value)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(key, "a number", value)
+        return float(value)
+    if kind == "complex":
+        if isinstance(value, list) and len(value) == 2 and all(
+                isinstance(x, numbers.Real) and not isinstance(x, bool) for x in value):
+            return complex(value[0], value[1])
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(key, "a number or a pair [re, im]", value)
+        return float(value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(key, "a string", value)
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(key, "true or false", value)
+        return value
+    if kind == "list":
+        if not isinstance(value, list):
+            raise ConfigError(key, "a list", value)
+        return value
+    if kind == "table":
+        if not isinstance(value, dict):
+            raise ConfigError(key, "a table", value)
+        return value
+    raise ValueError(kind)
+
+
+@dataclass
+class Job:
+    """A parsed job file: its verbatim text and its sections (plain dicts)."""
+
+    path: str
+    text: str
+    sections: dict = field(default_factory=dict)
+
+    def table(self, name):
+        """Section ``name`` as a :class:`Table` (empty if absent)."""
+        return Table(self.sections.get(name, {}), f"[{name}]")
+
+
+def load_job(path):
+    """Read and parse a job file; check its top-level sections.  Not collective.
+
+    Raises :class:`ConfigError` for a missing file, a TOML syntax error (with its line) or an
+    unknown section.
+    """
+    if not os.path.isfile(path):
+        raise ConfigError("job file", "an existing TOML file", path, hint="check the path")
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(path, message=f"{path}: not valid TOML: {e}") from None
+    return parse_job(data, path, text)
+
+
+def parse_job(data, path="<job>", text=""):
+    """Check a job given as a dict (e.g. from a notebook)."""
+    for name, value in data.items():
+        if name not in SECTIONS:
+            raise ConfigError(f"[{name}]", message=f"{path}: unknown section [{name}]",
+                              hint=did_you_mean(name, SECTIONS) or f"sections are {', '.join(SECTIONS)}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{name}]", "a table (a [section] header)", value)
+    for name in ("lattice", "model"):
+        if name not in data:
+            raise ConfigError(f"[{name}]", message=f"{path}: the section [{name}] is missing")
+    return Job(path=path, text=text, sections=data)

@@ -1,0 +1,226 @@
+"""From a symbolic :class:`~fockmpi.ops.Operator` on a :class:`~fockmpi.space.Space` to the flat
+arrays the compiled kernels apply to packed basis states, plus the checks that must pass first
+(factors fit their sites, charges conserved, hermiticity, real or complex scalars).
+
+How a product of factors becomes numbers
+----------------------------------------
+1. The factors of a term are sorted by site (stable, so same-site factors keep their order);
+   every exchange of two fermion-odd factors on different sites flips the sign.
+2. Same-site factors are multiplied into one local matrix ``M[new, old]`` (exact product of the
+   truncated matrices: for bosons with a cutoff, ``b b^dag`` is *not* rewritten as
+   ``b^dag b + 1``).  Odd local matrices carry the Jordan-Wigner string over lower sites,
+   which the kernel evaluates on the state.
+3. Each local matrix is split into *monomial parts* with one non-zero per column, and a term
+   into the products of parts: a monomial maps a basis state to at most one basis state.
+
+The checks use a finer, canonical expansion into matrix units ``E[new, old]`` per site, for
+which the hermitian conjugate of a product is again one product.
+"""
+import itertools
+
+import numpy as np
+
+from .errors import HermiticityError, OperatorError, SectorError
+from .ops import format_coefficient, format_factor, format_term
+
+_ODD = {"F+", "F-"}
+
+
+class CompiledOperator:
+    """Flat arrays of the monomials of an operator on a space.  Not collective.
+
+    Attributes
+    ----------
+    coef : ndarray (nmono,) float64 or complex128
+    nsites : ndarray (nmono,) int64
+        Number of sites each monomial acts on (0 for a constant).
+    sites : ndarray (nmono, kmax) int64
+    target : ndarray (nmono, kmax, dmax) int64
+        New local state for each old one, -1 where the monomial gives zero.
+    amp : ndarray (nmono, kmax, dmax) float64
+    odd : ndarray (nmono, kmax) bool
+        Fermion-odd local part: multiply by the parity of fermions on lower sites.
+    ndiag : int
+        Monomials ``0..ndiag-1`` are diagonal, the rest are not.
+    is_real : bool
+    """
+
+    def __init__(self, space, monomials, is_real):
+        self.space = space
+        self.is_real = is_real
+        diag = [m for m in monomials if m[3]]
+        off = [m for m in monomials if not m[3]]
+        ordered = diag + off
+        self.ndiag = len(diag)
+        n = len(ordered)
+        kmax = max([len(m[1]) for m in ordered] + [1])
+        dmax = int(space.dims.max())
+        self.coef = np.array([complex(m[0]) for m in ordered], dtype=np.complex128)
+        if is_real:
+            self.coef = self.coef.real.copy()
+        self.nsites = np.array([len(m[1]) for m in ordered], dtype=np.int64)
+        self.sites = np.zeros((n, kmax), dtype=np.int64)
+        self.target = -np.ones((n, kmax, dmax), dtype=np.int64)
+        self.amp = np.zeros((n, kmax, dmax), dtype=np.float64)
+        self.odd = np.zeros((n, kmax), dtype=np.bool_)
+        for a, (_, parts, _, _) in enumerate(ordered):
+            for k, (site, tgt, amp, odd) in enumerate(parts):
+                self.sites[a, k] = site
+                self.target[a, k, :len(tgt)] = tgt
+                self.amp[a, k, :len(amp)] = amp
+                self.odd[a, k] = odd
+        self.site_offsets = space.offsets.astype(np.int64)
+        self.site_masks = np.array([(1 << s.nbits) - 1 for s in space.sites], dtype=np.uint64)
+        self.fermion_mask = space.fermion_mask
+
+    @property
+    def dtype(self):
+        return self.coef.dtype
+
+    @property
+    def nmonomials(self):
+        return len(self.coef)
+
+    def kernel_args(self, dtype=None):
+        """The arrays the kernels in :mod:`fockmpi.kernels` take, in their order.
+
+        ``dtype`` casts the coefficients (e.g. real H on a complex PETSc build).
+        """
+        coef = self.coef if dtype is None else self.coef.astype(dtype)
+        return (coef, self.nsites, self.sites, self.target, self.amp, self.odd, self.ndiag,
+                self.site_offsets, self.site_masks, np.uint64(self.fermion_mask))
+
+
+def _local_terms(factors, coef, space, text):
+    """Sort a product by site with fermion signs; multiply same-site factors.
+
+    Returns ``(coef, [(site, matrix, odd), ...])`` with sites ascending, or ``None`` if zero.
+    """
+    for kind, site, flavor in factors:
+        if not 0 <= site < space.nsites:
+            raise OperatorError(f"term {text!r}: site {site} does not exist (the lattice has sites "
+                                f"0..{space.nsites - 1})")
+        if not space.sites[site].accepts(kind, flavor):
+            raise OperatorError(f"term {text!r}: factor {format_factor((kind, site, flavor))} "
+                                f"does not act on site {site}, which is a {space.sites[site].kind} site")
+    order = sorted(range(len(factors)), key=lambda k: factors[k][1])
+    sign = 1
+    for x, y in itertools.combinations(range(len(order)), 2):
+        a, bb = order[x], order[y]  # a now stands left of bb; it was right of bb if a > bb
+        if a > bb and factors[a][0] in _ODD and factors[bb][0] in _ODD:
+            sign = -sign
+    local = []
+    for site, group in itertools.groupby((factors[k] for k in order), key=lambda f: f[1]):
+        group = list(group)
+        m = space.sites[site].identity_matrix()
+        for kind, _, flavor in group:
+            m = m @ space.sites[site].factor_matrix(kind, flavor)
+        odd = sum(kind in _ODD for kind, _, _ in group) % 2 == 1
+        if not m.any():
+            return None
+        if not odd and np.array_equal(m, np.eye(len(m))):
+            continue
+        local.append((site, m, odd))
+    return coef * sign, local
+
+
+def _monomial_parts(m):
+    """Split a local matrix into parts with at most one non-zero per column."""
+    d = len(m)
+    rows = [np.flatnonzero(m[:, v]) for v in range(d)]
+    parts = []
+    for r in range(max(len(x) for x in rows)):
+        tgt = np.array([x[r] if r < len(x) else -1 for x in rows], dtype=np.int64)
+        amp = np.array([m[tgt[v], v] if tgt[v] >= 0 else 0.0 for v in range(d)])
+        parts.append((tgt, amp))
+    return parts
+
+
+def _units(local):
+    """Canonical expansion of a site-ordered product into matrix units: {((site,new,old),...): value}."""
+    per_site = [[(site, int(t), int(v), m[t, v]) for t, v in zip(*np.nonzero(m))] for site, m, _ in local]
+    out = {}
+    for combo in itertools.product(*per_site):
+        value = 1.0
+        for *_, x in combo:
+            value *= x
+        out[tuple(u[:3] for u in combo)] = value
+    return out
+
+
+def compile_operator(op, space, charges=(), check_hermitian=True):
+    """Check ``op`` on ``space`` and turn it into a :class:`CompiledOperator`.  Not collective.
+
+    Parameters
+    ----------
+    op : Operator
+    space : Space
+    charges : sequence of str
+        Charges that must be conserved (the declared U(1) sector); a term that changes one
+        raises :class:`~fockmpi.errors.SectorError` naming the term.
+    check_hermitian : bool
+        Raise :class:`~fockmpi.errors.HermiticityError` naming a term without its partner.
+    """
+    tables = {name: space.charge_table(name) for name in charges}
+    monomials = {}
+    units = {}
+    unit_source = {}
+    for factors, coef in op.terms.items():
+        text = format_term(factors, coef)
+        res = _local_terms(factors, coef, space, text)
+        if res is None:
+            continue
+        c, local = res
+        for name, table in tables.items():
+            _check_charge(local, table, name, text, space)
+        for key, value in _units(local).items():
+            units[key] = units.get(key, 0) + c * value
+            unit_source.setdefault(key, text)
+        site_parts = [[(site, tgt, amp, odd) for tgt, amp in _monomial_parts(m)] for site, m, odd in local]
+        for combo in itertools.product(*site_parts):
+            key = tuple((p[0], p[1].tobytes(), p[2].tobytes(), p[3]) for p in combo)
+            if key in monomials:
+                monomials[key][0] += c
+            else:
+                diag = all(np.array_equal(p[1][p[2] != 0], np.flatnonzero(p[2] != 0)) for p in combo)
+                monomials[key] = [c, combo, text, diag]
+    scale = max([abs(v) for v in units.values()] + [1e-300])
+    units = {k: v for k, v in units.items() if abs(v) > 1e-14 * scale}
+    if check_hermitian:
+        _check_hermitian(units, unit_source, space)
+    is_real = all(abs(complex(v).imag) <= 1e-14 * scale for v in units.values())
+    kept = [tuple(m) for m in monomials.values() if abs(m[0]) > 1e-14 * scale]
+    return CompiledOperator(space, kept, is_real)
+
+
+def _check_charge(local, table, name, text, space):
+    delta = 0
+    for site, m, _ in local:
+        ts, vs = np.nonzero(m)
+        changes = set((table[site, ts] - table[site, vs]).tolist())
+        if len(changes) != 1:
+            raise SectorError(f"term {text!r} does not conserve {name} (the sector fixes {name}; "
+                              "remove the term or the sector constraint)")
+        delta += changes.pop()
+    if delta != 0:
+        from .space import CHARGE_SCALE
+        shown = delta / CHARGE_SCALE.get(name, 1)
+        raise SectorError(f"term {text!r} changes {name} by {shown:+g}, but the sector fixes {name}; "
+                          f"remove the term or drop {name} from [sector]")
+
+
+def _check_hermitian(units, unit_source, space):
+    fermionic = {i for i, s in enumerate(space.sites) if s.fermion_bits}
+    for key, value in units.items():
+        odd = 0
+        for site, new, old in key:
+            if site in fermionic and bin(new ^ old).count("1") % 2:
+                odd += 1
+        sign = -1 if (odd * (odd - 1) // 2) % 2 else 1
+        partner = tuple((site, old, new) for site, new, old in key)
+        expected = sign * np.conj(units.get(partner, 0.0))
+        if abs(value - expected) > 1e-10 * max(1.0, abs(value)):
+            raise HermiticityError(
+                f"the Hamiltonian is not hermitian: term {unit_source[key]!r} has no hermitian partner "
+                f"with the conjugate coefficient (coefficient {format_coefficient(value)} against "
+                f"{format_coefficient(expected)}); add 'hc = true' to the term or write its conjugate")

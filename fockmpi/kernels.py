@@ -1,0 +1,191 @@
+"""Compiled per-state kernels (numba).  Arrays and scalars in, arrays out: no objects, no MPI.
+
+Conventions shared with :mod:`fockmpi.basis` and :mod:`fockmpi.hamiltonian`:
+
+* states are ``uint64``; site ``i`` sits at bit ``site_offsets[i]`` with mask ``site_masks[i]``;
+* the basis of a U(1) sector is the sorted list of its states, split into bit *chunks*
+  (chunk 0 = lowest bits).  ``chunk_q[c, x]`` is the flattened charge of chunk value ``x``
+  (``INVALID`` if ``x`` holds a local state beyond a site's dimension) and
+  ``T[c, r, x]`` the number of sector states whose chunks above ``c`` are fixed, whose
+  chunk ``c`` is below ``x``, with remaining flattened charge index ``r`` (see basis.py);
+* monomial arrays as in :class:`fockmpi.hamiltonian.CompiledOperator`.
+"""
+import numpy as np
+from numba import njit
+
+INVALID = np.int64(-(2 ** 62))
+
+
+@njit(cache=True, inline="always")
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+# --- ranking and unranking ---------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _rank_one(s, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero):
+    nR = T.shape[1]
+    r = r_top
+    idx = np.int64(0)
+    for c in range(chunk_off.shape[0] - 1, -1, -1):
+        x = np.int64((s >> np.uint64(chunk_off[c])) & chunk_mask[c])
+        q = chunk_q[c, x]
+        if q == INVALID or r < 0 or r >= nR:
+            return np.int64(-1)
+        idx += T[c, r, x]
+        r -= q
+    if r != r_zero:
+        return np.int64(-1)
+    return idx
+
+
+@njit(cache=True)
+def rank_states(states, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero):
+    """Global index of each state in the sector, -1 for a state outside it."""
+    out = np.empty(states.shape[0], dtype=np.int64)
+    for k in range(states.shape[0]):
+        out[k] = _rank_one(states[k], chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)
+    return out
+
+
+@njit(cache=True)
+def _unrank_prefix(i, chunk_off, chunk_q, T, r_top):
+    """Unrank index ``i`` down to chunk 1: returns (high bits, remaining r, position in chunk 0)."""
+    s = np.uint64(0)
+    r = r_top
+    rem = i
+    for c in range(chunk_off.shape[0] - 1, 0, -1):
+        x = np.searchsorted(T[c, r], rem, side="right") - 1
+        rem -= T[c, r, x]
+        s |= np.uint64(x) << np.uint64(chunk_off[c])
+        r -= chunk_q[c, x]
+    return s, r, rem
+
+
+@njit(cache=True)
+def enumerate_states(start, count, chunk_off, chunk_q, T, r_top, low_ptr, low_vals):
+    """The ``count`` sector states of global index ``start, start+1, ...`` in ascending order.
+
+    ``low_vals[low_ptr[r]:low_ptr[r+1]]`` are the chunk-0 values with flattened charge
+    index ``r`` (ascending), so only one unranking per change of the high chunks is needed.
+    """
+    out = np.empty(count, dtype=np.uint64)
+    k = 0
+    while k < count:
+        high, r, pos = _unrank_prefix(start + k, chunk_off, chunk_q, T, r_top)
+        lo, hi = low_ptr[r], low_ptr[r + 1]
+        j = lo + pos
+        while j < hi and k < count:
+            out[k] = high | np.uint64(low_vals[j])
+            j += 1
+            k += 1
+    return out
+
+
+# --- applying monomials ------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask):
+    """Apply monomial ``a`` to state ``s``: returns (new state, amplitude); amplitude 0 if none."""
+    val = coef[a]
+    new = s
+    parity = np.int64(0)
+    for k in range(nsites[a]):
+        i = sites[a, k]
+        off = np.uint64(site_offsets[i])
+        v = np.int64((s >> off) & site_masks[i])
+        t = target[a, k, v]
+        if t < 0:
+            return s, val * 0.0
+        val = val * amp[a, k, v]
+        new = (new & ~(site_masks[i] << off)) | (np.uint64(t) << off)
+        if odd[a, k]:
+            below = (np.uint64(1) << off) - np.uint64(1)
+            parity += _popcount(s & fmask & below)
+    if parity & 1:
+        val = -val
+    return new, val
+
+
+@njit(cache=True)
+def diagonal(states, coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask):
+    """Diagonal matrix elements <s|H|s> for each state."""
+    out = np.zeros(states.shape[0], dtype=coef.dtype)
+    for k in range(states.shape[0]):
+        for a in range(ndiag):
+            _, v = _apply_monomial(states[k], a, coef, nsites, sites, target, amp, odd,
+                                   site_offsets, site_masks, fmask)
+            out[k] += v
+    return out
+
+
+@njit(cache=True)
+def build_rows(states, row0, col_lo, col_hi, fill,
+               coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
+               chunk_off, chunk_mask, chunk_q, T, r_top, r_zero,
+               d_ptr, d_col, d_val, o_ptr, o_col, o_val):
+    """Count (``fill=False``) or write (``fill=True``) the CSR rows of H for ``states``.
+
+    Row ``k`` has global index ``row0 + k``.  Columns in ``[col_lo, col_hi)`` go to the diagonal
+    block with local column index ``col - col_lo``; the others to the off-diagonal block with
+    global column index.  Duplicates are summed, zero off-diagonal entries dropped, the
+    diagonal entry always kept.  When counting, ``d_ptr[k+1]``/``o_ptr[k+1]`` receive the row
+    lengths; when filling they must hold the row pointers.  Returns the number of generated
+    states outside the sector (non-zero means a term broke a charge: a bug upstream).
+    """
+    nmono = coef.shape[0]
+    buf_col = np.empty(nmono + 1, dtype=np.int64)
+    buf_val = np.empty(nmono + 1, dtype=coef.dtype)
+    lost = 0
+    for k in range(states.shape[0]):
+        s = states[k]
+        row = row0 + k
+        buf_col[0] = row
+        buf_val[0] = 0
+        for a in range(ndiag):
+            _, v = _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask)
+            buf_val[0] += v
+        n = 1
+        for a in range(ndiag, nmono):
+            new, v = _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask)
+            if v == 0:
+                continue
+            col = _rank_one(new, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)
+            if col < 0:
+                lost += 1
+                continue
+            # insertion into the sorted buffer, merging equal columns
+            j = n - 1
+            while j >= 0 and buf_col[j] > col:
+                j -= 1
+            if j >= 0 and buf_col[j] == col:
+                buf_val[j] += v
+                continue
+            for m in range(n, j + 1, -1):
+                buf_col[m] = buf_col[m - 1]
+                buf_val[m] = buf_val[m - 1]
+            buf_col[j + 1] = col
+            buf_val[j + 1] = v
+            n += 1
+        nd = 0
+        no = 0
+        for j in range(n):
+            col = buf_col[j]
+            if buf_val[j] == 0 and col != row:
+                continue
+            if col_lo <= col < col_hi:
+                if fill:
+                    d_col[d_ptr[k] + nd] = col - col_lo
+                    d_val[d_ptr[k] + nd] = buf_val[j]
+                nd += 1
+            else:
+                if fill:
+                    o_col[o_ptr[k] + no] = col
+                    o_val[o_ptr[k] + no] = buf_val[j]
+                no += 1
+        if not fill:
+            d_ptr[k + 1] = nd
+            o_ptr[k + 1] = no
+    return lost

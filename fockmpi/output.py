@@ -1,0 +1,149 @@
+"""Results files: one self-describing parallel HDF5 file per run, written atomically.
+
+Layout (``fockmpi show FILE`` prints it)::
+
+    /                     attrs: complete, format, fockmpi_version, created
+    /job                  attrs: toml (verbatim job file), path
+    /sector               attrs: label, dimension, and one attr per fixed charge
+    /eigenvalues          (nev,) float64
+    /residuals            (nev,) float64   ||H x - E x|| for normalized x
+    /eigenvectors         (nev, dim)       written collectively, each rank its slice (optional)
+    /basis_states         (dim,) uint64    packed states, the columns of /eigenvectors
+    /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested
+    /timings/<phase>      attrs: min, max, mean (seconds over ranks)
+    /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,)
+    /provenance           attrs: versions of fockmpi, PETSc, SLEPc, MPI, h5py; git commit;
+                          ranks, host, start and end time
+
+Atomicity: the file is written as ``NAME.tmp``, the attribute ``complete`` is set last, the
+file is closed, and rank 0 renames it to ``NAME``.  A crash leaves at most a stale ``.tmp``
+(removed by the next run), never a half file under the final name.  Readers check ``complete``.
+"""
+import os
+
+import numpy as np
+
+from ._runtime import import_h5py
+from .errors import FockmpiError, OutputExistsError
+from .parallel import raise_collectively
+
+FORMAT = "fockmpi-results-1"
+
+
+def prepare_path(path, force, comm):
+    """Check that ``path`` may be written; remove a stale ``path.tmp``.  Collective.
+
+    Raises :class:`OutputExistsError` (on every rank) if ``path`` exists and not ``force``.
+    """
+    error = None
+    if comm.rank == 0:
+        if os.path.exists(path) and not force:
+            error = OutputExistsError(f"{path} exists already; pass --force to overwrite it or choose "
+                                      "another path with -o")
+        else:
+            parent = os.path.dirname(os.path.abspath(path))
+            try:
+                os.makedirs(parent, exist_ok=True)
+                if os.path.exists(path + ".tmp"):
+                    os.remove(path + ".tmp")
+            except OSError as e:
+                error = FockmpiError(f"cannot prepare {path}: {e}")
+    raise_collectively(comm, comm.bcast(error, root=0))
+
+
+def _write_rows(h5py, dset, start, data):
+    """Collective write of rows ``start..start+len(data)`` (a rank may have none).
+
+    h5py skips the HDF5 call for an empty selection, which hangs the other ranks in a
+    collective write, so empty ranks join with a 'none' selection through the low-level API.
+    """
+    with dset.collective:
+        if len(data):
+            dset[start:start + len(data)] = data
+        else:
+            fspace = dset.id.get_space()
+            fspace.select_none()
+            mspace = h5py.h5s.create_simple((1,) + dset.shape[1:])
+            mspace.select_none()
+            dxpl = h5py.h5p.create(h5py.h5p.DATASET_XFER)
+            dxpl.set_dxpl_mpio(h5py.h5fd.MPIO_COLLECTIVE)
+            dset.id.write(mspace, fspace, np.zeros((1,) + dset.shape[1:], dtype=dset.dtype), dxpl=dxpl)
+
+
+def write_results(path, comm, record):
+    """Write a results file atomically.  Collective.
+
+    ``record`` is a dict with keys: job_text, job_path, sector_label, sector_values (dict),
+    dimension, start (this rank's first row), states (local uint64), eigenvalues, residuals,
+    vectors (list of local arrays or None), solver (dict), timings ({phase: (min,max,mean)} or a collective callable returning it),
+    memory (dict of per-rank arrays), provenance (dict).
+    """
+    h5py = import_h5py()
+    tmp = path + ".tmp"
+    nev = len(record["eigenvalues"])
+    dim = int(record["dimension"])
+    start = int(record["start"])
+    with h5py.File(tmp, "w", driver="mpio", comm=comm) as f:
+        f.attrs["complete"] = False
+        f.attrs["format"] = FORMAT
+        g = f.create_group("job")
+        g.attrs["toml"] = record["job_text"]
+        g.attrs["path"] = record["job_path"]
+        g = f.create_group("sector")
+        g.attrs["label"] = record["sector_label"]
+        g.attrs["dimension"] = dim
+        for k, v in record["sector_values"].items():
+            g.attrs[k] = v
+        f.create_dataset("eigenvalues", data=np.asarray(record["eigenvalues"], dtype=np.float64))
+        f.create_dataset("residuals", data=np.asarray(record["residuals"], dtype=np.float64))
+        states = f.create_dataset("basis_states", shape=(dim,), dtype=np.uint64)
+        _write_rows(h5py, states, start, record["states"])
+        vectors = record.get("vectors")
+        if vectors is not None and nev:
+            dtype = np.asarray(vectors[0]).dtype
+            vec = f.create_dataset("eigenvectors", shape=(dim, nev), dtype=dtype)
+            local = np.ascontiguousarray(np.stack(vectors, axis=1)) if len(vectors[0]) else \
+                np.zeros((0, nev), dtype=dtype)
+            _write_rows(h5py, vec, start, local)
+            vec.attrs["layout"] = "column k is eigenvector k; row i is basis_states[i]"
+        g = f.create_group("solver")
+        for k, v in record["solver"].items():
+            g.attrs[k] = v
+        g = f.create_group("timings")
+        timings = record["timings"]() if callable(record["timings"]) else record["timings"]
+        for phase, (lo, hi, mean) in timings.items():
+            p = g.create_group(phase)
+            p.attrs["min"], p.attrs["max"], p.attrs["mean"] = lo, hi, mean
+        g = f.create_group("memory")
+        for k, v in record["memory"].items():
+            g.create_dataset(k, data=np.asarray(v))
+        g = f.create_group("provenance")
+        for k, v in record["provenance"].items():
+            g.attrs[k] = str(v).replace("\x00", "").strip()
+        f.attrs["complete"] = True
+    comm.Barrier()
+    if comm.rank == 0:
+        os.replace(tmp, path)
+    comm.Barrier()
+
+
+def read_results(path):
+    """Read a results file (serially) into a dict; refuse incomplete files.  Not collective."""
+    h5py = import_h5py()
+    if not os.path.exists(path):
+        raise FockmpiError(f"{path}: no such file")
+    with h5py.File(path, "r") as f:
+        if not f.attrs.get("complete", False):
+            raise FockmpiError(f"{path} is incomplete (the run that wrote it did not finish)")
+        out = {
+            "job_toml": f["job"].attrs["toml"],
+            "sector": dict(f["sector"].attrs),
+            "eigenvalues": f["eigenvalues"][()],
+            "residuals": f["residuals"][()],
+            "solver": dict(f["solver"].attrs),
+            "timings": {k: dict(v.attrs) for k, v in f["timings"].items()},
+            "memory": {k: v[()] for k, v in f["memory"].items()},
+            "provenance": dict(f["provenance"].attrs),
+            "has_vectors": "eigenvectors" in f,
+        }
+    return out

@@ -1,0 +1,116 @@
+"""MPI habits in one place: block partitions, collective error checks, rank-0 output, timers.
+
+Only mpi4py is used here (never PETSc), so every stage can rely on it.
+"""
+import os
+import resource
+import sys
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+
+def world():
+    """``MPI.COMM_WORLD`` (imports mpi4py, which initializes MPI)."""
+    from mpi4py import MPI
+    return MPI.COMM_WORLD
+
+
+def block_offsets(n, size):
+    """Offsets of a balanced contiguous split of ``n`` items over ``size`` ranks.
+
+    Rank ``p`` owns ``[offsets[p], offsets[p+1])``; the first ``n % size`` ranks own one more.
+    """
+    n, size = int(n), int(size)
+    counts = np.full(size, n // size, dtype=np.int64)
+    counts[: n % size] += 1
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def raise_collectively(comm, error):
+    """Make a local error (or ``None``) global: if any rank has one, every rank raises it.
+
+    Collective.  The error of the lowest failing rank is raised everywhere, so all ranks print
+    the same message and none hangs in a later collective.
+    """
+    errors = comm.allgather(error)
+    for e in errors:
+        if e is not None:
+            raise e
+
+
+@contextmanager
+def collective_errors(comm, catch=Exception):
+    """Run a block whose exceptions of type ``catch`` are made collective on exit.
+
+    Collective: every rank must enter and leave the block.
+    """
+    error = None
+    try:
+        yield
+    except catch as e:  # noqa: BLE001 - re-raised collectively below
+        error = e
+    raise_collectively(comm, error)
+
+
+def print0(comm, *args, **kwargs):
+    """Print on rank 0 only (flushes)."""
+    if comm.rank == 0:
+        print(*args, **kwargs)
+        sys.stdout.flush()
+
+
+def peak_memory_bytes():
+    """Peak resident memory of this process in bytes (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def current_memory_bytes():
+    """Current resident memory of this process in bytes (from /proc; 0 where unavailable)."""
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+class PhaseTimer:
+    """Wall time per named phase on this rank; :meth:`summary` reduces over ranks."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    @contextmanager
+    def phase(self, name):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+    def summary(self, comm):
+        """``{phase: (min, max, mean)}`` over ranks.  Collective."""
+        names = sorted(self.seconds)
+        local = np.array([self.seconds[n] for n in names])
+        all_ = np.array(comm.allgather(local)).reshape(comm.size, len(names))
+        return {n: (float(all_[:, k].min()), float(all_[:, k].max()), float(all_[:, k].mean()))
+                for k, n in enumerate(names)}
+
+
+class Progress:
+    """A progress line on rank 0 for work that takes more than a few seconds."""
+
+    def __init__(self, comm, label, total, every=3.0, enabled=True):
+        self.comm, self.label, self.total, self.every = comm, label, total, every
+        self.enabled = enabled and comm.rank == 0
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, done):
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.last >= self.every:
+            self.last = now
+            frac = done / max(self.total, 1)
+            print(f"  {self.label}: {100 * frac:5.1f}%  ({now - self.t0:.1f} s)", flush=True)

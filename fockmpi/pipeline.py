@@ -1,0 +1,207 @@
+"""The one straight line: job -> model -> basis -> distributed operator -> solver -> HDF5.
+
+This is the only module that imports every stage.  :func:`run_job` is what ``fockmpi run``
+does; :func:`describe_job` is ``fockmpi info``.
+"""
+import datetime
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import __version__, _runtime
+from .basis import RankingTables, Sector, U1Basis
+from .config import Table
+from .errors import ConfigError, did_you_mean
+from .hamiltonian import compile_operator
+from .lattice import lattice_from_table
+from .models import model_from_table
+from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0
+from .solve import settings_from_table
+
+
+@dataclass
+class Problem:
+    """Everything a job file defines, checked, before any MPI or PETSc work."""
+
+    job: object
+    lattice: object
+    space: object
+    hamiltonian: object
+    sector: object
+    compiled: object
+    solver: object
+    output_path: str
+    write_vectors: bool
+
+    def title(self):
+        m = self.job.sections["model"].get("type", "?")
+        lat = self.lattice
+        shape = f" {lat.size} {'/'.join(sorted(set(lat.boundary)))}" if lat.size else f" ({lat.nsites} sites)"
+        return f"{m} on {lat.kind}{shape}"
+
+
+def sector_from_table(t: Table, space):
+    """Read ``[sector]``: charge name -> value.  Not collective."""
+    names = space.charge_names()
+    values = {}
+    for key, value in t.data.items():
+        if key not in names:
+            raise ConfigError(t.key(key), message=f"{t.key(key)}: not a charge of {'/'.join(space.kinds)} sites",
+                              hint=did_you_mean(key, names) or f"charges: {', '.join(names) or 'none'}")
+        values[key] = t.get(key, "float")
+    return Sector(space, values)
+
+
+def build_problem(job, output_path=None):
+    """Read and check every section of a job.  Not collective (every rank does the same)."""
+    lattice = lattice_from_table(job.table("lattice"))
+    space, H = model_from_table(job.table("model"), lattice)
+    sector = sector_from_table(job.table("sector"), space)
+    solver = settings_from_table(job.table("solver"))
+    out = job.table("output")
+    default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
+    path = output_path or out.get("path", "str", default)
+    vectors = out.get("eigenvectors", "bool", True)
+    out.finish()
+    compiled = compile_operator(H, space, sector.names)
+    return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors)
+
+
+def _git_commit():
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options=None):
+    """Run a job end to end and write its results file.  Collective on ``comm``.
+
+    Returns a dict with the eigenvalues, residuals, timings and the output path.
+    """
+    started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    timer = PhaseTimer()
+    with timer.phase("model"):
+        with collective_errors(comm):
+            problem = build_problem(job, output_path)
+    from .output import prepare_path, write_results
+    prepare_path(problem.output_path, force, comm)
+
+    with timer.phase("basis"):
+        with collective_errors(comm):
+            basis = U1Basis(problem.sector, comm.rank, comm.size)
+    scalar = "real" if problem.compiled.is_real else "complex"
+    if not quiet:
+        print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector.label()} | "
+               f"dim {basis.dim} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
+    with collective_errors(comm):
+        PETSc, SLEPc = _runtime.init(scalar, basis.dim)
+    PETSc.Log.begin()
+    for k, v in (petsc_options or {}).items():
+        problem.solver.options[k] = v
+    from .assemble import assemble_hamiltonian
+    from .solve import solve
+    with timer.phase("assembly"):
+        op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=not quiet)
+    with timer.phase("solve"):
+        pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet)
+    matrix_bytes = op.bytes_local
+    op.destroy()
+    t_output = time.perf_counter()
+
+    def timings_now():  # collective; called by write_results just before the file is complete
+        timer.seconds["output"] = time.perf_counter() - t_output
+        return timer.summary(comm)
+
+    record = {
+        "job_text": job.text, "job_path": os.path.abspath(job.path),
+        "sector_label": problem.sector.label(), "sector_values": problem.sector.physical_values(),
+        "dimension": basis.dim, "start": basis.start, "states": basis.states,
+        "eigenvalues": pairs.values, "residuals": pairs.residuals,
+        "vectors": pairs.vectors if problem.write_vectors else None,
+        "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
+                   "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
+                   "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar},
+        "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
+                   "matrix_bytes": comm.allgather(matrix_bytes),
+                   "basis_bytes": comm.allgather(basis.states.nbytes)},
+    }
+    record["timings"] = timings_now
+    record["provenance"] = dict(
+        {"fockmpi": __version__, "git_commit": _git_commit(), "ranks": comm.size,
+         "host": socket.gethostname(), "start": started,
+         "end": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
+        **{k: str(v) for k, v in _runtime.versions().items()})
+    write_results(problem.output_path, comm, record)
+    timer.seconds["output"] = time.perf_counter() - t_output
+    timings = timer.summary(comm)
+    if not quiet:
+        print_summary(comm, problem, basis, pairs, timings, record["memory"])
+    return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
+            "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
+
+
+def print_summary(comm, problem, basis, pairs, timings, memory):
+    """The short table of ``fockmpi run``.  Rank 0 prints."""
+    if comm.rank != 0:
+        return
+    lines = [f"  {'phase':<10}{'min [s]':>10}{'max [s]':>10}{'mean [s]':>10}"]
+    for phase in ("model", "basis", "assembly", "solve", "output"):
+        if phase in timings:
+            lo, hi, mean = timings[phase]
+            lines.append(f"  {phase:<10}{lo:>10.3f}{hi:>10.3f}{mean:>10.3f}")
+    lines.append(f"  peak memory per rank: {max(memory['peak_rss_bytes']) / 2**20:.0f} MiB (max), "
+                 f"matrix {max(memory['matrix_bytes']) / 2**20:.0f} MiB (max)")
+    lines.append(f"  {pairs.iterations} iterations, {pairs.matvecs} matvecs ({pairs.method})")
+    lines.append(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}")
+    for k, (e, r) in enumerate(zip(pairs.values, pairs.residuals)):
+        lines.append(f"  {k:>3}  {e:>22.14f}  {r:>10.2e}")
+    lines.append(f"  results: {problem.output_path}")
+    print("\n".join(lines), flush=True)
+
+
+def describe_job(job, ranks=1):
+    """``fockmpi info``: exact sector dimension and a memory estimate per rank.  Not collective."""
+    t0 = time.perf_counter()
+    problem = build_problem(job)
+    tables = RankingTables(problem.sector)
+    dim = tables.dim
+    t_dim = time.perf_counter() - t0
+    nnz_row = _sample_row_length(problem, tables)
+    scalar_bytes = 8 if problem.compiled.is_real else 16
+    index_bytes = 4 if dim < 2 ** 31 else 8
+    per_rank = dim / ranks
+    nev = problem.solver.nev
+    ncv = problem.solver.ncv or max(2 * nev, nev + 15)
+    est = {
+        "basis states": 8 * per_rank,
+        "matrix": per_rank * nnz_row * (scalar_bytes + index_bytes) + 2 * per_rank * index_bytes,
+        f"solver vectors (~{ncv + 3})": (ncv + 3) * per_rank * scalar_bytes,
+    }
+    return {"problem": problem, "dimension": dim, "seconds": t_dim, "nnz_per_row": nnz_row,
+            "estimate": est, "ranks": ranks, "scalar": "real" if scalar_bytes == 8 else "complex"}
+
+
+def _sample_row_length(problem, tables, samples=2000):
+    """Mean non-zeros per row from a random sample of rows (exact for small sectors)."""
+    from . import kernels
+    dim = tables.dim
+    rng = np.random.default_rng(0)
+    idx = np.arange(dim) if dim <= samples else np.sort(rng.choice(dim, samples, replace=False))
+    states = np.array([tables.states(int(i), 1)[0] for i in idx], dtype=np.uint64)
+    z, zv = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=problem.compiled.coef.dtype)
+    args, look = problem.compiled.kernel_args(), tables.args()
+    total = 0
+    for i, s in zip(idx, states):  # a bounded sample, not the basis
+        cd = np.zeros(2, dtype=np.int64)
+        co = np.zeros(2, dtype=np.int64)
+        kernels.build_rows(np.array([s], dtype=np.uint64), np.int64(i), np.int64(0),
+                           np.int64(dim), False, *args, *look, cd, z, zv, co, z, zv)
+        total += cd[1] + co[1]
+    return total / len(idx)

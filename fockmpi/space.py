@@ -1,0 +1,205 @@
+"""Local Hilbert spaces, their bit layout in a packed uint64 state, and additive charges.
+
+A many-body basis state is one ``uint64``: site ``i`` occupies ``nbits`` bits starting at
+bit ``offset[i]`` (site 0 in the lowest bits) and holds a local state ``v`` in
+``0 .. dim-1``:
+
+=============  ====  ======================================================================
+kind           dim   local state v
+=============  ====  ======================================================================
+``spin``       2     0 = down (S^z = -1/2), 1 = up (S^z = +1/2)
+``fermion``    2     occupation n
+``electron``   4     n_up + 2 n_dn  (bit 0 = up mode, bit 1 = down mode)
+``boson``      nmax+1  occupation n (``nmax`` at most 255)
+=============  ====  ======================================================================
+
+Fermionic modes are ordered by their bit position: site-major, up before down.  This is the
+Jordan-Wigner order of :mod:`fockmpi.ops`; :meth:`LocalSpace.factor_matrix` includes the sign
+from modes on the same site, the kernels add the string over lower sites.
+
+Charges are integer-valued per local state and add over sites.  Internally ``Sz`` is counted
+in units of 1/2 (the table holds 2 S^z) so that every charge is an integer.
+"""
+import numpy as np
+
+from .errors import CapacityError, OperatorError, SectorError
+
+SITE_KINDS = ("spin", "fermion", "electron", "boson")
+
+# user-facing charge name -> factor from the user's value to the internal integer
+CHARGE_SCALE = {"Sz": 2, "N": 1, "N_up": 1, "N_dn": 1}
+
+
+class LocalSpace:
+    """The Hilbert space of one site.  Not collective.
+
+    Parameters
+    ----------
+    kind : {'spin', 'fermion', 'electron', 'boson'}
+    nmax : int, bosons only
+        Occupation cutoff; b^dagger |nmax> = 0.
+    """
+
+    def __init__(self, kind, nmax=None):
+        if kind not in SITE_KINDS:
+            raise OperatorError(f"unknown site kind {kind!r}; expected one of {', '.join(SITE_KINDS)}")
+        self.kind = kind
+        self.nmax = None
+        if kind == "boson":
+            if isinstance(nmax, bool) or not isinstance(nmax, (int, np.integer)) or not 1 <= nmax <= 255:
+                raise OperatorError(f"boson sites need an integer cutoff 1 <= nmax <= 255, found {nmax!r}")
+            self.nmax = int(nmax)
+            self.dim = self.nmax + 1
+        else:
+            self.dim = {"spin": 2, "fermion": 2, "electron": 4}[kind]
+        self.nbits = max(1, int(self.dim - 1).bit_length())
+        self.fermion_bits = {"fermion": 0b1, "electron": 0b11}.get(kind, 0)
+        v = np.arange(self.dim)
+        if kind == "spin":
+            self.charges = {"Sz": 2 * v - 1}
+        elif kind == "fermion":
+            self.charges = {"N": v.copy()}
+        elif kind == "electron":
+            up, dn = v & 1, v >> 1
+            self.charges = {"N": up + dn, "N_up": up, "N_dn": dn, "Sz": up - dn}
+        else:
+            self.charges = {"N": v.copy()}
+
+    def __eq__(self, other):
+        return isinstance(other, LocalSpace) and (self.kind, self.nmax) == (other.kind, other.nmax)
+
+    def __hash__(self):
+        return hash((self.kind, self.nmax))
+
+    def __repr__(self):
+        return f"LocalSpace({self.kind!r}" + (f", nmax={self.nmax})" if self.nmax else ")")
+
+    def accepts(self, kind, flavor):
+        """True if the elementary factor ``(kind, flavor)`` of :mod:`fockmpi.ops` acts here."""
+        species = kind[0]
+        if species == "S":
+            return self.kind == "spin"
+        if species == "B":
+            return self.kind == "boson"
+        if self.kind == "fermion":
+            return flavor == -1
+        return self.kind == "electron" and flavor in (0, 1)
+
+    def factor_matrix(self, kind, flavor):
+        """Matrix ``M[new, old]`` of an elementary factor on this site (float64).
+
+        For electrons the sign of the up mode when acting on the down mode (Jordan-Wigner
+        within the site) is included.  The caller checks :meth:`accepts` first.
+        """
+        d = self.dim
+        m = np.zeros((d, d))
+        v = np.arange(d)
+        if kind in ("S+", "S-", "Sz"):
+            if kind == "Sz":
+                m[v, v] = v - 0.5
+            elif kind == "S+":
+                m[1, 0] = 1.0
+            else:
+                m[0, 1] = 1.0
+        elif kind in ("B+", "B-"):
+            if kind == "B+":
+                m[v[:-1] + 1, v[:-1]] = np.sqrt(v[:-1] + 1.0)
+            else:
+                m[v[1:] - 1, v[1:]] = np.sqrt(v[1:].astype(float))
+        else:  # fermions
+            bit = 1 if flavor in (-1, 0) else 2
+            for old in range(d):
+                occupied = bool(old & bit)
+                if (kind == "F+") == occupied:
+                    continue
+                sign = -1.0 if (bit == 2 and old & 1) else 1.0
+                m[old ^ bit, old] = sign
+        return m
+
+    def identity_matrix(self):
+        return np.eye(self.dim)
+
+
+class Space:
+    """Product of local spaces, one per site, packed into a uint64.  Not collective.
+
+    Parameters
+    ----------
+    sites : sequence of LocalSpace
+    """
+
+    def __init__(self, sites):
+        self.sites = tuple(sites)
+        if not self.sites:
+            raise OperatorError("a space needs at least one site")
+        widths = np.array([s.nbits for s in self.sites])
+        self.offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        self.nbits = int(widths.sum())
+        if self.nbits > 64:
+            raise CapacityError(f"{len(self.sites)} sites need {self.nbits} bits, more than the 64 of a "
+                                "packed state; use fewer sites or a smaller boson cutoff nmax")
+        self.fermion_mask = np.uint64(sum(s.fermion_bits << int(o) for s, o in zip(self.sites, self.offsets)))
+
+    @classmethod
+    def uniform(cls, kind, nsites, nmax=None):
+        """``nsites`` copies of ``LocalSpace(kind, nmax)``."""
+        return cls([LocalSpace(kind, nmax)] * int(nsites))
+
+    @property
+    def nsites(self):
+        return len(self.sites)
+
+    @property
+    def dims(self):
+        return np.array([s.dim for s in self.sites], dtype=np.int64)
+
+    @property
+    def kinds(self):
+        return sorted({s.kind for s in self.sites})
+
+    def site_kind(self, i):
+        """Kind of site ``i``; raises OperatorError for an index outside the space."""
+        if not 0 <= i < self.nsites:
+            raise OperatorError(f"site {i} does not exist: the lattice has sites 0..{self.nsites - 1}")
+        return self.sites[i].kind
+
+    def full_dimension(self):
+        """Dimension of the whole space (a Python int)."""
+        out = 1
+        for s in self.sites:
+            out *= s.dim
+        return out
+
+    def charge_names(self):
+        """Charges defined on every site (only those can be fixed by a sector)."""
+        names = set(self.sites[0].charges)
+        for s in self.sites[1:]:
+            names &= set(s.charges)
+        return sorted(names)
+
+    def charge_table(self, name):
+        """``table[i, v]``: internal integer charge of local state ``v`` on site ``i``."""
+        if name not in self.charge_names():
+            raise SectorError(f"charge {name!r} is not defined for sites of kind {'/'.join(self.kinds)}; "
+                              f"available: {', '.join(self.charge_names()) or 'none'}")
+        table = np.zeros((self.nsites, int(self.dims.max())), dtype=np.int64)
+        for i, s in enumerate(self.sites):
+            table[i, :s.dim] = s.charges[name]
+        return table
+
+    def decode(self, states):
+        """Local states ``v[k, i]`` of packed ``states`` (uint64 array)."""
+        states = np.asarray(states, dtype=np.uint64)
+        out = np.empty(states.shape + (self.nsites,), dtype=np.int64)
+        for i, s in enumerate(self.sites):
+            mask = np.uint64((1 << s.nbits) - 1)
+            out[..., i] = (states >> np.uint64(self.offsets[i])) & mask
+        return out
+
+    def encode(self, local):
+        """Packed uint64 states from local states ``v[..., i]``."""
+        local = np.asarray(local, dtype=np.uint64)
+        out = np.zeros(local.shape[:-1], dtype=np.uint64)
+        for i in range(self.nsites):
+            out |= local[..., i] << np.uint64(self.offsets[i])
+        return out
