@@ -18,8 +18,8 @@ demo: setup
 
 test: setup
 	$(TIMEOUT) 900 $(PY) -m pytest -q -p no:cacheprovider tests
-	$(TIMEOUT) 600 $(MPIRUN) -n 2 $(PY) -m pytest -q -p no:cacheprovider tests/mpi
-	$(TIMEOUT) 600 $(MPIRUN) -n 3 $(PY) -m pytest -q -p no:cacheprovider tests/mpi
+	$(TIMEOUT) 600 $(MPIRUN) -n 2 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/mpi
+	$(TIMEOUT) 600 $(MPIRUN) -n 3 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/mpi
 
 bench: setup
 	$(PY) scaling/bench_core.py

@@ -67,6 +67,7 @@ def init(scalar="real", dimension=0):
     for ``dimension``.
     """
     index_bits = 64 if dimension > 2 ** 31 - 1 and has_64bit_build() else 32
+    already = "petsc4py" in sys.modules
     select(scalar, index_bits)
     try:
         import petsc4py
@@ -81,6 +82,9 @@ def init(scalar="real", dimension=0):
                          "(see README: conda-forge, spack, pip)") from None
     import numpy as np
     if scalar == "complex" and not np.issubdtype(PETSc.ScalarType, np.complexfloating):
+        if already:
+            raise StackError("this Hamiltonian has complex matrix elements, but this process has already "
+                             "loaded a real PETSc build; run it in a new process (e.g. 'fockmpi run')")
         raise StackError("this Hamiltonian has complex matrix elements, but the PETSc build in use is "
                          "real: install a complex build (Debian: python3-petsc4py-complex and "
                          "python3-slepc4py-complex; conda-forge: 'petsc=*=complex*' 'slepc=*=complex*') "

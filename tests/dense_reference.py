@@ -1,0 +1,110 @@
+"""Independent dense many-body matrices for tests, built with Kronecker products.
+
+Nothing here uses fockmpi: modes, Jordan-Wigner strings and boson matrices are written out
+again from the convention in docs/conventions.md, so a sign error in fockmpi shows up as a
+disagreement.  Index of a basis state: sum_i v_i * prod_{k<i} d_k (site 0 fastest).
+"""
+import numpy as np
+
+
+def _kron_site(ops_by_site, dims):
+    """Kronecker product with site 0 as the fastest index (rightmost factor)."""
+    out = np.ones((1, 1))
+    for i in range(len(dims)):
+        out = np.kron(ops_by_site.get(i, np.eye(dims[i])), out)
+    return out
+
+
+class DenseSystem:
+    """Full-space operators for a list of site kinds: 'spin', 'fermion', 'electron', ('boson', nmax)."""
+
+    def __init__(self, kinds):
+        self.kinds = kinds
+        self.dims = [2 if k in ("spin", "fermion") else 4 if k == "electron" else k[1] + 1 for k in kinds]
+        self.dim = int(np.prod(self.dims))
+        # fermionic modes in order: site-major, up before down
+        self.modes = []
+        for i, k in enumerate(kinds):
+            if k == "fermion":
+                self.modes.append((i, None))
+            elif k == "electron":
+                self.modes += [(i, "up"), (i, "dn")]
+
+    def local_states(self):
+        """v[k, i] for every basis index k."""
+        idx = np.arange(self.dim)
+        out = np.zeros((self.dim, len(self.dims)), dtype=int)
+        for i, d in enumerate(self.dims):
+            out[:, i] = idx % d
+            idx = idx // d
+        return out
+
+    def _mode_occupation_diag(self, mode):
+        site, spin = mode
+        v = self.local_states()[:, site]
+        if spin is None:
+            return v.astype(float)
+        return ((v >> (0 if spin == "up" else 1)) & 1).astype(float)
+
+    def c(self, site, spin=None):
+        """Annihilator of a fermionic mode: JW string over all earlier modes."""
+        m = self.modes.index((site, spin))
+        string = np.ones(self.dim)
+        for earlier in self.modes[:m]:
+            string *= 1 - 2 * self._mode_occupation_diag(earlier)
+        v = self.local_states()
+        bit = 1 if spin in (None, "up") else 2
+        stride = int(np.prod(self.dims[:site]))
+        out = np.zeros((self.dim, self.dim))
+        occ = (v[:, site] & bit) > 0
+        cols = np.flatnonzero(occ)
+        out[cols - bit * stride, cols] = string[cols]
+        return out
+
+    def cdag(self, site, spin=None):
+        return self.c(site, spin).T
+
+    def n(self, site, spin=None):
+        return np.diag(self._mode_occupation_diag((site, spin)))
+
+    def b(self, site):
+        nmax = self.kinds[site][1]
+        local = np.diag(np.sqrt(np.arange(1, nmax + 1.0)), 1)
+        return _kron_site({site: local}, self.dims)
+
+    def bdag(self, site):
+        return self.b(site).T
+
+    def spin(self, site, which):
+        m = {"+": np.array([[0, 0], [1, 0.]]), "-": np.array([[0, 1], [0, 0.]]),
+             "z": np.diag([-0.5, 0.5]), "x": np.array([[0, .5], [.5, 0]]),
+             "y": np.array([[0, .5j], [-.5j, 0]])}[which]  # local basis (down=0, up=1)
+        return _kron_site({site: m}, self.dims)
+
+    def charges(self):
+        """Dict of per-basis-state charges: N, N_up, N_dn, Sz (2Sz for spins via Sz*2)."""
+        v = self.local_states()
+        out = {"N": np.zeros(self.dim), "N_up": np.zeros(self.dim), "N_dn": np.zeros(self.dim),
+               "Sz": np.zeros(self.dim)}
+        for i, k in enumerate(self.kinds):
+            if k == "spin":
+                out["Sz"] += v[:, i] - 0.5
+            elif k == "fermion":
+                out["N"] += v[:, i]
+            elif k == "electron":
+                up, dn = v[:, i] & 1, v[:, i] >> 1
+                out["N"] += up + dn
+                out["N_up"] += up
+                out["N_dn"] += dn
+                out["Sz"] += 0.5 * (up - dn)
+            else:
+                out["N"] += v[:, i]
+        return out
+
+    def sector_eigvals(self, H, **charges):
+        q = self.charges()
+        mask = np.ones(self.dim, dtype=bool)
+        for name, value in charges.items():
+            mask &= np.isclose(q[name], value)
+        sub = H[np.ix_(mask, mask)]
+        return np.linalg.eigvalsh(sub)

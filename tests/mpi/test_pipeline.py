@@ -1,0 +1,154 @@
+"""End to end on 1, 2 and 3 ranks (run serially and under mpirun -n 2 / -n 3).
+
+Every assertion is made collective (allgathered), so a failure on one rank fails all ranks
+instead of leaving the others waiting in a collective call.
+"""
+import os
+
+import numpy as np
+import pytest
+
+from fockmpi.config import parse_job
+from fockmpi.errors import InputError
+from fockmpi.output import read_results
+from fockmpi.pipeline import run_job
+
+from dense_reference import DenseSystem
+
+
+def all_ok(comm, ok, what=""):
+    oks = comm.allgather(bool(ok))
+    assert all(oks), f"{what} failed on ranks {[r for r, o in enumerate(oks) if not o]}"
+
+
+def run(comm, path, sections, name):
+    out = os.path.join(path, f"{name}.h5")
+    job = parse_job(sections, path=f"{name}.toml", text=repr(sections))
+    return run_job(job, comm, output_path=out, force=True, quiet=True), out
+
+
+def dense_heisenberg_chain(L, J2=0.0, periodic=True):
+    D = DenseSystem(["spin"] * L)
+    M = 0
+    for d, J in ((1, 1.0), (2, J2)):
+        for i in range(L if periodic else L - d):
+            j = (i + d) % L
+            if J:
+                M = M + J * sum(D.spin(i, a) @ D.spin(j, a) for a in "xyz")
+    return D, np.real(M)
+
+
+def test_heisenberg_ring_against_dense(comm, mpi_tmp_path):
+    L = 10
+    res, path = run(comm, mpi_tmp_path, {
+        "lattice": {"type": "chain", "size": [L]},
+        "model": {"type": "heisenberg", "J2": 0.3},
+        "sector": {"Sz": 0},
+        "solver": {"nev": 5, "tol": 1e-12}}, "heis")
+    D, M = dense_heisenberg_chain(L, 0.3)
+    ref = D.sector_eigvals(M, Sz=0)
+    n = len(res["eigenvalues"])
+    all_ok(comm, n >= 5 and np.allclose(res["eigenvalues"], ref[:n], atol=1e-10), "eigenvalues")
+    all_ok(comm, np.all(res["residuals"] < 1e-8), "residuals")
+    if comm.rank == 0:
+        r = read_results(path)
+        assert np.allclose(r["eigenvalues"], res["eigenvalues"])
+        assert r["sector"]["dimension"] == 252 and r["provenance"]["ranks"] == str(comm.size)
+        assert set(r["timings"]) >= {"basis", "assembly", "solve", "output"}
+    comm.Barrier()
+
+
+def test_degenerate_multiplets_are_complete(comm, mpi_tmp_path):
+    """Ring levels come in +-k pairs: asking for 4 levels (the 4th is a pair) must give 5."""
+    L = 10
+    res, _ = run(comm, mpi_tmp_path, {
+        "lattice": {"type": "chain", "size": [L]},
+        "model": {"type": "heisenberg"},
+        "sector": {"Sz": 0},
+        "solver": {"nev": 4, "tol": 1e-12}}, "degenerate")
+    D, M = dense_heisenberg_chain(L)
+    ref = D.sector_eigvals(M, Sz=0)
+    k = len(res["eigenvalues"])
+    expected = np.sum(ref < ref[3] + 1e-8)  # all levels up to and including the 4th, with partners
+    all_ok(comm, k == expected == 5, f"multiplet completion ({k} vs {expected})")
+    all_ok(comm, np.allclose(res["eigenvalues"], ref[:k], atol=1e-10), "degenerate values")
+
+
+def test_hubbard_and_eigenvectors_in_file(comm, mpi_tmp_path):
+    L = 4
+    res, path = run(comm, mpi_tmp_path, {
+        "lattice": {"type": "chain", "size": [L]},
+        "model": {"type": "hubbard", "t": 1.0, "U": 4.0, "mu": 0.3},
+        "sector": {"N_up": 2, "N_dn": 1},
+        "solver": {"nev": 2}}, "hubbard")
+    D = DenseSystem(["electron"] * L)
+    M = 0
+    for i in range(L):
+        j = (i + 1) % L
+        for s in ("up", "dn"):
+            h = -D.cdag(i, s) @ D.c(j, s)
+            M = M + h + h.T
+        M = M + 4.0 * D.n(i, "up") @ D.n(i, "dn") - 0.3 * (D.n(i, "up") + D.n(i, "dn"))
+    ref = D.sector_eigvals(M, N_up=2, N_dn=1)
+    all_ok(comm, np.allclose(res["eigenvalues"][:2], ref[:2], atol=1e-10), "hubbard values")
+    if comm.rank == 0:  # the stored vector is an eigenvector of the stored basis
+        from fockmpi._runtime import import_h5py
+        h5py = import_h5py()
+        with h5py.File(path, "r") as f:
+            states = f["basis_states"][()]
+            vec = f["eigenvectors"][:, 0]
+        from fockmpi.space import Space
+        local = Space.uniform("electron", L).decode(states)
+        index = (local * (4 ** np.arange(L))).sum(axis=1)  # DenseSystem index: site 0 fastest
+        sub = M[np.ix_(index, index)]
+        assert np.allclose(sub @ vec, res["eigenvalues"][0] * vec, atol=1e-8)
+    comm.Barrier()
+
+
+def test_bose_hubbard_custom_lattice_and_terms(comm, mpi_tmp_path):
+    """Custom bonds with per-bond couplings plus user-written terms, against dense."""
+    bonds = [[0, 1, 1.0], [1, 2, 0.5], [2, 3, 1.5], [3, 0, 0.7], [0, 2, -0.4]]
+    res, _ = run(comm, mpi_tmp_path, {
+        "lattice": {"type": "custom", "sites": 4, "bonds": {"nn": bonds}},
+        "model": {"type": "bose_hubbard", "nmax": 3, "t": 1.0, "U": 2.0,
+                  "term": [{"op": "n_i n_j", "coef": 0.3, "bonds": "nn"},
+                           {"op": "bdag_0 b_2", "coef": 0.1, "hc": True}]},
+        "sector": {"N": 4},
+        "solver": {"nev": 3}}, "bose")
+    D = DenseSystem([("boson", 3)] * 4)
+    M = 0
+    for i, j, J in bonds:
+        h = -J * D.bdag(i) @ D.b(j)
+        M = M + h + h.T + 0.3 * J * (D.bdag(i) @ D.b(i)) @ (D.bdag(j) @ D.b(j))
+    for i in range(4):
+        n = D.bdag(i) @ D.b(i)
+        M = M + 1.0 * n @ (n - np.eye(D.dim))
+    h = 0.1 * D.bdag(0) @ D.b(2)
+    M = M + h + h.T
+    ref = D.sector_eigvals(M, N=4)
+    all_ok(comm, np.allclose(res["eigenvalues"][:3], ref[:3], atol=1e-10), "bose values")
+
+
+def test_rank_with_no_rows(comm, mpi_tmp_path):
+    """Dimension 2 on 3 ranks: one rank owns nothing and must not hang the HDF5 write."""
+    res, path = run(comm, mpi_tmp_path, {
+        "lattice": {"type": "chain", "size": [2], "boundary": "open"},
+        "model": {"type": "heisenberg"},
+        "sector": {"Sz": 0},
+        "solver": {"nev": 2}}, "tiny")
+    all_ok(comm, np.allclose(res["eigenvalues"], [-0.75, 0.25]), "two-site values")
+    if comm.rank == 0:
+        assert read_results(path)["sector"]["dimension"] == 2
+    comm.Barrier()
+
+
+def test_bad_input_fails_on_every_rank(comm, mpi_tmp_path):
+    with pytest.raises(InputError, match="did you mean 'Delta'"):
+        run(comm, mpi_tmp_path, {"lattice": {"type": "chain", "size": [6]},
+                                 "model": {"type": "heisenberg", "Delat": 1.0}}, "bad")
+    comm.Barrier()
+    with pytest.raises(InputError, match="does not conserve|changes Sz"):
+        run(comm, mpi_tmp_path, {"lattice": {"type": "chain", "size": [6]},
+                                 "model": {"type": "heisenberg", "term": [{"op": "Sx_0", "coef": 0.1}]},
+                                 "sector": {"Sz": 0}}, "bad2")
+    comm.Barrier()

@@ -1,0 +1,147 @@
+"""The command line as a user meets it: exit codes, messages without tracebacks, complex jobs,
+serial and under mpirun."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from dense_reference import DenseSystem
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOCKMPI = [sys.executable, "-m", "fockmpi.cli"]
+MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+# a test process that imported mpi4py must not pass its MPI singleton state to children
+for key in list(MPI_ENV):
+    if key.startswith(("OMPI_COMM_WORLD", "PMIX_", "OMPI_MCA_ess", "OMPI_MCA_orte")):
+        del MPI_ENV[key]
+
+
+def fockmpi(*args, ranks=None, timeout=300):
+    cmd = FOCKMPI + list(args)
+    if ranks:
+        cmd = ["mpirun", "-n", str(ranks)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=MPI_ENV, cwd=ROOT)
+
+
+def write(tmp_path, text, name="job.toml"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return str(p)
+
+
+FLUX_JOB = """
+[lattice]
+type = "chain"
+size = [6]
+
+[model]
+type = "custom"
+site = "fermion"
+
+[[model.term]]
+coef = [-0.8, -0.6]      # -t exp(i phi): a flux through the ring makes H complex
+op = "cdag_i c_j"
+bonds = "nn"
+hc = true
+
+[[model.term]]
+coef = 0.7
+op = "n_i n_j"
+bonds = "nn"
+
+[sector]
+N = 3
+
+[solver]
+nev = 3
+"""
+
+
+def flux_reference():
+    D = DenseSystem(["fermion"] * 6)
+    M = 0
+    for i in range(6):
+        j = (i + 1) % 6
+        h = (-0.8 - 0.6j) * D.cdag(i) @ D.c(j)
+        M = M + h + h.conj().T + 0.7 * D.n(i) @ D.n(j)
+    return D.sector_eigvals(M, N=3)[:3]
+
+
+@pytest.mark.parametrize("ranks", [None, 2])
+def test_complex_job_runs_on_complex_petsc(tmp_path, ranks):
+    job = write(tmp_path, FLUX_JOB)
+    out = str(tmp_path / "flux.h5")
+    r = fockmpi("run", job, "-o", out, ranks=ranks)
+    assert r.returncode == 0, r.stderr
+    assert "complex" in r.stdout
+    from fockmpi.output import read_results
+    res = read_results(out)
+    assert np.allclose(res["eigenvalues"][:3], flux_reference(), atol=1e-10)
+    assert res["solver"]["scalar"] == "complex"
+
+
+def test_existing_results_are_not_overwritten(tmp_path):
+    job = write(tmp_path, FLUX_JOB)
+    out = tmp_path / "keep.h5"
+    out.write_text("precious")
+    r = fockmpi("run", job, "-o", str(out))
+    assert r.returncode == 2 and "--force" in r.stderr and "Traceback" not in r.stderr
+    assert out.read_text() == "precious"
+
+
+BAD_JOBS = [
+    ("[lattice]\ntype='chian'\nsize=[4]\n[model]\ntype='heisenberg'\n", "did you mean 'chain'"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='heisenberg'\nJ='one'\n", "[model] J: expected a number"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='heisenberg'\n[sector]\nSz=5\n", "ranges from -2 to 2"),
+    ("[lattice]\ntype='chain'\nsize=[5]\n[model]\ntype='heisenberg'\n[sector]\nSz=0\n", "half-integer"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='hubbard'\n[sector]\nN=9\n", "ranges from 0 to 8"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='custom'\nsite='spin'\n[[model.term]]\nop='S+_0 S-_1'\n",
+     "not hermitian"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='custom'\nsite='spin'\n[[model.term]]\nop='S+_0 S-_9'\nhc=true\n",
+     "site 9 does not exist"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='heisenberg'\n[[model.term]]\nop='Sx_1'\n[sector]\nSz=0\n",
+     "changes Sz by +1"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='heisenberg'\n[solvr]\nnev=2\n", "did you mean 'solver'"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='heisenberg'\n[solver]\nwhich='lowest'\n", "[solver] which"),
+    ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='heisenberg'\n[sector]\nN=2\n", "not a charge"),
+    ("[lattice]\ntype='custom'\nsites=3\nbonds={nn=[[0,3]]}\n[model]\ntype='heisenberg'\n", "site indices in 0..2"),
+    ("[lattice\ntype='chain'\n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_JOBS)
+def test_bad_input_is_a_clear_error(tmp_path, text, message):
+    job = write(tmp_path, text)
+    r = fockmpi("run", job, "-o", str(tmp_path / "x.h5"))
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not os.path.exists(tmp_path / "x.h5")
+
+
+def test_bad_input_under_mpi_prints_once(tmp_path):
+    job = write(tmp_path, BAD_JOBS[0][0])
+    r = fockmpi("run", job, "-o", str(tmp_path / "x.h5"), ranks=3)
+    assert r.returncode == 2
+    assert r.stderr.count("did you mean 'chain'") == 1, r.stderr
+
+
+def test_info_and_show(tmp_path):
+    job = write(tmp_path, FLUX_JOB)
+    r = fockmpi("info", job, "-n", "4")
+    assert r.returncode == 0 and "dimension 20" in r.stdout and "per rank" in r.stdout, r.stdout + r.stderr
+    out = str(tmp_path / "flux.h5")
+    assert fockmpi("run", job, "-o", out, "-q").returncode == 0
+    r = fockmpi("show", out)
+    assert r.returncode == 0 and "dimension 20" in r.stdout and "solve" in r.stdout
+    r = fockmpi("show", str(tmp_path / "missing.h5"))
+    assert r.returncode == 1 and "no such file" in r.stderr
+
+
+def test_help_everywhere():
+    for args in (["--help"], ["run", "--help"], ["info", "--help"], ["show", "--help"]):
+        r = fockmpi(*args)
+        assert r.returncode == 0 and "usage" in r.stdout
