@@ -6,6 +6,7 @@ printed once by rank 0; an unexpected error on one rank aborts the whole job ins
 leaving the others waiting in a collective.
 """
 import argparse
+import os
 import sys
 import traceback
 
@@ -139,6 +140,9 @@ def main(argv=None):
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into e.g. head
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except Exception:  # noqa: BLE001 - last resort: never hang the other ranks
         sys.stderr.write(f"[rank {rank}] fockmpi: internal error:\n{traceback.format_exc()}")
         sys.stderr.flush()
