@@ -109,15 +109,25 @@ def _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, s
     return new, val
 
 
+@njit(cache=True, inline="always")
+def _diagonal_one(s, coef, nsites, sites, amp, ndiag, site_offsets, site_masks):
+    """<s|H|s> from the diagonal monomials (even, so no Jordan-Wigner string)."""
+    acc = coef[0] * 0 if ndiag > 0 else 0.0
+    for a in range(ndiag):
+        val = coef[a]
+        for k in range(nsites[a]):
+            i = sites[a, k]
+            val = val * amp[a, k, (s >> np.uint64(site_offsets[i])) & site_masks[i]]
+        acc += val
+    return acc
+
+
 @njit(cache=True)
 def diagonal(states, coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask):
     """Diagonal matrix elements <s|H|s> for each state."""
     out = np.zeros(states.shape[0], dtype=coef.dtype)
     for k in range(states.shape[0]):
-        for a in range(ndiag):
-            _, v = _apply_monomial(states[k], a, coef, nsites, sites, target, amp, odd,
-                                   site_offsets, site_masks, fmask)
-            out[k] += v
+        out[k] = _diagonal_one(states[k], coef, nsites, sites, amp, ndiag, site_offsets, site_masks)
     return out
 
 
@@ -143,10 +153,7 @@ def build_rows(states, row0, col_lo, col_hi, fill,
         s = states[k]
         row = row0 + k
         buf_col[0] = row
-        buf_val[0] = 0
-        for a in range(ndiag):
-            _, v = _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask)
-            buf_val[0] += v
+        buf_val[0] = _diagonal_one(s, coef, nsites, sites, amp, ndiag, site_offsets, site_masks)
         n = 1
         for a in range(ndiag, nmono):
             new, v = _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask)
