@@ -107,10 +107,12 @@ class Eigenpairs:
 
 
 def _matvec_count(PETSc):
+    """(count, seconds) of MatMult so far on this rank; (-1, 0) without PETSc logging."""
     try:
-        return int(PETSc.Log.Event("MatMult").getPerfInfo()["count"])
+        info = PETSc.Log.Event("MatMult").getPerfInfo()
+        return int(info["count"]), float(info["time"])
     except Exception:  # noqa: BLE001 - logging not available in this build
-        return -1
+        return -1, 0.0
 
 
 def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
@@ -125,7 +127,7 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     dim = mat.getSize()[0]
     nev = min(settings.nev, dim)
     t0 = time.perf_counter()
-    mv0 = _matvec_count(PETSc)
+    mv0, mt0 = _matvec_count(PETSc)
     extra = max(2, nev // 2) if settings.complete_multiplets else 0
     while True:
         want = min(nev + extra, dim)
@@ -162,10 +164,16 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     eps.destroy()
     vr.destroy()
     vi.destroy()
-    mv1 = _matvec_count(PETSc)
+    mv1, mt1 = _matvec_count(PETSc)
     return Eigenpairs(values=values[idx], residuals=np.array(residuals), vectors=vectors,
                       iterations=its, matvecs=(mv1 - mv0) if mv0 >= 0 else -1, nconv=nconv,
-                      method=method, requested=settings.nev, seconds=time.perf_counter() - t0)
+                      method=method, requested=settings.nev, seconds=time.perf_counter() - t0,
+                      stats={"matmult_seconds": comm.allreduce(mt1 - mt0, op=_max())})
+
+
+def _max():
+    from mpi4py import MPI
+    return MPI.MAX
 
 
 def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Core benchmark: time per phase and peak memory per rank on 1 and 2 ranks.
+
+Cases (issue #2): Heisenberg ring Sz=0 for L = 20, 24, 26 and the Hubbard ring L = 12 at half
+filling, ground state only.  Each case runs through the real command line under mpirun, after a
+warm-up run so numba's on-disk JIT cache is warm.  Prints a markdown table, writes JSON next to
+this script (scaling/results/), and the MatMult bandwidth from PETSc's own MatMult timer
+(bytes moved = 12 per non-zero + 3 vectors of 8 bytes per row, for real scalars with 32-bit
+indices).
+
+    python scaling/bench_core.py [--ranks 1 2] [--cases heis20 heis24 heis26 hub12] [--tol 1e-10]
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+CASES = {
+    "heis20": ("Heisenberg ring L=20, Sz=0", 'type="chain"\nsize=[20]', 'type="heisenberg"', "Sz = 0"),
+    "heis24": ("Heisenberg ring L=24, Sz=0", 'type="chain"\nsize=[24]', 'type="heisenberg"', "Sz = 0"),
+    "heis26": ("Heisenberg ring L=26, Sz=0", 'type="chain"\nsize=[26]', 'type="heisenberg"', "Sz = 0"),
+    "hub12": ("Hubbard ring L=12, U=4, half filling", 'type="chain"\nsize=[12]', 'type="hubbard"\nU=4.0',
+              "N_up = 6\nN_dn = 6"),
+}
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
+def job_text(case, tol, extra):
+    _, lattice, model, sector = CASES[case]
+    return (f"[lattice]\n{lattice}\n[model]\n{model}\n[sector]\n{sector}\n"
+            f"[solver]\nnev = 1\ntol = {tol}\n{extra}\n[output]\neigenvectors = false\n")
+
+
+def run(case, ranks, tol, extra, workdir):
+    from fockmpi.output import read_results
+    job = os.path.join(workdir, f"{case}.toml")
+    with open(job, "w") as f:
+        f.write(job_text(case, tol, extra))
+    out = os.path.join(workdir, f"{case}_{ranks}.h5")
+    fockmpi = [sys.executable, "-m", "fockmpi.cli", "run", job, "-o", out, "--force", "-q"]
+    t0 = time.perf_counter()
+    r = subprocess.run(["mpirun", "-n", str(ranks)] + fockmpi, env=ENV, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if r.returncode:
+        raise SystemExit(f"{case} on {ranks} ranks failed:\n{r.stderr}")
+    res = read_results(out)
+    t = res["timings"]
+    dim = int(res["sector"]["dimension"])
+    s = res["solver"]
+    nnz = int(s["nnz"])
+    mm = float(s.get("matmult_seconds", 0.0))
+    bw = (int(s["matvecs"]) * (12 * nnz + 24 * dim) / mm / 1e9) if mm > 0 else float("nan")
+    return {"case": case, "ranks": ranks, "dimension": dim, "nnz": nnz, "E0": float(res["eigenvalues"][0]),
+            "wall_s": wall, **{f"{k}_s": v["max"] for k, v in t.items()},
+            "matvecs": int(s["matvecs"]), "iterations": int(s["iterations"]), "matmult_GBps": bw,
+            "peak_rss_MiB": max(res["memory"]["peak_rss_bytes"]) / 2 ** 20}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--tol", type=float, default=1e-10)
+    ap.add_argument("--extra", default="", help="extra [solver] lines, e.g. 'ncv = 12'")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for ranks in args.ranks:
+            run("heis20", ranks, args.tol, args.extra, d)  # warm the JIT cache
+            for case in args.cases:
+                row = run(case, ranks, args.tol, args.extra, d)
+                rows.append(row)
+                print(f"{case} ranks={ranks}: wall {row['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    cols = ["case", "ranks", "dimension", "wall_s", "basis_s", "assembly_s", "solve_s", "output_s",
+            "matvecs", "matmult_GBps", "peak_rss_MiB", "E0"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) and c != "E0" else
+                                f"{r[c]:.10f}" if c == "E0" else str(r[c]) for c in cols) + " |")
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    path = os.path.join(HERE, "results", f"core_{platform.node()}.json")
+    with open(path, "w") as f:
+        json.dump({"tol": args.tol, "extra": args.extra, "rows": rows}, f, indent=1)
+    print(f"\nwritten {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
