@@ -128,6 +128,9 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     nev = min(settings.nev, dim)
     t0 = time.perf_counter()
     mv0, mt0 = _matvec_count(PETSc)
+    # Krylov methods find the copies of a degenerate level late (from rounding), so a margin of
+    # extra pairs is requested; the multiplet at the cut is then completed (see tests/mpi).
+    # complete_multiplets = false skips the margin when speed matters more.
     extra = max(2, nev // 2) if settings.complete_multiplets else 0
     while True:
         want = min(nev + extra, dim)
