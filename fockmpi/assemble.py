@@ -106,7 +106,10 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True):
 
 
 def matrix_elements_dense(compiled, basis):
-    """Dense H on a small single-rank basis (tests and tiny sectors).  Not collective."""
+    """Dense ``M[r, c] = conj(<c|op|r>)`` on a small single-rank basis (tests).  Not collective.
+
+    For a hermitian operator this is its matrix ``<r|H|c>``.
+    """
     n = basis.local_size
     cd = np.zeros(n + 1, dtype=np.int64)
     co = np.zeros(n + 1, dtype=np.int64)

@@ -42,36 +42,74 @@ class CompiledOperator:
         Fermion-odd local part: multiply by the parity of fermions on lower sites.
     ndiag : int
         Monomials ``0..ndiag-1`` are diagonal, the rest are not.
+    bit_masks : ndarray (nbit, 4) uint64
+        Monomials in *bitwise form* (all spin-1/2, fermion and electron terms): columns are
+        condition mask, condition value, flip mask and sign mask; see :meth:`_bitwise_form`.
+        These are applied by a few integer operations instead of table look-ups.
+    bit_coef : ndarray (nbit,)
+    nbdiag : int
+        Bitwise monomials ``0..nbdiag-1`` are diagonal.
     is_real : bool
     """
 
     def __init__(self, space, monomials, is_real):
         self.space = space
         self.is_real = is_real
-        diag = [m for m in monomials if m[3]]
-        off = [m for m in monomials if not m[3]]
-        ordered = diag + off
-        self.ndiag = len(diag)
-        n = len(ordered)
-        kmax = max([len(m[1]) for m in ordered] + [1])
+        self.site_offsets = space.offsets.astype(np.int64)
+        self.site_masks = np.array([(1 << s.nbits) - 1 for s in space.sites], dtype=np.uint64)
+        self.fermion_mask = space.fermion_mask
+        bitwise, generic = [], []
+        for m in monomials:
+            form = self._bitwise_form(m)
+            (bitwise if form is not None else generic).append(form if form is not None else m)
+        # --- bitwise monomials: condition, flip and sign masks (diagonal ones first)
+        bitwise.sort(key=lambda f: f[2] != 0)
+        self.nbdiag = sum(1 for f in bitwise if f[2] == 0)
+        self.bit_masks = np.array([f[:4] for f in bitwise], dtype=np.uint64).reshape(-1, 4)
+        self.bit_coef = np.array([f[4] for f in bitwise], dtype=np.complex128)
+        # --- generic monomials (diagonal ones first)
+        generic.sort(key=lambda m: not m[3])
+        self.ndiag = sum(1 for m in generic if m[3])
+        n = len(generic)
+        kmax = max([len(m[1]) for m in generic] + [1])
         dmax = int(space.dims.max())
-        self.coef = np.array([complex(m[0]) for m in ordered], dtype=np.complex128)
+        self.coef = np.array([complex(m[0]) for m in generic], dtype=np.complex128)
         if is_real:
             self.coef = self.coef.real.copy()
-        self.nsites = np.array([len(m[1]) for m in ordered], dtype=np.int64)
+            self.bit_coef = self.bit_coef.real.copy()
+        self.nsites = np.array([len(m[1]) for m in generic], dtype=np.int64)
         self.sites = np.zeros((n, kmax), dtype=np.int64)
         self.target = -np.ones((n, kmax, dmax), dtype=np.int64)
         self.amp = np.zeros((n, kmax, dmax), dtype=np.float64)
         self.odd = np.zeros((n, kmax), dtype=np.bool_)
-        for a, (_, parts, _, _) in enumerate(ordered):
+        for a, (_, parts, _, _) in enumerate(generic):
             for k, (site, tgt, amp, odd) in enumerate(parts):
                 self.sites[a, k] = site
                 self.target[a, k, :len(tgt)] = tgt
                 self.amp[a, k, :len(amp)] = amp
                 self.odd[a, k] = odd
-        self.site_offsets = space.offsets.astype(np.int64)
-        self.site_masks = np.array([(1 << s.nbits) - 1 for s in space.sites], dtype=np.uint64)
-        self.fermion_mask = space.fermion_mask
+
+    def _bitwise_form(self, monomial):
+        """``(cond_mask, cond_value, flip_mask, sign_mask, coef)`` if the monomial maps s to
+        ``s ^ flip`` when ``s & cond_mask == cond_value``, with amplitude
+        ``coef * (-1)^popcount(s & sign_mask)`` (spins, fermions, electrons); else ``None``."""
+        coef, parts, _, _ = monomial
+        cm = cv = fm = pm = 0
+        coef = complex(coef)
+        for site, tgt, amp, odd in parts:
+            local = _bitwise_local(tgt, amp, self.space.sites[site].nbits)
+            if local is None:
+                return None
+            lcm, lcv, lfm, lpm, factor = local
+            off = int(self.site_offsets[site])
+            cm |= lcm << off
+            cv |= lcv << off
+            fm |= lfm << off
+            pm ^= lpm << off
+            if odd:
+                pm ^= int(self.fermion_mask) & ((1 << off) - 1)
+            coef *= factor
+        return cm, cv, fm, pm, coef
 
     @property
     def dtype(self):
@@ -79,16 +117,48 @@ class CompiledOperator:
 
     @property
     def nmonomials(self):
-        return len(self.coef)
+        return len(self.coef) + len(self.bit_coef)
 
     def kernel_args(self, dtype=None):
         """The arrays the kernels in :mod:`fockmpi.kernels` take, in their order.
 
         ``dtype`` casts the coefficients (e.g. real H on a complex PETSc build).
         """
-        coef = self.coef if dtype is None else self.coef.astype(dtype)
-        return (coef, self.nsites, self.sites, self.target, self.amp, self.odd, self.ndiag,
+        cast = (lambda x: x) if dtype is None else (lambda x: x.astype(dtype))
+        return (self.bit_masks, cast(self.bit_coef), self.nbdiag,
+                cast(self.coef), self.nsites, self.sites, self.target, self.amp, self.odd, self.ndiag,
                 self.site_offsets, self.site_masks, np.uint64(self.fermion_mask))
+
+
+def _bitwise_local(tgt, amp, nbits):
+    """Masks of a local monomial part if it acts by a bit flip with a parity sign, else None."""
+    support = [v for v in range(len(tgt)) if tgt[v] >= 0 and amp[v] != 0]
+    if not support:
+        return None
+    flips = {int(tgt[v]) ^ v for v in support}
+    if len(flips) != 1:
+        return None
+    full = (1 << nbits) - 1
+    agree = full
+    for v in support:
+        agree &= ~(v ^ support[0]) & full
+    cv = support[0] & agree
+    if set(support) != {v for v in range(len(tgt)) if v & agree == cv}:
+        return None
+    size = {abs(amp[v]) for v in support}
+    if len(size) != 1:
+        return None
+    v0 = support[0]
+    pm = 0
+    for bit in range(nbits):
+        w = v0 ^ (1 << bit)
+        if not agree >> bit & 1 and w in support and np.sign(amp[w]) != np.sign(amp[v0]):
+            pm |= 1 << bit
+    for v in support:
+        if np.sign(amp[v]) != np.sign(amp[v0]) * (-1) ** bin((v ^ v0) & pm).count("1"):
+            return None
+    factor = abs(amp[v0]) * np.sign(amp[v0]) * (-1) ** bin(v0 & pm).count("1")
+    return agree, cv, flips.pop(), pm, factor
 
 
 def _local_terms(factors, coef, space, text):

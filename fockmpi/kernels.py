@@ -110,9 +110,23 @@ def _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, s
 
 
 @njit(cache=True, inline="always")
-def _diagonal_one(s, coef, nsites, sites, amp, ndiag, site_offsets, site_masks):
+def _bit_apply(s, a, bit_masks, bit_coef):
+    """Bitwise monomial ``a`` on ``s``: (new state, amplitude), amplitude 0 if it annihilates s."""
+    if (s & bit_masks[a, 0]) != bit_masks[a, 1]:
+        return s, bit_coef[a] * 0
+    v = bit_coef[a]
+    if _popcount(s & bit_masks[a, 3]) & 1:
+        v = -v
+    return s ^ bit_masks[a, 2], v
+
+
+@njit(cache=True, inline="always")
+def _diagonal_one(s, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag, site_offsets, site_masks):
     """<s|H|s> from the diagonal monomials (even, so no Jordan-Wigner string)."""
-    acc = coef[0] * 0 if ndiag > 0 else 0.0
+    acc = bit_coef[0] * 0 if bit_coef.shape[0] > 0 else (coef[0] * 0 if coef.shape[0] > 0 else 0.0)
+    for a in range(nbdiag):
+        _, v = _bit_apply(s, a, bit_masks, bit_coef)
+        acc += v
     for a in range(ndiag):
         val = coef[a]
         for k in range(nsites[a]):
@@ -123,21 +137,43 @@ def _diagonal_one(s, coef, nsites, sites, amp, ndiag, site_offsets, site_masks):
 
 
 @njit(cache=True)
-def diagonal(states, coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask):
+def diagonal(states, bit_masks, bit_coef, nbdiag, coef, nsites, sites, target, amp, odd, ndiag,
+             site_offsets, site_masks, fmask):
     """Diagonal matrix elements <s|H|s> for each state."""
     out = np.zeros(states.shape[0], dtype=coef.dtype)
     for k in range(states.shape[0]):
-        out[k] = _diagonal_one(states[k], coef, nsites, sites, amp, ndiag, site_offsets, site_masks)
+        out[k] = _diagonal_one(states[k], bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
+                               site_offsets, site_masks)
     return out
+
+
+@njit(cache=True, inline="always")
+def _insert(buf_col, buf_val, n, col, v):
+    """Insert (col, v) into the sorted buffer of length n, merging equal columns; new length."""
+    j = n - 1
+    while j >= 0 and buf_col[j] > col:
+        j -= 1
+    if j >= 0 and buf_col[j] == col:
+        buf_val[j] += v
+        return n
+    for m in range(n, j + 1, -1):
+        buf_col[m] = buf_col[m - 1]
+        buf_val[m] = buf_val[m - 1]
+    buf_col[j + 1] = col
+    buf_val[j + 1] = v
+    return n + 1
 
 
 @njit(cache=True)
 def build_rows(states, row0, col_lo, col_hi, fill,
+               bit_masks, bit_coef, nbdiag,
                coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
                chunk_off, chunk_mask, chunk_q, T, r_top, r_zero,
                d_ptr, d_col, d_val, o_ptr, o_col, o_val):
     """Count (``fill=False``) or write (``fill=True``) the CSR rows of H for ``states``.
 
+    Row ``k`` holds ``H[s_k, s'] = <s_k|H|s'> = conj(<s'|H|s_k>)``: the monomials map ``s_k`` to
+    ``s'`` with amplitude ``<s'|H|s_k>``, so the conjugate is stored (H is hermitian).
     Row ``k`` has global index ``row0 + k``.  Columns in ``[col_lo, col_hi)`` go to the diagonal
     block with local column index ``col - col_lo``; the others to the off-diagonal block with
     global column index.  Duplicates are summed, zero off-diagonal entries dropped, the
@@ -145,16 +181,27 @@ def build_rows(states, row0, col_lo, col_hi, fill,
     lengths; when filling they must hold the row pointers.  Returns the number of generated
     states outside the sector (non-zero means a term broke a charge: a bug upstream).
     """
+    nbit = bit_coef.shape[0]
     nmono = coef.shape[0]
-    buf_col = np.empty(nmono + 1, dtype=np.int64)
-    buf_val = np.empty(nmono + 1, dtype=coef.dtype)
+    buf_col = np.empty(nmono + nbit + 1, dtype=np.int64)
+    buf_val = np.empty(nmono + nbit + 1, dtype=d_val.dtype)
     lost = 0
     for k in range(states.shape[0]):
         s = states[k]
         row = row0 + k
         buf_col[0] = row
-        buf_val[0] = _diagonal_one(s, coef, nsites, sites, amp, ndiag, site_offsets, site_masks)
+        buf_val[0] = _diagonal_one(s, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
+                                   site_offsets, site_masks)
         n = 1
+        for a in range(nbdiag, nbit):
+            new, v = _bit_apply(s, a, bit_masks, bit_coef)
+            if v == 0:
+                continue
+            col = _rank_one(new, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)
+            if col < 0:
+                lost += 1
+                continue
+            n = _insert(buf_col, buf_val, n, col, np.conj(v))
         for a in range(ndiag, nmono):
             new, v = _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask)
             if v == 0:
@@ -163,19 +210,7 @@ def build_rows(states, row0, col_lo, col_hi, fill,
             if col < 0:
                 lost += 1
                 continue
-            # insertion into the sorted buffer, merging equal columns
-            j = n - 1
-            while j >= 0 and buf_col[j] > col:
-                j -= 1
-            if j >= 0 and buf_col[j] == col:
-                buf_val[j] += v
-                continue
-            for m in range(n, j + 1, -1):
-                buf_col[m] = buf_col[m - 1]
-                buf_val[m] = buf_val[m - 1]
-            buf_col[j + 1] = col
-            buf_val[j + 1] = v
-            n += 1
+            n = _insert(buf_col, buf_val, n, col, np.conj(v))
         nd = 0
         no = 0
         for j in range(n):

@@ -61,13 +61,18 @@ nev = 3
 """
 
 
-def flux_reference():
+def flux_hamiltonian():
     D = DenseSystem(["fermion"] * 6)
     M = 0
     for i in range(6):
         j = (i + 1) % 6
         h = (-0.8 - 0.6j) * D.cdag(i) @ D.c(j)
         M = M + h + h.conj().T + 0.7 * D.n(i) @ D.n(j)
+    return D, M
+
+
+def flux_reference():
+    D, M = flux_hamiltonian()
     return D.sector_eigvals(M, N=3)[:3]
 
 
@@ -82,6 +87,14 @@ def test_complex_job_runs_on_complex_petsc(tmp_path, ranks):
     res = read_results(out)
     assert np.allclose(res["eigenvalues"][:3], flux_reference(), atol=1e-10)
     assert res["solver"]["scalar"] == "complex"
+    # the stored complex eigenvector solves the dense problem (catches H versus conj(H))
+    from fockmpi._runtime import import_h5py
+    with import_h5py().File(out, "r") as f:
+        states, vec = f["basis_states"][()], f["eigenvectors"][:, 0]
+    D, M = flux_hamiltonian()
+    index = states.astype(np.int64)  # spinless fermions: packed state = dense index
+    sub = M[np.ix_(index, index)]
+    assert np.allclose(sub @ vec, res["eigenvalues"][0] * vec, atol=1e-8)
 
 
 def test_existing_results_are_not_overwritten(tmp_path):

@@ -110,17 +110,13 @@ def test_every_sector_against_dense_and_union_is_full_spectrum(kind, n):
 
 
 def _jw_amplitude(op, space, occupied_local):
-    """<final|op|initial> for one basis state, via fockmpi's compiled operator."""
+    """{final local states: <final|op|initial>} for one initial basis state, from fockmpi."""
     compiled = compile_operator(op, space, check_hermitian=False)
-    from fockmpi import kernels
-    s = space.encode(np.array(occupied_local))
-    out = {}
-    args = compiled.kernel_args()
-    for a in range(compiled.nmonomials):
-        new, v = kernels._apply_monomial.py_func(np.uint64(s), a, *args[:6], *args[7:])
-        if v != 0:
-            out[tuple(space.decode(np.array([new]))[0])] = out.get(tuple(space.decode(np.array([new]))[0]), 0) + v
-    return out
+    basis = U1Basis(Sector(space, {}))
+    dense = matrix_elements_dense(compiled, basis)
+    row = int(basis.index_of(space.encode(np.array([occupied_local])))[0])
+    finals = np.flatnonzero(dense[row])  # dense[i, f] = conj(<f|op|i>)
+    return {tuple(space.decode(basis.states[f:f + 1])[0]): np.conj(dense[row, f]) for f in finals}
 
 
 def test_jordan_wigner_sign_with_particles_in_between():
