@@ -121,6 +121,10 @@ def cmd_show(args):
 
 
 def main(argv=None):
+    # One BLAS thread per MPI rank: the ranks already fill the cores, and a threaded BLAS
+    # (Debian links OpenBLAS-pthreads) oversubscribes them.  Must precede importing numpy.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     argv = list(sys.argv[1:] if argv is None else argv)
     petsc = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
