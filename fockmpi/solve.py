@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import Table
-from .errors import ConfigError, ConvergenceError
+from .errors import ConfigError, ConvergenceError, FockmpiError
 from .parallel import print0
 
 METHODS = ("krylovschur", "lanczos", "lobpcg", "jd")
@@ -190,6 +190,18 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
     else:
         eps.setType({"krylovschur": SLEPc.EPS.Type.KRYLOVSCHUR, "lanczos": SLEPc.EPS.Type.LANCZOS,
                      "lobpcg": SLEPc.EPS.Type.LOBPCG, "jd": SLEPc.EPS.Type.JD}[settings.method])
+    if not dense and settings.method == "lanczos":
+        # SLEPc insists on a choice; full reorthogonalization is the safe one (override with
+        # options = {eps_lanczos_reorthog = "partial"})
+        eps.setLanczosReorthogType(SLEPc.EPS.LanczosReorthogType.FULL)
+    if not dense and settings.method in ("lobpcg", "jd"):
+        # preconditioned methods: PETSc's parallel default (block Jacobi + ILU) depends on the
+        # rank count and fails for indefinite H; no preconditioner is the same on every rank
+        # count (set a better one with options = {st_pc_type = ...})
+        ksp = eps.getST().getKSP()
+        if settings.method == "lobpcg":
+            ksp.setType("preonly")
+        ksp.getPC().setType("none")
     which = {"smallest": SLEPc.EPS.Which.SMALLEST_REAL, "largest": SLEPc.EPS.Which.LARGEST_REAL,
              "target": SLEPc.EPS.Which.TARGET_REAL}[settings.which]
     eps.setWhichEigenpairs(which)
@@ -218,8 +230,11 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
                 print(f"  solve: iteration {its}, {nconv} converged, E0 ~ {e0:.12g}  "
                       f"({now - state['t0']:.1f} s)", flush=True)
         eps.setMonitor(monitor)
-    eps.setFromOptions()
-    eps.solve()
+    try:
+        eps.setFromOptions()
+        eps.solve()
+    except PETSc.Error as e:
+        raise FockmpiError(f"SLEPc failed ({settings.method}): {e}; check [solver] and its options") from None
     return eps, eps.getConverged()
 
 

@@ -158,3 +158,15 @@ def test_help_everywhere():
     for args in (["--help"], ["run", "--help"], ["info", "--help"], ["show", "--help"]):
         r = fockmpi(*args)
         assert r.returncode == 0 and "usage" in r.stdout
+
+
+def test_dimension_beyond_32bit_indices_is_refused_or_uses_64bit_build():
+    code = ("import fockmpi._runtime as r\n"
+            "from fockmpi.errors import CapacityError\n"
+            "try:\n"
+            "    PETSc, _ = r.init('real', 2**31 + 5)\n"
+            "    import numpy as np; print('INT', np.dtype(PETSc.IntType).itemsize)\n"
+            "except CapacityError as e:\n"
+            "    print('REFUSED', e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=MPI_ENV, timeout=120)
+    assert "REFUSED" in r.stdout and "64-bit" in r.stdout or "INT 8" in r.stdout, r.stdout + r.stderr
