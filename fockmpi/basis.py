@@ -182,7 +182,7 @@ class RankingTables:
             W_next = sum((int(n) * s for n, s in zip(counts, shifted)), np.zeros(shape, dtype=object))
             top = max(int(W_next.max()), 1)
             if top >= MAX_DIMENSION:
-                raise CapacityError(f"the sector has more than 2^62 states; fix more charges in [sector]")
+                raise CapacityError("the sector has more than 2^62 states; fix more charges in [sector]")
             flat_shifted = np.array([s.reshape(-1, order="F") for s in shifted], dtype=np.int64)
             G = np.zeros((len(valid), nR), dtype=np.int64)
             G[np.flatnonzero(valid)] = flat_shifted[inverse] if len(distinct) else 0

@@ -62,7 +62,7 @@ def _cells(size, periodic, offsets_by_name, nsub, positions, a1, a2):
     ``offsets_by_name[name]`` lists ``(sub_from, sub_to, dx, dy)``.
     """
     Lx, Ly = size
-    index = lambda x, y, s: nsub * (x + Lx * y) + s  # noqa: E731
+    index = lambda x, y, s: nsub * (x + Lx * y) + s
     bonds = {}
     for name, offs in offsets_by_name.items():
         out = []

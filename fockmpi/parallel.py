@@ -49,7 +49,7 @@ def collective_errors(comm, catch=Exception):
     error = None
     try:
         yield
-    except catch as e:  # noqa: BLE001 - re-raised collectively below
+    except catch as e:
         error = e
     raise_collectively(comm, error)
 

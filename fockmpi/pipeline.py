@@ -87,15 +87,13 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     """
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     timer = PhaseTimer()
-    with timer.phase("model"):
-        with collective_errors(comm):
-            problem = build_problem(job, output_path)
+    with timer.phase("model"), collective_errors(comm):
+        problem = build_problem(job, output_path)
     from .output import prepare_path, write_results
     prepare_path(problem.output_path, force, comm)
 
-    with timer.phase("basis"):
-        with collective_errors(comm):
-            basis = U1Basis(problem.sector, comm.rank, comm.size)
+    with timer.phase("basis"), collective_errors(comm):
+        basis = U1Basis(problem.sector, comm.rank, comm.size)
     scalar = "real" if problem.compiled.is_real else "complex"
     if not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector.label()} | "

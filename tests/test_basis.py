@@ -1,7 +1,8 @@
 """Ranking tables against brute force, block partitions over virtual ranks."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fockmpi.basis import Sector, U1Basis, all_sectors, sector_dimension
 from fockmpi.errors import SectorError

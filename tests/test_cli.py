@@ -7,7 +7,6 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from dense_reference import DenseSystem
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,16 +1,15 @@
 """Lattices and built-in models against independent dense Hamiltonians (serial, no PETSc)."""
 import numpy as np
 import pytest
+from dense_reference import DenseSystem
 
 from fockmpi.assemble import matrix_elements_dense
 from fockmpi.basis import Sector, U1Basis
 from fockmpi.config import Table
 from fockmpi.errors import ConfigError
 from fockmpi.hamiltonian import compile_operator
-from fockmpi.lattice import make_lattice, custom_lattice
+from fockmpi.lattice import custom_lattice, make_lattice
 from fockmpi.models import model_from_table
-
-from dense_reference import DenseSystem
 
 
 def spectrum(model, lattice, charges=None):
@@ -133,6 +132,7 @@ def test_custom_lattice_couplings_enter_bond_templates():
 ])
 def test_model_errors_name_the_key(model, message):
     import re
+
     from fockmpi.errors import InputError
     with pytest.raises(InputError, match=re.escape(message)):
         model_from_table(Table(model, "[model]"), make_lattice("chain", [4]))

@@ -1,6 +1,7 @@
 """Operator algebra: canonical (anti)commutation relations, conjugation, normal ordering, parsing."""
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fockmpi import ops
 from fockmpi.errors import OperatorError

@@ -4,14 +4,13 @@ import itertools
 
 import numpy as np
 import pytest
+from dense_reference import DenseSystem
 
 from fockmpi import ops
 from fockmpi.assemble import matrix_elements_dense
 from fockmpi.basis import Sector, U1Basis, all_sectors
 from fockmpi.hamiltonian import compile_operator
 from fockmpi.space import LocalSpace, Space
-
-from dense_reference import DenseSystem
 
 
 def fockmpi_spectrum(H, space, charges=None):
@@ -34,7 +33,7 @@ def random_model(kind, n, seed, complex_=False):
     D = DenseSystem(kinds)
     H = ops.Operator()
     M = np.zeros((D.dim, D.dim), dtype=complex)
-    cplx = lambda: rng.normal() + (1j * rng.normal() if complex_ else 0)  # noqa: E731
+    cplx = lambda: rng.normal() + (1j * rng.normal() if complex_ else 0)
     for i, j in random_graph(rng, n):
         if kind == "spin":
             jxy, jz = rng.normal(), rng.normal()

@@ -7,13 +7,12 @@ import os
 
 import numpy as np
 import pytest
+from dense_reference import DenseSystem
 
 from fockmpi.config import parse_job
 from fockmpi.errors import InputError
 from fockmpi.output import read_results
 from fockmpi.pipeline import run_job
-
-from dense_reference import DenseSystem
 
 
 def all_ok(comm, ok, what=""):

@@ -1,7 +1,6 @@
 """Solver settings on 1-3 ranks: every method, which = largest/target, option pass-through."""
 import numpy as np
 import pytest
-
 from test_pipeline import all_ok, dense_heisenberg_chain, run
 
 L = 10
