@@ -151,3 +151,18 @@ def test_bad_input_fails_on_every_rank(comm, mpi_tmp_path):
                                  "model": {"type": "heisenberg", "term": [{"op": "Sx_0", "coef": 0.1}]},
                                  "sector": {"Sz": 0}}, "bad2")
     comm.Barrier()
+
+
+def test_degenerate_ground_state_is_returned_whole(comm, mpi_tmp_path):
+    """Odd Heisenberg ring, Sz = 1/2: the ground state is a +-k doublet; nev = 1 gives both."""
+    L = 9
+    res, _ = run(comm, mpi_tmp_path, {
+        "lattice": {"type": "chain", "size": [L]},
+        "model": {"type": "heisenberg"},
+        "sector": {"Sz": 0.5},
+        "solver": {"nev": 1, "tol": 1e-12}}, "doublet")
+    D, M = dense_heisenberg_chain(L)
+    ref = D.sector_eigvals(M, Sz=0.5)
+    assert abs(ref[1] - ref[0]) < 1e-10 < ref[2] - ref[1]  # the reference really is a doublet
+    all_ok(comm, len(res["eigenvalues"]) == 2 and np.allclose(res["eigenvalues"], ref[:2], atol=1e-10),
+           f"doublet ({res['eigenvalues']})")
