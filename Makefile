@@ -22,6 +22,7 @@ test: setup
 	$(TIMEOUT) 600 $(MPIRUN) -n 3 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/mpi
 
 bench: setup
+	$(VENV)/bin/pip install -q -c $(VENV)/constraints.txt -e ".[bench]"
 	$(PY) scaling/bench_core.py
 
 clean:

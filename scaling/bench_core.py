@@ -64,6 +64,34 @@ def run(case, ranks, tol, extra, workdir):
             "peak_rss_MiB": max(res["memory"]["peak_rss_bytes"]) / 2 ** 20}
 
 
+def plot(rows, path):
+    """Stacked bars of the phases per case and rank count (needs matplotlib)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    phases = ["basis_s", "assembly_s", "solve_s", "output_s"]
+    labels = [f"{r['case']}\n{r['ranks']} rank{'s' if r['ranks'] > 1 else ''}" for r in rows]
+    fig, ax = plt.subplots(figsize=(1.2 * len(rows) + 2, 4.5))
+    bottom = [0.0] * len(rows)
+    for phase, color in zip(phases + ["other_s"], ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#999999"]):
+        if phase == "other_s":
+            vals = [r["wall_s"] - sum(r.get(p, 0.0) for p in phases) for r in rows]
+        else:
+            vals = [r.get(phase, 0.0) for r in rows]
+        ax.bar(labels, vals, bottom=bottom, color=color, label=phase[:-2] if phase != "other_s" else
+               "start-up and model")
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    for x, r in enumerate(rows):
+        ax.text(x, bottom[x], f"{r['wall_s']:.1f} s\n{r['peak_rss_MiB']:.0f} MiB", ha="center", va="bottom",
+                fontsize=8)
+    ax.set_ylabel("wall time [s]")
+    ax.set_title("fockmpi core benchmark: time per phase (ground state, tol 1e-8)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylim(0, max(bottom) * 1.2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
@@ -91,6 +119,12 @@ def main():
     with open(path, "w") as f:
         json.dump({"tol": args.tol, "extra": args.extra, "rows": rows}, f, indent=1)
     print(f"\nwritten {path}", file=sys.stderr)
+    try:
+        png = os.path.join(os.path.dirname(HERE), "docs", "benchmarks_core.png")
+        plot(rows, png)
+        print(f"written {png}", file=sys.stderr)
+    except ImportError:
+        print("matplotlib not installed: no plot (pip install matplotlib)", file=sys.stderr)
 
 
 if __name__ == "__main__":
