@@ -1,13 +1,20 @@
 """Distributed Hamiltonian: a PETSc MPIAIJ matrix whose rows are the basis states of each rank.
 
-Two passes over the local states, in chunks, both in compiled code
-(:func:`fockmpi.kernels.build_rows`): the first counts the exact non-zeros of each row in the
-diagonal block (columns owned by this rank) and the off-diagonal block, the second writes them
-into exactly sized CSR arrays, which PETSc takes over without copying
-(``MatCreateMPIAIJWithSplitArrays``).  Peak memory is therefore one copy of the matrix
-(12 bytes per non-zero with 32-bit indices and real scalars) plus a chunk of work space.
+The rows are built in compiled code (:func:`fockmpi.kernels.build_rows`), in chunks of local
+states, as CSR arrays split into the diagonal block (columns owned by this rank) and the
+off-diagonal block, which PETSc takes over without copying (``MatCreateMPIAIJWithSplitArrays``),
+so the matrix exists once (12 bytes per non-zero with 32-bit indices and real scalars) and
+PETSc never reallocates.  Two ways to size the arrays exactly:
+
+* two passes: count the non-zeros of every row exactly, then fill arrays of that size (never
+  more address space than the matrix; used when memory is tight);
+* one pass (default when it fits): write rows one after another into arrays reserved for the
+  largest possible row length (number of off-diagonal monomials + 1); untouched pages are never
+  backed by memory, and PETSc gets views of exactly the used part.  Half the work.
 Column indices come from the basis' ranking tables, so no messages are exchanged.
 """
+import os
+
 import numpy as np
 
 from . import kernels
@@ -20,14 +27,16 @@ CHUNK_ROWS = 1 << 16
 class DistributedOperator:
     """A PETSc matrix plus the arrays it borrows (kept alive here) and assembly statistics."""
 
-    def __init__(self, mat, arrays, nnz_local, nnz_global):
+    def __init__(self, mat, arrays, nnz_local, nnz_global, one_pass=False):
         self.mat = mat
+        self.one_pass = one_pass
         self._arrays = arrays  # PETSc uses these buffers in place: they must outlive ``mat``
         self.nnz_local = nnz_local
         self.nnz_global = nnz_global
 
     @property
     def bytes_local(self):
+        """Bytes of the matrix arrays in use on this rank (views count their used part)."""
         return sum(a.nbytes for group in self._arrays for a in group)
 
     def destroy(self):
@@ -35,23 +44,48 @@ class DistributedOperator:
         self._arrays = None
 
 
-def _rows(basis, args, fill, ptrs, outs, progress):
-    """Run one pass of the row kernel over the local states in chunks."""
+def _rows(basis, args, mode, ptrs, outs, progress, passes):
+    """Run the row kernel over the local states in chunks (``passes`` scales the progress)."""
     look = basis.lookup_args()
     n = basis.local_size
     lost = 0
     d_ptr, o_ptr = ptrs
     d_col, d_val, o_col, o_val = outs
+    done0 = n if mode == kernels.FILL and passes == 2 else 0
     for a in range(0, n, CHUNK_ROWS):
         b = min(n, a + CHUNK_ROWS)
         lost += kernels.build_rows(basis.states[a:b], np.int64(basis.start + a), np.int64(basis.start),
-                                   np.int64(basis.end), fill, *args, *look,
+                                   np.int64(basis.end), mode, *args, *look,
                                    d_ptr[a:b + 1], d_col, d_val, o_ptr[a:b + 1], o_col, o_val)
-        progress.update((b + (n if fill else 0)) / 2)
+        progress.update((done0 + b) / passes)
     return lost
 
 
-def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True):
+def _reservable(nbytes, comm):
+    """Whether ``nbytes`` of address space per rank may be reserved for the one-pass build.
+
+    Only touched pages cost memory, so the reservation may exceed the matrix; it must stay
+    well inside the node's memory in case the row bound is nearly reached.
+    """
+    try:
+        node = comm.Split_type(split_type=_shared_type())
+        ranks_here = node.size
+        node.Free()
+    except Exception:  # noqa: BLE001 - no shared-memory split: assume all ranks on one node
+        ranks_here = comm.size
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return False
+    return nbytes <= total / (2 * ranks_here)
+
+
+def _shared_type():
+    from mpi4py import MPI
+    return MPI.COMM_TYPE_SHARED
+
+
+def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_pass=None):
     """Assemble H on ``basis`` as a PETSc MPIAIJ matrix.  Collective on ``comm``.
 
     Parameters
@@ -60,6 +94,11 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True):
     basis : U1Basis  (the rows of this rank are ``basis.states``)
     comm : mpi4py communicator (the same ranks as PETSc's)
     PETSc : the initialized petsc4py.PETSc module
+    one_pass : bool or None
+        ``True``: write the rows once into arrays reserved for the largest possible row
+        lengths (untouched pages cost no memory); ``False``: count every row exactly first,
+        then fill arrays of the exact size (two passes, never more address space than the
+        matrix); ``None``: one pass when the reservation fits comfortably in memory.
 
     Returns
     -------
@@ -70,31 +109,42 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True):
     if compiled.dtype.kind == "c" and scalar_t.kind != "c":
         raise FockmpiError("complex Hamiltonian but real PETSc (the runtime should have chosen a "
                            "complex build)")
-    compiled_args = compiled.kernel_args(scalar_t)
+    args = compiled.kernel_args(scalar_t)
     n = basis.local_size
+    row_bound = compiled.max_row_length()
+    bound = n * row_bound
+    entry = int_t.itemsize + scalar_t.itemsize
+    if one_pass is None:
+        one_pass = bound < np.iinfo(int_t).max and _reservable(2 * bound * entry, comm)
+    one_pass = bool(comm.allreduce(bool(one_pass), op=_land()))
     progress = Progress(comm, "assembly", n, enabled=show_progress)
-    counts_d = np.zeros(n + 1, dtype=np.int64)
-    counts_o = np.zeros(n + 1, dtype=np.int64)
-    dummy_i = np.zeros(0, dtype=int_t)
-    dummy_v = np.zeros(0, dtype=scalar_t)
-    lost = _rows(basis, compiled_args, False, (counts_d, counts_o), (dummy_i, dummy_v, dummy_i, dummy_v), progress)
+    d_ptr = np.zeros(n + 1, dtype=int_t if one_pass else np.int64)
+    o_ptr = np.zeros(n + 1, dtype=int_t if one_pass else np.int64)
     error = None
+    if one_pass:
+        d_col, o_col = np.empty(bound, dtype=int_t), np.empty(bound, dtype=int_t)
+        d_val, o_val = np.empty(bound, dtype=scalar_t), np.empty(bound, dtype=scalar_t)
+        lost = _rows(basis, args, kernels.APPEND, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 1)
+        nnz_d, nnz_o = int(d_ptr[-1]), int(o_ptr[-1])
+        d_col, d_val, o_col, o_val = d_col[:nnz_d], d_val[:nnz_d], o_col[:nnz_o], o_val[:nnz_o]
+    else:
+        none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
+        lost = _rows(basis, args, kernels.COUNT, (d_ptr, o_ptr), (none_i, none_v, none_i, none_v), progress, 2)
+        nnz_d, nnz_o = int(d_ptr.sum()), int(o_ptr.sum())
+        if max(nnz_d, nnz_o) > np.iinfo(int_t).max:
+            error = CapacityError(f"this rank holds {max(nnz_d, nnz_o)} non-zeros, beyond the "
+                                  f"{int_t.itemsize * 8}-bit indices of this PETSc build: use more MPI "
+                                  "ranks or a 64-bit-index PETSc")
     if lost:
         error = FockmpiError(f"{lost} matrix elements led outside the sector: a term breaks a charge "
                              "without being detected (please report this)")
-    nnz_d, nnz_o = int(counts_d.sum()), int(counts_o.sum())
-    if error is None and max(nnz_d, nnz_o) > np.iinfo(int_t).max:
-        error = CapacityError(f"this rank holds {max(nnz_d, nnz_o)} non-zeros, beyond the {int_t.itemsize * 8}-bit "
-                              "indices of this PETSc build: use more MPI ranks or a 64-bit-index PETSc")
     raise_collectively(comm, error)
-    d_ptr = np.cumsum(counts_d).astype(int_t)
-    o_ptr = np.cumsum(counts_o).astype(int_t)
-    del counts_d, counts_o
-    d_col = np.empty(nnz_d, dtype=int_t)
-    d_val = np.empty(nnz_d, dtype=scalar_t)
-    o_col = np.empty(nnz_o, dtype=int_t)
-    o_val = np.empty(nnz_o, dtype=scalar_t)
-    _rows(basis, compiled_args, True, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress)
+    if not one_pass:
+        d_ptr = np.cumsum(d_ptr).astype(int_t)
+        o_ptr = np.cumsum(o_ptr).astype(int_t)
+        d_col, d_val = np.empty(nnz_d, dtype=int_t), np.empty(nnz_d, dtype=scalar_t)
+        o_col, o_val = np.empty(nnz_o, dtype=int_t), np.empty(nnz_o, dtype=scalar_t)
+        _rows(basis, args, kernels.FILL, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 2)
     N = basis.dim
     mat = PETSc.Mat().createAIJWithArrays([(n, N), (n, N)], [(d_ptr, d_col, d_val), (o_ptr, o_col, o_val)],
                                           comm=comm)
@@ -102,7 +152,13 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True):
     if scalar_t.kind != "c":
         mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
     nnz_global = comm.allreduce(nnz_d + nnz_o)
-    return DistributedOperator(mat, ((d_ptr, d_col, d_val), (o_ptr, o_col, o_val)), nnz_d + nnz_o, nnz_global)
+    return DistributedOperator(mat, ((d_ptr, d_col, d_val), (o_ptr, o_col, o_val)), nnz_d + nnz_o,
+                               nnz_global, one_pass)
+
+
+def _land():
+    from mpi4py import MPI
+    return MPI.LAND
 
 
 def matrix_elements_dense(compiled, basis):
@@ -116,12 +172,12 @@ def matrix_elements_dense(compiled, basis):
     z = np.zeros(0, dtype=np.int64)
     zv = np.zeros(0, dtype=compiled.coef.dtype)
     args, look = compiled.kernel_args(), basis.lookup_args()
-    kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), False,
+    kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), kernels.COUNT,
                        *args, *look, cd, z, zv, co, z, zv)
     ptr = np.cumsum(cd)
     col = np.empty(ptr[-1], dtype=np.int64)
     val = np.empty(ptr[-1], dtype=compiled.coef.dtype)
-    kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), True,
+    kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), kernels.FILL,
                        *args, *look, ptr, col, val, np.cumsum(co), z, zv)
     dense = np.zeros((n, basis.dim), dtype=compiled.coef.dtype)
     rows = np.repeat(np.arange(n), np.diff(ptr))

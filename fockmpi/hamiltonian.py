@@ -115,6 +115,10 @@ class CompiledOperator:
     def dtype(self):
         return self.coef.dtype
 
+    def max_row_length(self):
+        """Upper bound of the non-zeros in a row: off-diagonal monomials plus the diagonal."""
+        return (len(self.bit_coef) - self.nbdiag) + (len(self.coef) - self.ndiag) + 1
+
     @property
     def nmonomials(self):
         return len(self.coef) + len(self.bit_coef)

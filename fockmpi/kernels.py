@@ -164,28 +164,34 @@ def _insert(buf_col, buf_val, n, col, v):
     return n + 1
 
 
+COUNT, FILL, APPEND = 0, 1, 2
+
+
 @njit(cache=True)
-def build_rows(states, row0, col_lo, col_hi, fill,
+def build_rows(states, row0, col_lo, col_hi, mode,
                bit_masks, bit_coef, nbdiag,
                coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
                chunk_off, chunk_mask, chunk_q, T, r_top, r_zero,
                d_ptr, d_col, d_val, o_ptr, o_col, o_val):
-    """Count (``fill=False``) or write (``fill=True``) the CSR rows of H for ``states``.
+    """Count (``mode=COUNT``) or write (``FILL``, ``APPEND``) the CSR rows of H for ``states``.
 
     Row ``k`` holds ``H[s_k, s'] = <s_k|H|s'> = conj(<s'|H|s_k>)``: the monomials map ``s_k`` to
     ``s'`` with amplitude ``<s'|H|s_k>``, so the conjugate is stored (H is hermitian).
     Row ``k`` has global index ``row0 + k``.  Columns in ``[col_lo, col_hi)`` go to the diagonal
     block with local column index ``col - col_lo``; the others to the off-diagonal block with
     global column index.  Duplicates are summed, zero off-diagonal entries dropped, the
-    diagonal entry always kept.  When counting, ``d_ptr[k+1]``/``o_ptr[k+1]`` receive the row
-    lengths; when filling they must hold the row pointers.  Returns the number of generated
-    states outside the sector (non-zero means a term broke a charge: a bug upstream).
+    diagonal entry always kept.  COUNT: ``d_ptr[k+1]``/``o_ptr[k+1]`` receive the row lengths.
+    FILL: they must hold the row pointers.  APPEND: ``d_ptr[0]``/``o_ptr[0]`` hold where the rows
+    start and the pointers are written as the rows are (the arrays must be large enough).
+    Returns the number of generated states outside the sector (non-zero means a term broke a
+    charge: a bug upstream).
     """
     nbit = bit_coef.shape[0]
     nmono = coef.shape[0]
     buf_col = np.empty(nmono + nbit + 1, dtype=np.int64)
     buf_val = np.empty(nmono + nbit + 1, dtype=d_val.dtype)
     lost = 0
+    fill = mode != COUNT
     for k in range(states.shape[0]):
         s = states[k]
         row = row0 + k
@@ -227,7 +233,10 @@ def build_rows(states, row0, col_lo, col_hi, fill,
                     o_col[o_ptr[k] + no] = col
                     o_val[o_ptr[k] + no] = buf_val[j]
                 no += 1
-        if not fill:
+        if mode == COUNT:
             d_ptr[k + 1] = nd
             o_ptr[k + 1] = no
+        elif mode == APPEND:
+            d_ptr[k + 1] = d_ptr[k] + nd
+            o_ptr[k + 1] = o_ptr[k] + no
     return lost

@@ -171,6 +171,9 @@ def describe_job(job, ranks=1):
     problem = build_problem(job)
     tables = RankingTables(problem.sector)
     dim = tables.dim
+    if dim == 0:
+        from .errors import SectorError
+        raise SectorError(f"the sector {problem.sector.label()} is empty for this lattice")
     t_dim = time.perf_counter() - t0
     nnz_row = _sample_row_length(problem, tables)
     scalar_bytes = 8 if problem.compiled.is_real else 16
@@ -201,6 +204,6 @@ def _sample_row_length(problem, tables, samples=2000):
         cd = np.zeros(2, dtype=np.int64)
         co = np.zeros(2, dtype=np.int64)
         kernels.build_rows(np.array([s], dtype=np.uint64), np.int64(i), np.int64(0),
-                           np.int64(dim), False, *args, *look, cd, z, zv, co, z, zv)
+                           np.int64(dim), kernels.COUNT, *args, *look, cd, z, zv, co, z, zv)
         total += cd[1] + co[1]
     return total / len(idx)

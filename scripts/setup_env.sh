@@ -32,8 +32,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV (Debian python3 with system site packages)"
   /usr/bin/python3 -m venv --system-site-packages "$VENV"
 fi
-# numpy must stay at Debian's version: Debian's petsc4py/h5py are compiled against it.
-echo "numpy<2" > "$VENV/constraints.txt"
+# numpy must stay at Debian's version: Debian's petsc4py/h5py are compiled against it, so pip
+# may never install another numpy into the venv (e.g. as a dependency of matplotlib).
+echo "numpy==$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')" > "$VENV/constraints.txt"
+if "$VENV/bin/python" -m pip show numpy 2>/dev/null | grep -q "^Location: $(cd "$VENV" && pwd)"; then
+  echo "setup: removing a numpy that pip put into $VENV (Debian's must be used)"
+  "$VENV/bin/pip" uninstall -q -y numpy
+fi
 if ! "$VENV/bin/python" -c "import fockmpi, numba, pytest, hypothesis" >/dev/null 2>&1 \
    || [ setup.cfg -nt "$VENV/.installed" ]; then
   echo "setup: installing fockmpi (editable) with numba, pytest, hypothesis"

@@ -166,3 +166,26 @@ def test_degenerate_ground_state_is_returned_whole(comm, mpi_tmp_path):
     assert abs(ref[1] - ref[0]) < 1e-10 < ref[2] - ref[1]  # the reference really is a doublet
     all_ok(comm, len(res["eigenvalues"]) == 2 and np.allclose(res["eigenvalues"], ref[:2], atol=1e-10),
            f"doublet ({res['eigenvalues']})")
+
+
+@pytest.mark.parametrize("kind", ["hubbard", "bose_hubbard"])
+def test_one_pass_and_two_pass_assembly_agree(comm, kind):
+    from fockmpi import _runtime
+    from fockmpi.assemble import assemble_hamiltonian
+    from fockmpi.basis import U1Basis
+    from fockmpi.pipeline import build_problem
+    model = {"type": kind, "U": 2.0}
+    if kind == "bose_hubbard":
+        model["nmax"] = 3
+    sector = {"N_up": 3, "N_dn": 2} if kind == "hubbard" else {"N": 5}
+    problem = build_problem(parse_job({"lattice": {"type": "chain", "size": [6]}, "model": model,
+                                       "sector": sector}))
+    basis = U1Basis(problem.sector, comm.rank, comm.size)
+    PETSc, _ = _runtime.init("real", basis.dim)
+    a = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=False, one_pass=True)
+    b = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=False, one_pass=False)
+    assert a.one_pass and not b.one_pass
+    same = a.mat.equal(b.mat) and a.nnz_global == b.nnz_global
+    all_ok(comm, same, "one-pass versus two-pass matrices")
+    a.destroy()
+    b.destroy()
