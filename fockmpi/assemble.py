@@ -115,15 +115,23 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
     bound = n * row_bound
     entry = int_t.itemsize + scalar_t.itemsize
     if one_pass is None:
-        one_pass = bound < np.iinfo(int_t).max and _reservable(2 * bound * entry, comm)
-    one_pass = bool(comm.allreduce(bool(one_pass), op=_land()))
+        # a row's entries go to one block or the other, so at most bound * entry bytes are
+        # ever touched, however the address space of the two blocks is reserved
+        one_pass = bound < np.iinfo(int_t).max and _reservable(bound * entry, comm)
+    reserved = None
+    if one_pass:
+        try:
+            reserved = (np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t),
+                        np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t))
+        except MemoryError:
+            reserved = None
+    one_pass = bool(comm.allreduce(reserved is not None, op=_land()))
     progress = Progress(comm, "assembly", n, enabled=show_progress)
     d_ptr = np.zeros(n + 1, dtype=int_t if one_pass else np.int64)
     o_ptr = np.zeros(n + 1, dtype=int_t if one_pass else np.int64)
     error = None
     if one_pass:
-        d_col, o_col = np.empty(bound, dtype=int_t), np.empty(bound, dtype=int_t)
-        d_val, o_val = np.empty(bound, dtype=scalar_t), np.empty(bound, dtype=scalar_t)
+        d_col, d_val, o_col, o_val = reserved
         lost = _rows(basis, args, kernels.APPEND, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 1)
         nnz_d, nnz_o = int(d_ptr[-1]), int(o_ptr[-1])
         d_col, d_val, o_col, o_val = d_col[:nnz_d], d_val[:nnz_d], o_col[:nnz_o], o_val[:nnz_o]
@@ -140,6 +148,7 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
                              "without being detected (please report this)")
     raise_collectively(comm, error)
     if not one_pass:
+        reserved = None
         d_ptr = np.cumsum(d_ptr).astype(int_t)
         o_ptr = np.cumsum(o_ptr).astype(int_t)
         d_col, d_val = np.empty(nnz_d, dtype=int_t), np.empty(nnz_d, dtype=scalar_t)
