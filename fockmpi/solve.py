@@ -9,8 +9,7 @@
     tol = 1e-8              # relative residual ||Hx - Ex|| / |E| (SLEPc's default); the
                             # eigenvalue error is about (tol |E|)^2 / gap, far smaller
     method = "krylovschur"  # krylovschur | lanczos | lobpcg | jd
-    ncv = 0                 # subspace size (0: max(2 want, want + 8) for krylovschur, want =
-                            # nev + margin; SLEPc's default otherwise)
+    ncv = 0                 # subspace size (0: SLEPc's default)
     mpd = 0                 # maximum projected dimension (0: default)
     max_it = 0              # maximum restarts (0: default)
     complete_multiplets = true   # also return the partners of a degenerate level at the cut
@@ -211,15 +210,11 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
         if settings.transform == "sinvert" and not dense:
             st = eps.getST()
             st.setType(SLEPc.ST.Type.SINVERT)
-    # Subspace size: SLEPc's default (nev + 15 at least) makes the orthogonalization, which is
-    # memory-bound like MatMult, cost as much as the MatMults for a few eigenpairs; 2 nev or
-    # nev + 8 was measured faster (Heisenberg L=24, 2 ranks: 5.2-5.6 s against 6.5-7.4 s).
-    # Only for Krylov-Schur at the ends of the spectrum; the other methods and interior targets
-    # keep SLEPc's defaults.
-    ncv = settings.ncv
-    if not ncv and settings.method == "krylovschur" and settings.which != "target":
-        ncv = max(2 * want, want + 8)
-    ncv = min(max(ncv, want + 1), dim) if ncv else PETSc.DECIDE
+    # Subspace size: SLEPc's default (at least nev + 15).  A smaller one (max(2 nev, nev + 8))
+    # was 1-2 s faster on the L=24 ring but then missed the second copy of a degenerate level
+    # (make demo, nev = 4): the copies of a degenerate level only appear through rounding, and
+    # a larger subspace gives them room.  See docs/benchmarks.md.
+    ncv = min(max(settings.ncv, want + 1), dim) if settings.ncv else PETSc.DECIDE
     eps.setDimensions(nev=want, ncv=ncv, mpd=settings.mpd if settings.mpd else PETSc.DECIDE)
     eps.setTolerances(tol=settings.tol, max_it=settings.max_it if settings.max_it else PETSc.DECIDE)
     opts = PETSc.Options()
