@@ -199,17 +199,12 @@ def build_rows(states, row0, col_lo, col_hi, mode,
         buf_val[0] = _diagonal_one(s, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
                                    site_offsets, site_masks)
         n = 1
-        for a in range(nbdiag, nbit):
-            new, v = _bit_apply(s, a, bit_masks, bit_coef)
-            if v == 0:
-                continue
-            col = _rank_one(new, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)
-            if col < 0:
-                lost += 1
-                continue
-            n = _insert(buf_col, buf_val, n, col, np.conj(v))
-        for a in range(ndiag, nmono):
-            new, v = _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask)
+        for a in range(nbdiag, nbit + nmono - ndiag):
+            if a < nbit:
+                new, v = _bit_apply(s, a, bit_masks, bit_coef)
+            else:
+                new, v = _apply_monomial(s, a - nbit + ndiag, coef, nsites, sites, target, amp, odd,
+                                         site_offsets, site_masks, fmask)
             if v == 0:
                 continue
             col = _rank_one(new, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)

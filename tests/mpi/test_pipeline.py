@@ -57,20 +57,22 @@ def test_heisenberg_ring_against_dense(comm, mpi_tmp_path):
     comm.Barrier()
 
 
-def test_degenerate_multiplets_are_complete(comm, mpi_tmp_path):
-    """Ring levels come in +-k pairs: asking for 4 levels (the 4th is a pair) must give 5."""
-    L = 10
+@pytest.mark.parametrize("L, sz, nev, expected", [
+    (10, 0.0, 4, 5),   # ring levels come in +-k pairs: the 4th level is a pair, so 5 come back
+    (9, 0.5, 1, 2),    # odd ring, Sz = 1/2: the ground state itself is a +-k doublet
+])
+def test_degenerate_multiplets_are_complete(comm, mpi_tmp_path, L, sz, nev, expected):
     res, _ = run(comm, mpi_tmp_path, {
         "lattice": {"type": "chain", "size": [L]},
         "model": {"type": "heisenberg"},
-        "sector": {"Sz": 0},
-        "solver": {"nev": 4, "tol": 1e-12}}, "degenerate")
+        "sector": {"Sz": sz},
+        "solver": {"nev": nev, "tol": 1e-12}}, f"degenerate{L}")
     D, M = dense_heisenberg_chain(L)
-    ref = D.sector_eigvals(M, Sz=0)
+    ref = D.sector_eigvals(M, Sz=sz)
+    assert np.sum(ref < ref[nev - 1] + 1e-8) == expected  # the reference has the multiplet
     k = len(res["eigenvalues"])
-    expected = np.sum(ref < ref[3] + 1e-8)  # all levels up to and including the 4th, with partners
-    all_ok(comm, k == expected == 5, f"multiplet completion ({k} vs {expected})")
-    all_ok(comm, np.allclose(res["eigenvalues"], ref[:k], atol=1e-10), "degenerate values")
+    all_ok(comm, k == expected and np.allclose(res["eigenvalues"], ref[:k], atol=1e-10),
+           f"multiplet completion ({k} values, expected {expected})")
 
 
 def test_hubbard_and_eigenvectors_in_file(comm, mpi_tmp_path):
@@ -152,20 +154,6 @@ def test_bad_input_fails_on_every_rank(comm, mpi_tmp_path):
                                  "sector": {"Sz": 0}}, "bad2")
     comm.Barrier()
 
-
-def test_degenerate_ground_state_is_returned_whole(comm, mpi_tmp_path):
-    """Odd Heisenberg ring, Sz = 1/2: the ground state is a +-k doublet; nev = 1 gives both."""
-    L = 9
-    res, _ = run(comm, mpi_tmp_path, {
-        "lattice": {"type": "chain", "size": [L]},
-        "model": {"type": "heisenberg"},
-        "sector": {"Sz": 0.5},
-        "solver": {"nev": 1, "tol": 1e-12}}, "doublet")
-    D, M = dense_heisenberg_chain(L)
-    ref = D.sector_eigvals(M, Sz=0.5)
-    assert abs(ref[1] - ref[0]) < 1e-10 < ref[2] - ref[1]  # the reference really is a doublet
-    all_ok(comm, len(res["eigenvalues"]) == 2 and np.allclose(res["eigenvalues"], ref[:2], atol=1e-10),
-           f"doublet ({res['eigenvalues']})")
 
 
 @pytest.mark.parametrize("kind", ["hubbard", "bose_hubbard"])
