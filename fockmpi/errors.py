@@ -15,6 +15,18 @@ class FockmpiError(Exception):
 
     exit_code = 1
 
+    def __reduce__(self):
+        # errors travel between ranks pickled (parallel.raise_collectively); rebuild them from
+        # the final message, not by calling __init__ again with other arguments
+        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
+
+
+def _rebuild(cls, message, state):
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(FockmpiError):
     """Something the user wrote is wrong (job file, operator, sector).  Exit status 2."""

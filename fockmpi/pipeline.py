@@ -20,7 +20,7 @@ from .hamiltonian import compile_operator
 from .lattice import lattice_from_table
 from .models import model_from_table
 from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0
-from .solve import settings_from_table
+from .solve import default_ncv, settings_from_table
 
 
 @dataclass
@@ -64,7 +64,8 @@ def build_problem(job, output_path=None):
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")
     default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
-    path = output_path or out.get("path", "str", default)
+    path = out.get("path", "str", default)  # read (and checked) even when -o overrides it
+    path = output_path or path
     vectors = out.get("eigenvectors", "bool", True)
     out.finish()
     compiled = compile_operator(H, space, sector.names)
@@ -126,7 +127,9 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
                    "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar,
-                   "matmult_seconds": pairs.stats.get("matmult_seconds", 0.0)},
+                   "matmult_seconds": pairs.stats.get("matmult_seconds", 0.0),
+                   "multiplet_checks": pairs.stats.get("multiplet_checks", 0),
+                   "check_seconds": pairs.stats.get("check_seconds", 0.0)},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
                    "matrix_bytes": comm.allgather(matrix_bytes),
                    "basis_bytes": comm.allgather(basis.states.nbytes)},
@@ -157,7 +160,10 @@ def print_summary(comm, problem, basis, pairs, timings, memory):
             lines.append(f"  {phase:<10}{lo:>10.3f}{hi:>10.3f}{mean:>10.3f}")
     lines.append(f"  peak memory per rank: {max(memory['peak_rss_bytes']) / 2**20:.0f} MiB (max), "
                  f"matrix {max(memory['matrix_bytes']) / 2**20:.0f} MiB (max)")
-    lines.append(f"  {pairs.iterations} iterations, {pairs.matvecs} matvecs ({pairs.method})")
+    checks = pairs.stats.get("multiplet_checks", 0)
+    lines.append(f"  {pairs.iterations} iterations, {pairs.matvecs} matvecs ({pairs.method})"
+                 + (f"; {checks} multiplet check{'s' if checks > 1 else ''} "
+                    f"({pairs.stats['check_seconds']:.1f} s of the solve)" if checks else ""))
     lines.append(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}")
     for k, (e, r) in enumerate(zip(pairs.values, pairs.residuals)):
         lines.append(f"  {k:>3}  {e:>22.14f}  {r:>10.2e}")
@@ -180,7 +186,7 @@ def describe_job(job, ranks=1):
     index_bytes = 4 if dim < 2 ** 31 else 8
     per_rank = dim / ranks
     nev = problem.solver.nev
-    ncv = problem.solver.ncv or max(2 * nev, nev + 15)
+    ncv = problem.solver.ncv or default_ncv(nev)
     est = {
         "basis states": 8 * per_rank,
         "matrix": per_rank * nnz_row * (scalar_bytes + index_bytes) + 2 * per_rank * index_bytes,

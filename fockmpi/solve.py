@@ -9,10 +9,12 @@
     tol = 1e-8              # relative residual ||Hx - Ex|| / |E| (SLEPc's default); the
                             # eigenvalue error is about (tol |E|)^2 / gap, far smaller
     method = "krylovschur"  # krylovschur | lanczos | lobpcg | jd
-    ncv = 0                 # subspace size (0: SLEPc's default)
+    ncv = 0                 # subspace size (0: max(2 nev, nev + 11))
     mpd = 0                 # maximum projected dimension (0: default)
     max_it = 0              # maximum restarts (0: default)
-    complete_multiplets = true   # also return the partners of a degenerate level at the cut
+    complete_multiplets = true   # return the whole degenerate multiplet at the cut, verified by a
+                                 # deflated solve from a new random vector (about one more
+                                 # ground-state solve; false skips the check)
     options = {}            # extra PETSc/SLEPc options, e.g. {eps_lanczos_reorthog = "local"}
 
 Options given in ``options`` (or on the command line as ``-eps_...``) are applied last, so they
@@ -123,61 +125,161 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     returned (so possibly more than ``nev`` pairs); degeneracy means equal within
     ``max(1e3 tol, 1e-8) * max(1, |E|)``.  Raises :class:`ConvergenceError` naming the
     setting to change when fewer than ``nev`` pairs converge.
+
+    Why a check is needed: a Krylov space grown from one start vector v0 holds, of each
+    degenerate eigenspace, only the direction of v0's projection on it; further copies appear
+    only through rounding, often after the wanted pairs have converged.  So after the main solve
+    the lowest level of the complement of everything found is computed (a deflated solve from a
+    *new* random vector, which does have components along the missing copies).  If it lies at or
+    below the cut, it is added (converged to ``tol``) and the check repeats; otherwise the result
+    is complete.  The check costs about one more ground-state solve.
     """
     mat = op.mat
     dim = mat.getSize()[0]
     nev = min(settings.nev, dim)
     t0 = time.perf_counter()
     mv0, mt0 = _matvec_count(PETSc)
-    # Krylov methods find the copies of a degenerate level late (from rounding), so a margin of
-    # extra pairs is requested; the multiplet at the cut is then completed (see tests/mpi).
-    # complete_multiplets = false skips the margin when speed matters more.
-    extra = max(2, nev // 2) if settings.complete_multiplets else 0
-    while True:
-        want = min(nev + extra, dim)
-        eps, nconv = _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress)
-        if nconv < nev:
-            raise ConvergenceError(
-                f"the eigensolver converged {nconv} of {nev} eigenpairs in {eps.getIterationNumber()} "
-                f"iterations; raise [solver] max_it, ncv, or loosen tol (now {settings.tol:g})")
-        values = np.array([eps.getEigenvalue(i).real for i in range(nconv)])
-        order = np.argsort(values) if settings.which != "largest" else np.argsort(-values)
-        if settings.which == "target":
-            order = np.argsort(np.abs(values - settings.target), kind="stable")
-        keep = nev
-        if settings.complete_multiplets:
-            gap = max(1e3 * settings.tol, 1e-8)
-            edge = values[order[nev - 1]]
-            while keep < nconv and abs(values[order[keep]] - edge) <= gap * max(1.0, abs(edge)):
-                keep += 1
-            if keep == nconv and nconv < dim and extra < dim:
-                extra = 2 * extra + 2  # the multiplet may go on beyond what converged: ask for more
-                eps.destroy()
-                continue
-        break
-    idx = order[:keep]
-    vr = mat.createVecRight()
-    vi = mat.createVecRight()
-    vectors, residuals = [], []
-    for i in idx:
-        eps.getEigenpair(int(i), vr, vi)
-        residuals.append(eps.computeError(int(i), SLEPc.EPS.ErrorType.ABSOLUTE))
-        vectors.append(vr.getArray().copy())
+    key = _ordering(settings)
+    gap = max(1e3 * settings.tol, 1e-8)
+
+    dense = dim <= max(DENSE_LIMIT, 2 * nev + 8)
+    # block methods converge the top of their block last: two guard vectors for lobpcg and jd
+    guard = 2 if settings.method in ("lobpcg", "jd") else 0
+    want = dim if dense else min(nev + guard, dim)
+    eps, nconv = _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress)
+    if nconv < nev:
+        raise ConvergenceError(
+            f"the eigensolver converged {nconv} of {nev} eigenpairs in {eps.getIterationNumber()} "
+            f"iterations; raise [solver] max_it, ncv, or loosen tol (now {settings.tol:g})")
+    found = _harvest(eps, nconv, mat, SLEPc)
     its = eps.getIterationNumber()
     method = eps.getType()
     eps.destroy()
-    vr.destroy()
-    vi.destroy()
+
+    checks, t_check = 0, time.perf_counter()
+    if settings.complete_multiplets and not dense:
+        while dim - len(found) >= 3:  # (smaller complements are covered by the dense path)
+            edge = _edge(found, nev, key)
+            checks += 1
+            if show_progress:
+                print0(comm, f"  solve: check {checks} for a missed level at or below {edge:.12g} "
+                             f"(deflated solve from a new random vector)", flush=True)
+            pair = _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed=checks,
+                                         tol=_check_tol(settings.tol, gap), start=None)
+            if pair is None or key(pair[0]) > key(edge) + gap * max(1.0, abs(edge)):
+                break
+            # something at or below the cut was missed: converge it to the requested tolerance
+            pair = _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed=checks,
+                                         tol=settings.tol, start=pair[1])
+            if pair is None:
+                raise ConvergenceError(
+                    "a missed degenerate partner did not converge; raise [solver] max_it or loosen tol")
+            found.append(pair)
+    t_check = time.perf_counter() - t_check
+
+    edge = _edge(found, nev, key)
+    ranked = sorted(found, key=lambda p: key(p[0]))
+    if settings.complete_multiplets:
+        keep = [p for p in ranked if key(p[0]) <= key(edge) + gap * max(1.0, abs(edge))]
+    else:
+        keep = ranked[:nev]
+    values = np.array([p[0] for p in keep])
+    residuals = np.array([p[2] for p in keep])
+    vectors = [p[1].getArray().copy() for p in keep]
+    for p in found:
+        p[1].destroy()
     mv1, mt1 = _matvec_count(PETSc)
-    return Eigenpairs(values=values[idx], residuals=np.array(residuals), vectors=vectors,
+    return Eigenpairs(values=values, residuals=residuals, vectors=vectors,
                       iterations=its, matvecs=(mv1 - mv0) if mv0 >= 0 else -1, nconv=nconv,
                       method=method, requested=settings.nev, seconds=time.perf_counter() - t0,
-                      stats={"matmult_seconds": comm.allreduce(mt1 - mt0, op=_max())})
+                      stats={"matmult_seconds": comm.allreduce(mt1 - mt0, op=_max()),
+                             "multiplet_checks": checks,
+                             "check_seconds": t_check if checks else 0.0})
+
+
+def _ordering(settings):
+    """Sort key that puts the wanted end of the spectrum first."""
+    if settings.which == "largest":
+        return lambda v: -v
+    if settings.which == "target":
+        return lambda v: abs(v - settings.target)
+    return lambda v: v
+
+
+def _edge(found, nev, key):
+    """The ``nev``-th wanted eigenvalue among those found: the cut."""
+    return sorted((p[0] for p in found), key=key)[nev - 1]
+
+
+def _check_tol(tol, gap):
+    """Tolerance of the check solve.  Only the eigenvalue matters there, and a Ritz value with
+    residual r is off by about r^2 / (distance to the next level), so a residual well above
+    ``tol`` still places it far more precisely than the degeneracy window ``gap``."""
+    return max(tol, min(1e-5, 1e-2 * gap ** 0.5))
+
+
+def _harvest(eps, n, mat, SLEPc):
+    """(value, Vec, absolute residual) of the first ``n`` converged pairs of ``eps``."""
+    out = []
+    for i in range(n):
+        v = mat.createVecRight()
+        eps.getEigenvector(i, v)
+        out.append((eps.getEigenvalue(i).real, v, eps.computeError(i, SLEPc.EPS.ErrorType.ABSOLUTE)))
+    return out
+
+
+def _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed, tol, start):
+    """The wanted-most eigenpair orthogonal to every vector in ``found`` (Krylov-Schur with a
+    deflation space), started from ``start`` or from a random vector drawn with ``seed``, which
+    differs from SLEPc's own start vector.  None when it does not converge."""
+    dim = mat.getSize()[0]
+    eps = SLEPc.EPS().create(comm=comm)
+    eps.setOperators(mat)
+    eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+    _apply_which(eps, settings, SLEPc, dense=False)
+    opts = PETSc.Options()
+    for k, v in settings.options.items():
+        opts.setValue(k, v)
+    eps.setFromOptions()  # user options for the spectral transform (st_ksp_type, ...) apply here too
+    # ... but the check is always a one-vector Krylov-Schur solve to its own tolerance
+    eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
+    eps.setDimensions(nev=1, ncv=min(12, dim - len(found)))
+    eps.setTolerances(tol=tol, max_it=settings.max_it if settings.max_it else PETSc.DECIDE)
+    eps.setDeflationSpace([p[1] for p in found])
+    if start is None:
+        start = mat.createVecRight()
+        rng = PETSc.Random().create(comm=comm)
+        rng.setSeed(0x5EED + 7919 * seed)
+        start.setRandom(rng)
+        rng.destroy()
+    eps.setInitialSpace([start])
+    try:
+        eps.solve()
+    except PETSc.Error as e:
+        raise FockmpiError(f"SLEPc failed in the multiplet check: {e}; check [solver] and its options") from None
+    pair = _harvest(eps, 1, mat, SLEPc)[0] if eps.getConverged() >= 1 else None
+    eps.destroy()
+    return pair
 
 
 def _max():
     from mpi4py import MPI
     return MPI.MAX
+
+
+def _apply_which(eps, settings, SLEPc, dense):
+    which = {"smallest": SLEPc.EPS.Which.SMALLEST_REAL, "largest": SLEPc.EPS.Which.LARGEST_REAL,
+             "target": SLEPc.EPS.Which.TARGET_REAL}[settings.which]
+    eps.setWhichEigenpairs(which)
+    if settings.which == "target":
+        eps.setTarget(settings.target)
+        if settings.transform == "sinvert" and not dense:
+            eps.getST().setType(SLEPc.ST.Type.SINVERT)
+
+
+def default_ncv(nev):
+    """Subspace size used when ``[solver] ncv`` is 0."""
+    return max(2 * nev, nev + 11)
 
 
 def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
@@ -202,19 +304,18 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
         if settings.method == "lobpcg":
             ksp.setType("preonly")
         ksp.getPC().setType("none")
-    which = {"smallest": SLEPc.EPS.Which.SMALLEST_REAL, "largest": SLEPc.EPS.Which.LARGEST_REAL,
-             "target": SLEPc.EPS.Which.TARGET_REAL}[settings.which]
-    eps.setWhichEigenpairs(which)
-    if settings.which == "target":
-        eps.setTarget(settings.target)
-        if settings.transform == "sinvert" and not dense:
-            st = eps.getST()
-            st.setType(SLEPc.ST.Type.SINVERT)
-    # Subspace size: SLEPc's default (at least nev + 15).  A smaller one (max(2 nev, nev + 8))
-    # was 1-2 s faster on the L=24 ring but then missed the second copy of a degenerate level
-    # (make demo, nev = 4): the copies of a degenerate level only appear through rounding, and
-    # a larger subspace gives them room.  See docs/benchmarks.md.
-    ncv = min(max(settings.ncv, want + 1), dim) if settings.ncv else PETSc.DECIDE
+    _apply_which(eps, settings, SLEPc, dense)
+    # Subspace size: nev + 11 (at least 2 nev) was the fastest on the L=24 ring (nev = 1: 6.0 s
+    # against 7.6 s with SLEPc's default nev + 15, nev = 4: 6.6 s against 7.6 s); orthogonalizing
+    # against the subspace costs as much as the matrix-vector products.  Complete multiplets do
+    # not depend on it: the check after the solve finds missed copies.
+    # (lobpcg and jd keep SLEPc's own default: their subspaces mean something else)
+    if settings.ncv:
+        ncv = min(max(settings.ncv, want + 1), dim)
+    elif settings.method in ("krylovschur", "lanczos") and not dense:
+        ncv = min(default_ncv(want), dim)
+    else:
+        ncv = PETSc.DECIDE
     eps.setDimensions(nev=want, ncv=ncv, mpd=settings.mpd if settings.mpd else PETSc.DECIDE)
     eps.setTolerances(tol=settings.tol, max_it=settings.max_it if settings.max_it else PETSc.DECIDE)
     opts = PETSc.Options()
