@@ -9,7 +9,8 @@ Layout (``fockmpi show FILE`` prints it)::
     /residuals            (nev,) float64   ||H x - E x|| for normalized x
     /eigenvectors         (nev, dim)       written collectively, each rank its slice (optional)
     /basis_states         (dim,) uint64    packed states, the columns of /eigenvectors
-    /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested
+    /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz,
+                          scalar, matmult_seconds, multiplet_checks, check_seconds
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,)
     /provenance           attrs: versions of fockmpi, PETSc, SLEPc, MPI, h5py; git commit;

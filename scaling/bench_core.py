@@ -8,7 +8,12 @@ this script (scaling/results/), and the MatMult bandwidth from PETSc's own MatMu
 (bytes moved = 12 per non-zero + 3 vectors of 8 bytes per row, for real scalars with 32-bit
 indices).
 
-    python scaling/bench_core.py [--ranks 1 2] [--cases heis20 heis24 heis26 hub12] [--tol 1e-10]
+    python scaling/bench_core.py [--ranks 1 2] [--cases heis20 heis24 heis26 hub12] [--tol 1e-8]
+                                 [--extra 'complete_multiplets = false'] [--tag NAME]
+
+The solve includes the multiplet check (a deflated solve that proves no degenerate copy of the
+ground level was missed) unless --extra 'complete_multiplets = false'; its share is reported
+separately (check_s) and drawn as its own part of the bar.
 """
 import argparse
 import json
@@ -60,32 +65,35 @@ def run(case, ranks, tol, extra, workdir):
     bw = (int(s["matvecs"]) * (12 * nnz + 24 * dim) / mm / 1e9) if mm > 0 else float("nan")
     return {"case": case, "ranks": ranks, "dimension": dim, "nnz": nnz, "E0": float(res["eigenvalues"][0]),
             "wall_s": wall, **{f"{k}_s": v["max"] for k, v in t.items()},
+            "check_s": float(s.get("check_seconds", 0.0)),
             "matvecs": int(s["matvecs"]), "iterations": int(s["iterations"]), "matmult_GBps": bw,
             "peak_rss_MiB": max(res["memory"]["peak_rss_bytes"]) / 2 ** 20}
 
 
-def plot(rows, path):
+def plot(rows, path, tol):
     """Stacked bars of the phases per case and rank count (needs matplotlib)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    phases = ["basis_s", "assembly_s", "solve_s", "output_s"]
+    phases = ["basis_s", "assembly_s", "solve_s", "check_s", "output_s"]
+    rows = [dict(r, solve_s=r["solve_s"] - r.get("check_s", 0.0)) for r in rows]  # solve without check
     labels = [f"{r['case']}\n{r['ranks']} rank{'s' if r['ranks'] > 1 else ''}" for r in rows]
     fig, ax = plt.subplots(figsize=(1.2 * len(rows) + 2, 4.5))
     bottom = [0.0] * len(rows)
-    for phase, color in zip(phases + ["other_s"], ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#999999"]):
+    names = {"solve_s": "solve", "check_s": "multiplet check", "other_s": "start-up and model"}
+    for phase, color in zip(phases + ["other_s"],
+                            ["#4c72b0", "#dd8452", "#55a868", "#8fd19e", "#c44e52", "#999999"]):
         if phase == "other_s":
             vals = [r["wall_s"] - sum(r.get(p, 0.0) for p in phases) for r in rows]
         else:
             vals = [r.get(phase, 0.0) for r in rows]
-        ax.bar(labels, vals, bottom=bottom, color=color, label=phase[:-2] if phase != "other_s" else
-               "start-up and model")
+        ax.bar(labels, vals, bottom=bottom, color=color, label=names.get(phase, phase[:-2]))
         bottom = [b + v for b, v in zip(bottom, vals)]
     for x, r in enumerate(rows):
         ax.text(x, bottom[x], f"{r['wall_s']:.1f} s\n{r['peak_rss_MiB']:.0f} MiB", ha="center", va="bottom",
                 fontsize=8)
     ax.set_ylabel("wall time [s]")
-    ax.set_title("fockmpi core benchmark: time per phase (ground state, tol 1e-8)")
+    ax.set_title(f"fockmpi core benchmark: time per phase (ground state, tol {tol:g})")
     ax.legend(loc="upper left", fontsize=8)
     ax.set_ylim(0, max(bottom) * 1.2)
     fig.tight_layout()
@@ -96,7 +104,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
-    ap.add_argument("--tol", type=float, default=1e-10)
+    ap.add_argument("--tol", type=float, default=1e-8)
+    ap.add_argument("--tag", default="", help="suffix of the JSON and PNG names (e.g. nocheck)")
     ap.add_argument("--extra", default="", help="extra [solver] lines, e.g. 'ncv = 12'")
     args = ap.parse_args()
     rows = []
@@ -107,7 +116,7 @@ def main():
                 row = run(case, ranks, args.tol, args.extra, d)
                 rows.append(row)
                 print(f"{case} ranks={ranks}: wall {row['wall_s']:.1f} s", file=sys.stderr, flush=True)
-    cols = ["case", "ranks", "dimension", "wall_s", "basis_s", "assembly_s", "solve_s", "output_s",
+    cols = ["case", "ranks", "dimension", "wall_s", "basis_s", "assembly_s", "solve_s", "check_s", "output_s",
             "matvecs", "matmult_GBps", "peak_rss_MiB", "E0"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
@@ -115,13 +124,13 @@ def main():
         print("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) and c != "E0" else
                                 f"{r[c]:.10f}" if c == "E0" else str(r[c]) for c in cols) + " |")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    path = os.path.join(HERE, "results", f"core_{platform.node()}.json")
+    path = os.path.join(HERE, "results", f"core_{platform.node()}{'_' + args.tag if args.tag else ''}.json")
     with open(path, "w") as f:
         json.dump({"tol": args.tol, "extra": args.extra, "rows": rows}, f, indent=1)
     print(f"\nwritten {path}", file=sys.stderr)
     try:
-        png = os.path.join(os.path.dirname(HERE), "docs", "benchmarks_core.png")
-        plot(rows, png)
+        png = os.path.join(os.path.dirname(HERE), "docs", f"benchmarks_core{'_' + args.tag if args.tag else ''}.png")
+        plot(rows, png, args.tol)
         print(f"written {png}", file=sys.stderr)
     except ImportError:
         print("matplotlib not installed: no plot (pip install matplotlib)", file=sys.stderr)
