@@ -104,6 +104,8 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
     -------
     DistributedOperator
     """
+    if getattr(basis, "group", None) is not None:
+        return _assemble_symmetric(compiled, basis, comm, PETSc, show_progress)
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
     if compiled.dtype.kind == "c" and scalar_t.kind != "c":
@@ -163,6 +165,70 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
     nnz_global = comm.allreduce(nnz_d + nnz_o)
     return DistributedOperator(mat, ((d_ptr, d_col, d_val), (o_ptr, o_col, o_val)), nnz_d + nnz_o,
                                nnz_global, one_pass)
+
+
+def _symmetric_entries(compiled, basis, comm, scalar_t, show_progress=False):
+    """(local row, global column, value) of H on a :class:`fockmpi.basis.SymmetricBasis`.
+
+    Collective.  The kernel gives the rows with representative *states* as columns; one
+    batched lookup (two all-to-alls) turns them into global indices; states the irrep
+    annihilates are not found and dropped (their entries vanish in exact arithmetic).
+    """
+    args = compiled.kernel_args(scalar_t)
+    tab, xor, inv, _, chars = basis.group_args
+    chars = chars.real.copy() if scalar_t.kind != "c" else chars
+    n = basis.local_size
+    bound = compiled.max_row_length()
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    st = np.empty(n * bound, dtype=np.uint64)
+    val = np.empty(n * bound, dtype=scalar_t)
+    progress = Progress(comm, "assembly", n, enabled=show_progress)
+    for a in range(0, n, CHUNK_ROWS):
+        b = min(n, a + CHUNK_ROWS)
+        kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, tab, xor, inv, chars,
+                                     ptr[a:b + 1], st, val)
+        progress.update(b)
+    nnz = int(ptr[-1])
+    cols = basis.index_of(st[:nnz], comm)
+    del st
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
+    found = cols >= 0
+    return rows[found], cols[found], val[:nnz][found]
+
+
+def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
+    """H on a symmetric basis as MPIAIJ (columns of a row come sorted from the kernel)."""
+    int_t = np.dtype(PETSc.IntType)
+    scalar_t = np.dtype(PETSc.ScalarType)
+    if (compiled.dtype.kind == "c" or not basis.group.is_real) and scalar_t.kind != "c":
+        raise FockmpiError("this sector needs complex scalars but PETSc is real (the runtime should "
+                           "have chosen a complex build)")
+    n = basis.local_size
+    rows, cols, val = _symmetric_entries(compiled, basis, comm, scalar_t, show_progress)
+    diag = (cols >= basis.start) & (cols < basis.end)
+    off = ~diag
+    d_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows[diag], minlength=n))]).astype(int_t)
+    o_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows[off], minlength=n))]).astype(int_t)
+    d_col, d_val = (cols[diag] - basis.start).astype(int_t), val[diag]
+    o_col, o_val = cols[off].astype(int_t), val[off]
+    N = basis.dim
+    mat = PETSc.Mat().createAIJWithArrays([(n, N), (n, N)], [(d_ptr, d_col, d_val), (o_ptr, o_col, o_val)],
+                                          comm=comm)
+    mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
+    if scalar_t.kind != "c":
+        mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+    nnz_local = len(d_col) + len(o_col)
+    return DistributedOperator(mat, ((d_ptr, d_col, d_val), (o_ptr, o_col, o_val)), nnz_local,
+                               comm.allreduce(nnz_local), one_pass=True)
+
+
+def symmetric_matrix_dense(compiled, basis, comm):
+    """Dense H (this rank's rows, all columns) on a small symmetric basis (tests).  Collective."""
+    dtype = np.complex128 if (compiled.dtype.kind == "c" or not basis.group.is_real) else np.float64
+    rows, cols, val = _symmetric_entries(compiled, basis, comm, np.dtype(dtype))
+    dense = np.zeros((basis.local_size, basis.dim), dtype=dtype)
+    np.add.at(dense, (rows, cols), val)
+    return dense
 
 
 def _land():

@@ -303,3 +303,111 @@ def all_sectors(space, names):
         if sector_dimension(sector) > 0:
             out.append(sector)
     return out
+
+
+class SymmetricBasis:
+    """Representatives of a lattice-symmetry sector inside a U(1) sector, split across ranks.
+
+    Collective on ``comm``.  Every rank scans only its own block of the U(1) sector (unranked
+    in chunks, never stored whole) and keeps the states that are the smallest of their orbit
+    and survive the irrep (:func:`fockmpi.kernels.find_representatives`).  The
+    representatives are then moved (one all-to-all) so that every rank holds a balanced
+    contiguous block of the globally ascending list; the global index of a representative
+    is its position in that list.
+
+    Attributes
+    ----------
+    dim : int                  number of representatives (the sector's dimension)
+    states, norms : ndarray    this rank's representatives (ascending) and stabilizer orders
+    start, end : int           this rank's block of global indices
+    u1_dim : int               dimension of the U(1) sector
+    """
+
+    SCAN_CHUNK = 1 << 20
+
+    def __init__(self, sector, group, comm, progress=None):
+        self.sector = sector
+        self.space = sector.space
+        self.group = group
+        tables = RankingTables(sector)
+        self.u1_dim = tables.dim
+        if self.u1_dim == 0:
+            raise SectorError(f"the sector {sector.label()} is empty for this lattice")
+        self.group_args = group.kernel_args(self.space)
+        tab, xor, inv, fmask, chars = self.group_args
+        u1_off = block_offsets(self.u1_dim, comm.size)
+        lo, hi = int(u1_off[comm.rank]), int(u1_off[comm.rank + 1])
+        reps, norms = [], []
+        for a in range(lo, hi, self.SCAN_CHUNK):
+            st = tables.states(a, min(self.SCAN_CHUNK, hi - a))
+            keep = np.empty(len(st), dtype=np.bool_)
+            nr = np.empty(len(st), dtype=np.float64)
+            kernels.find_representatives(st, tab, xor, inv, fmask, chars, keep, nr)
+            reps.append(st[keep])
+            norms.append(nr[keep])
+            if progress is not None:
+                progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
+        reps = np.concatenate(reps) if reps else np.zeros(0, dtype=np.uint64)
+        norms = np.concatenate(norms) if norms else np.zeros(0)
+        counts = np.array(comm.allgather(len(reps)), dtype=np.int64)
+        self.dim = int(counts.sum())
+        if self.dim == 0:
+            raise SectorError(f"the sector {sector.label()}, {group.label()} is empty (no state of this "
+                              "U(1) sector has that symmetry)")
+        self.rank, self.size = comm.rank, comm.size
+        self.offsets = block_offsets(self.dim, comm.size)
+        self.states, self.norms = _rebalance(comm, counts, self.offsets, reps, norms)
+        self.start, self.end = int(self.offsets[comm.rank]), int(self.offsets[comm.rank + 1])
+        first = self.states[0] if len(self.states) else np.uint64(0xFFFFFFFFFFFFFFFF)
+        bounds = np.array(comm.allgather(first), dtype=np.uint64)
+        for p in range(comm.size - 2, -1, -1):  # an empty rank takes its successor's bound
+            if self.offsets[p] == self.offsets[p + 1]:
+                bounds[p] = bounds[p + 1]
+        self.bounds = bounds
+
+    @property
+    def local_size(self):
+        return self.end - self.start
+
+    def index_of(self, states, comm):
+        """Global index of each representative state (-1 if it is not one).  Collective.
+
+        One all-to-all for the requests (each distinct state once) and one for the answers.
+        """
+        from mpi4py import MPI
+        states = np.ascontiguousarray(states, dtype=np.uint64)
+        uniq, inverse = np.unique(states, return_inverse=True)
+        owner = np.searchsorted(self.bounds, uniq, side="right") - 1
+        owner = np.maximum(owner, 0)
+        scounts = np.bincount(owner, minlength=comm.size).astype(np.int64)
+        rcounts = np.array(comm.alltoall([int(c) for c in scounts]), dtype=np.int64)
+        sdispl = np.concatenate([[0], np.cumsum(scounts)[:-1]])
+        rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
+        asked = np.empty(int(rcounts.sum()), dtype=np.uint64)
+        comm.Alltoallv([uniq, (scounts, sdispl), MPI.UINT64_T], [asked, (rcounts, rdispl), MPI.UINT64_T])
+        pos = np.searchsorted(self.states, asked)
+        found = (pos < len(self.states)) & (self.states[np.minimum(pos, len(self.states) - 1)] == asked) \
+            if len(self.states) else np.zeros(len(asked), dtype=bool)
+        answer = np.where(found, self.start + pos, -1).astype(np.int64)
+        result = np.empty(len(uniq), dtype=np.int64)
+        comm.Alltoallv([answer, (rcounts, rdispl), MPI.INT64_T], [result, (scounts, sdispl), MPI.INT64_T])
+        return result[np.asarray(inverse).reshape(-1)]
+
+
+def _rebalance(comm, counts, offsets, states, norms):
+    """Move a globally ascending distributed list so that rank p holds ``offsets[p]:offsets[p+1]``."""
+    from mpi4py import MPI
+    mine = int(counts[:comm.rank].sum())
+    n = len(states)
+    # destination ranges of my items [mine, mine + n)
+    cut = np.clip(offsets - mine, 0, n)
+    scounts = np.diff(cut).astype(np.int64)
+    sdispl = cut[:-1].astype(np.int64)
+    rcounts = np.array(comm.alltoall([int(c) for c in scounts]), dtype=np.int64)
+    rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
+    total = int(rcounts.sum())
+    out_s = np.empty(total, dtype=np.uint64)
+    out_n = np.empty(total, dtype=np.float64)
+    comm.Alltoallv([states, (scounts, sdispl), MPI.UINT64_T], [out_s, (rcounts, rdispl), MPI.UINT64_T])
+    comm.Alltoallv([norms, (scounts, sdispl), MPI.DOUBLE], [out_n, (rcounts, rdispl), MPI.DOUBLE])
+    return out_s, out_n

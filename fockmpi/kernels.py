@@ -235,3 +235,137 @@ def build_rows(states, row0, col_lo, col_hi, mode,
             d_ptr[k + 1] = d_ptr[k] + nd
             o_ptr[k + 1] = o_ptr[k] + no
     return lost
+
+
+# --- symmetry groups (see fockmpi.symmetry for the arrays) -------------------------------
+@njit(cache=True, inline="always")
+def _image(s, e, tables, xor):
+    """Image of state ``s`` under group element ``e`` (bits moved byte by byte, then flipped)."""
+    out = np.uint64(0)
+    for c in range(tables.shape[1]):
+        out |= tables[e, c, (s >> np.uint64(8 * c)) & np.uint64(255)]
+    return out ^ xor[e]
+
+
+@njit(cache=True, inline="always")
+def _move_sign(s, e, inversions, fmask):
+    """Sign (+1/-1) of element ``e`` on ``s``: parity of the fermionic inversions it causes."""
+    t = s & fmask
+    parity = np.int64(0)
+    while t:
+        low = t & (~t + np.uint64(1))
+        b = _popcount(low - np.uint64(1))
+        parity += _popcount(s & inversions[e, b])
+        t ^= low
+    return -1.0 if parity & 1 else 1.0
+
+
+@njit(cache=True)
+def find_representatives(states, tables, xor, inversions, fmask, chars, keep, norms):
+    """For each state: is it the smallest of its orbit with a non-zero norm in the irrep?
+
+    ``norms[k]`` receives ``sum over the stabilizer of conj(chi(g)) sign(g)``, which is the
+    stabilizer's order when the state survives and 0 when the irrep annihilates it.  The orbit
+    scan stops at the first smaller image.  Returns the number of states kept.
+    """
+    ne = tables.shape[0]
+    kept = 0
+    for k in range(states.shape[0]):
+        s = states[k]
+        acc = 0.0 + 0.0j
+        rep = True
+        for e in range(ne):
+            t = _image(s, e, tables, xor)
+            if t < s:
+                rep = False
+                break
+            if t == s:
+                acc += np.conj(chars[e]) * _move_sign(s, e, inversions, fmask)
+        ok = rep and abs(acc) > 0.5
+        keep[k] = ok
+        norms[k] = acc.real if ok else 0.0
+        if ok:
+            kept += 1
+    return kept
+
+
+@njit(cache=True, inline="always")
+def _representative(s, tables, xor):
+    """(smallest image of ``s``, an element reaching it, number of elements reaching it)."""
+    best = np.uint64(0xFFFFFFFFFFFFFFFF)
+    arg = 0
+    count = 0
+    for e in range(tables.shape[0]):
+        t = _image(s, e, tables, xor)
+        if t < best:
+            best = t
+            arg = e
+            count = 1
+        elif t == best:
+            count += 1
+    return best, arg, count
+
+
+@njit(cache=True, inline="always")
+def _insert_state(buf_s, buf_val, n, r, v):
+    """Insert (state, value) into the buffer sorted by state, merging equal states; new length."""
+    j = n - 1
+    while j >= 0 and buf_s[j] > r:
+        j -= 1
+    if j >= 0 and buf_s[j] == r:
+        buf_val[j] += v
+        return n
+    for m in range(n, j + 1, -1):
+        buf_s[m] = buf_s[m - 1]
+        buf_val[m] = buf_val[m - 1]
+    buf_s[j + 1] = r
+    buf_val[j + 1] = v
+    return n + 1
+
+
+@njit(cache=True)
+def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
+                         coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
+                         tables, xor, inversions, chars, ptr, out_state, out_val):
+    """Rows of H in a symmetric basis, with columns still given as representative *states*.
+
+    Row ``k`` belongs to ``|r~> = P|r> / ||P|r>||`` with ``r = reps[k]``.  For every state
+    ``s'`` in ``H|r> = sum h |s'>``, with ``g s' = sign * |r'>`` (``r'`` the representative):
+    ``<r~'|H|r~> += h * sign * conj(chi(g)) * sqrt(N_r' / N_r)``, where ``N`` is the order of
+    the stabilizer (``norms``).  As in :func:`build_rows` the conjugate is stored, in row ``k``
+    under the state ``r'``; entries with the same ``r'`` are summed and sorted by ``r'``.
+    ``ptr[0]`` holds where row 0 starts; ``ptr[k+1]`` is written.  Representatives that the
+    irrep annihilates are not known here: the caller drops the states it cannot find.
+    """
+    nbit = bit_coef.shape[0]
+    nmono = coef.shape[0]
+    buf_s = np.empty(nmono + nbit + 1, dtype=np.uint64)
+    buf_val = np.empty(nmono + nbit + 1, dtype=out_val.dtype)
+    for k in range(reps.shape[0]):
+        r = reps[k]
+        inv_norm = 1.0 / norms[k]
+        d = _diagonal_one(r, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
+                          site_offsets, site_masks)
+        buf_s[0] = r
+        buf_val[0] = d
+        n = 1
+        for a in range(nbdiag, nbit + nmono - ndiag):
+            if a < nbit:
+                new, v = _bit_apply(r, a, bit_masks, bit_coef)
+            else:
+                new, v = _apply_monomial(r, a - nbit + ndiag, coef, nsites, sites, target, amp, odd,
+                                         site_offsets, site_masks, fmask)
+            if v == 0:
+                continue
+            rep, e, count = _representative(new, tables, xor)
+            w = v * _move_sign(new, e, inversions, fmask) * np.sqrt(count * inv_norm)
+            w = w * np.conj(chars[e])
+            n = _insert_state(buf_s, buf_val, n, rep, np.conj(w))
+        p = ptr[k]
+        for j in range(n):
+            if buf_val[j] == 0 and buf_s[j] != r:
+                continue
+            out_state[p] = buf_s[j]
+            out_val[p] = buf_val[j]
+            p += 1
+        ptr[k + 1] = p

@@ -1,0 +1,194 @@
+"""Lattice-symmetry sectors against independent references (serial; see tests/mpi for ranks).
+
+* the union over all sectors of a group equals the U(1) spectrum, degeneracies included;
+* eigenvalues per sector equal those of P H P with the projector P = (1/|G|) sum conj(chi(g)) g
+  built here from dense matrices of the same permutations (fermion signs from products of
+  creation matrices on the vacuum, not from fockmpi's bit tricks);
+* free fermions: each momentum sector holds exactly the sums of single-particle energies
+  whose momenta add up to it (a flux makes +k and -k differ, which pins the sign convention).
+"""
+import itertools
+
+import numpy as np
+import pytest
+from dense_reference import DenseSystem
+
+from fockmpi.assemble import matrix_elements_dense, symmetric_matrix_dense
+from fockmpi.basis import Sector, SymmetricBasis, U1Basis
+from fockmpi.config import Table
+from fockmpi.errors import SectorError
+from fockmpi.hamiltonian import compile_operator
+from fockmpi.lattice import make_lattice
+from fockmpi.models import model_from_table
+from fockmpi.parallel import world
+from fockmpi.symmetry import (Generator, SymmetryGroup, chain_reflection, momentum_character,
+                              translation_generators)
+
+COMM = world()
+
+
+def problem(model, kind, size, charges, boundary="periodic"):
+    lat = make_lattice(kind, size, boundary)
+    space, H = model_from_table(Table(dict(model), "[model]"), lat)
+    sector = Sector(space, charges)
+    return lat, space, sector, compile_operator(H, space, sector.names)
+
+
+def sector_spectrum(compiled, sector, gens):
+    try:
+        basis = SymmetricBasis(sector, SymmetryGroup(sector.space.nsites, gens), COMM)
+    except SectorError as e:
+        assert "empty" in str(e)
+        return np.zeros(0)
+    M = symmetric_matrix_dense(compiled, basis, COMM)
+    assert np.allclose(M, M.conj().T, atol=1e-12)
+    return np.linalg.eigvalsh(M)
+
+
+def momentum_sectors(lat):
+    """Every combination of momenta of the lattice's translations, as generator lists."""
+    trans = translation_generators(lat)
+    for ms in itertools.product(*[range(n) for _, _, n in trans]):
+        yield ms, [Generator(name, perm, False, momentum_character(m, n)) for (name, perm, n), m in zip(trans, ms)]
+
+
+CASES = [  # model, lattice kind, size, charges, with reflection, with spin flip
+    ({"type": "heisenberg", "J2": 0.3}, "chain", [10], {"Sz": 0}, True, True),
+    ({"type": "heisenberg", "J2": 0.3}, "chain", [9], {"Sz": 0.5}, True, False),
+    ({"type": "xxz", "Delta": 0.4, "h": 0.2}, "chain", [8], {"Sz": 1}, True, False),
+    ({"type": "tV", "t": 1.0, "V": 1.3}, "chain", [10], {"N": 4}, True, False),   # even N: sign matters
+    ({"type": "tV", "t": 1.0, "V": 1.3}, "chain", [10], {"N": 5}, True, False),
+    ({"type": "hubbard", "t": 1.0, "U": 3.0, "mu": 0.2}, "chain", [6], {"N_up": 3, "N_dn": 3}, True, True),
+    ({"type": "hubbard", "t": 1.0, "U": 3.0}, "chain", [6], {"N_up": 2, "N_dn": 3}, True, False),
+    ({"type": "bose_hubbard", "t": 1.0, "U": 3.0, "mu": 0.1, "nmax": 3}, "chain", [6], {"N": 6}, True, False),
+    ({"type": "heisenberg", "J2": 0.4}, "square", [3, 4], {"Sz": 0}, False, True),
+    ({"type": "heisenberg"}, "triangular", [3, 3], {"Sz": 0.5}, False, False),
+    ({"type": "heisenberg"}, "kagome", [2, 2], {"Sz": 0}, False, True),
+    ({"type": "hubbard", "t": 1.0, "U": 4.0}, "square", [2, 3], {"N_up": 3, "N_dn": 2}, False, False),
+    ({"type": "tV", "t": 1.0, "V": 0.7}, "square", [3, 3], {"N": 4}, False, False),
+    ({"type": "bose_hubbard", "t": 1.0, "U": 2.0, "nmax": 2}, "square", [2, 3], {"N": 4}, False, False),
+]
+
+
+@pytest.mark.parametrize("model, kind, size, charges, refl, flip", CASES,
+                         ids=[f"{c[0]['type']}-{c[1]}{c[2]}-{list(c[3].values())}" for c in CASES])
+def test_union_of_sectors_is_the_u1_spectrum(model, kind, size, charges, refl, flip):
+    lat, space, sector, compiled = problem(model, kind, size, charges)
+    ref = np.linalg.eigvalsh(matrix_elements_dense(compiled, U1Basis(sector)))
+    L = lat.nsites
+    parts = []
+    for ms, gens in momentum_sectors(lat):
+        extra = [[]]
+        if refl:  # a reflection commutes with the translation only at momentum 0 and pi
+            n = lat.size[0]
+            if ms[0] in (0, n // 2 if n % 2 == 0 else 0):
+                extra = [[Generator("P", chain_reflection(lat), False, p)] for p in (1, -1)]
+        if flip:
+            extra = [e + [Generator("F", None, True, f)] for e in extra for f in (1, -1)]
+        for e in extra:
+            parts.append(sector_spectrum(compiled, sector, gens + e))
+    ev = np.sort(np.concatenate(parts))
+    assert len(ev) == len(ref) and np.allclose(ev, ref, atol=1e-10)
+    del L
+
+
+# --- projector reference ---------------------------------------------------------------------
+def dense_group_element(D, perm, flip, cdag):
+    """Matrix of a site permutation (and spin flip) on the full space, built from operators
+    (``cdag[(site, spin)]``: sparse creation matrices of ``D``)."""
+    dim = D.dim
+    G = np.zeros((dim, dim))
+    v = D.local_states()
+    fermionic = D.modes != []
+    for col in range(dim):
+        if not fermionic:
+            loc = np.zeros(len(D.dims), dtype=int)
+            for i, x in enumerate(v[col]):
+                loc[perm[i]] = (1 - x) if flip else x
+            row = int(np.dot(loc, np.cumprod([1] + D.dims[:-1])))
+            G[row, col] = 1.0
+            continue
+        vec = np.zeros(dim)
+        vec[0] = 1.0
+        ops = []  # creators of the occupied modes, lowest mode leftmost: |n> = c+_a c+_b ... |0>
+        for site, spin in D.modes:
+            occ = v[col, site] & (1 if spin in (None, "up") else 2)
+            if occ:
+                target_spin = spin if not flip else {"up": "dn", "dn": "up"}[spin]
+                ops.append(cdag[(perm[site], target_spin)])
+        for op in reversed(ops):
+            vec = op @ vec
+        G[:, col] = vec
+    return G
+
+
+@pytest.mark.parametrize("kind, size, model, charges, flip", [
+    ("chain", [8], {"type": "tV", "t": 1.0, "V": 0.9}, {"N": 4}, False),
+    ("chain", [4], {"type": "hubbard", "t": 1.0, "U": 2.0}, {"N_up": 2, "N_dn": 2}, True),
+    ("square", [2, 2], {"type": "hubbard", "t": 1.0, "U": 2.0}, {"N_up": 2, "N_dn": 1}, False),
+    ("square", [3, 3], {"type": "heisenberg", "J2": 0.3}, {"Sz": 0.5}, False),
+])
+def test_sectors_against_an_independent_projector(kind, size, model, charges, flip):
+    lat, space, sector, compiled = problem(model, kind, size, charges)
+    kinds = [s.kind for s in space.sites]
+    D = DenseSystem(kinds)
+    H = np.zeros((D.dim, D.dim), dtype=complex)
+    u1 = U1Basis(sector)
+    local = space.decode(u1.states)
+    index = (local * np.cumprod([1] + list(D.dims[:-1]))).sum(axis=1)
+    H[np.ix_(index, index)] = matrix_elements_dense(compiled, u1)
+    mask = np.zeros(D.dim, dtype=bool)
+    mask[index] = True
+    from scipy import sparse
+    cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
+    cache = {}
+    for ms, gens in momentum_sectors(lat):
+        flips = [1, -1] if flip else [None]
+        for f in flips:
+            g_all = gens + ([Generator("F", None, True, f)] if f else [])
+            group = SymmetryGroup(lat.nsites, g_all)
+            P = np.zeros((D.dim, D.dim), dtype=complex)
+            for (perm, fl), chi in zip(group.elements, group.characters):
+                if (perm, fl) not in cache:
+                    cache[(perm, fl)] = dense_group_element(D, perm, fl, cdag)
+                P += np.conj(chi) * cache[(perm, fl)]
+            P /= group.order
+            P = P[np.ix_(mask, mask)]
+            w, U = np.linalg.eigh((P + P.conj().T) / 2)
+            R = U[:, w > 0.5]  # the range of the projector
+            ref = np.linalg.eigvalsh(R.conj().T @ H[np.ix_(mask, mask)] @ R) if R.shape[1] else np.zeros(0)
+            ours = sector_spectrum(compiled, sector, g_all)
+            assert len(ours) == len(ref) and np.allclose(ours, ref, atol=1e-10), (ms, f)
+
+
+def test_free_fermions_with_flux_fill_their_momentum_sectors():
+    L, N, t, phi = 10, 4, 1.0, 0.37
+    lat = make_lattice("chain", [L])
+    c = t * np.exp(1j * phi)
+    terms = [{"op": f"cdag_{(j + 1) % L} c_{j}", "coef": [-c.real, -c.imag], "hc": True} for j in range(L)]
+    space, H = model_from_table(Table({"type": "custom", "site": "fermion", "term": terms}, "[model]"), lat)
+    sector = Sector(space, {"N": N})
+    compiled = compile_operator(H, space, sector.names)
+    (name, perm, n), = translation_generators(lat)
+    eps = -2 * t * np.cos(2 * np.pi * np.arange(L) / L - phi)  # plane wave sum_j e^{iqj} c+_j
+    for m in range(L):
+        ref = sorted(sum(eps[list(occ)]) for occ in itertools.combinations(range(L), N)
+                     if sum(occ) % L == m)
+        ours = sector_spectrum(compiled, sector, [Generator("T", perm, False, momentum_character(m, L))])
+        assert np.allclose(ours, ref, atol=1e-10), m
+
+
+def test_reflection_needs_momentum_zero_or_pi():
+    lat = make_lattice("chain", [8])
+    (name, perm, n), = translation_generators(lat)
+    gens = [Generator("T", perm, False, momentum_character(1, 8)), Generator("P", chain_reflection(lat), False, 1)]
+    with pytest.raises(SectorError, match="do not commute"):
+        SymmetryGroup(8, gens)
+    SymmetryGroup(8, [Generator("T", perm, False, momentum_character(4, 8)), gens[1]])  # pi is fine
+
+
+def test_spin_flip_needs_spin_or_electron_sites():
+    lat, space, sector, compiled = problem({"type": "tV", "t": 1.0}, "chain", [6], {"N": 3})
+    group = SymmetryGroup(6, [Generator("F", None, True, 1)])
+    with pytest.raises(SectorError, match="spin flip"):
+        SymmetricBasis(sector, group, COMM)
