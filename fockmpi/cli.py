@@ -85,8 +85,14 @@ def cmd_info(args):
     p = info["problem"]
     print(f"{p.title()}  |  {p.space.nsites} sites ({'/'.join(p.space.kinds)})  |  {info['scalar']} H, "
           f"{p.compiled.nmonomials} monomials")
-    print(f"sector {p.sector.label()}: dimension {info['dimension']} "
-          f"(of {p.space.full_dimension()}; counted in {info['seconds']:.2f} s)")
+    if p.group is None:
+        print(f"sector {p.sector.label()}: dimension {info['dimension']} "
+              f"(of {p.space.full_dimension()}; counted in {info['seconds']:.2f} s)")
+    else:
+        how = "counted" if info["exact"] else f"estimated as U(1) dimension / {p.group.order} group elements"
+        print(f"sector {p.sector_label()}: dimension {'' if info['exact'] else '~'}{info['dimension']} "
+              f"({how}, {info['seconds']:.2f} s; U(1) sector {info['u1_dimension']}, "
+              f"full space {p.space.full_dimension()})")
     print(f"non-zeros per row ~{info['nnz_per_row']:.1f}, total ~{info['nnz_per_row'] * info['dimension']:.3g}")
     print(f"estimated memory per rank on {info['ranks']} rank(s):")
     total = 0

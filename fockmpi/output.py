@@ -8,7 +8,9 @@ Layout (``fockmpi show FILE`` prints it)::
     /eigenvalues          (nev,) float64
     /residuals            (nev,) float64   ||H x - E x|| for normalized x
     /eigenvectors         (nev, dim)       written collectively, each rank its slice (optional)
-    /basis_states         (dim,) uint64    packed states, the columns of /eigenvectors
+    /basis_states         (dim,) uint64    packed states, the columns of /eigenvectors (for a
+                                           symmetry sector: the representatives)
+    /basis_norms          (dim,) float64   symmetry sectors only: stabilizer order of each
     /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz,
                           scalar, matmult_seconds, multiplet_checks, check_seconds
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
@@ -99,6 +101,11 @@ def write_results(path, comm, record):
         f.create_dataset("residuals", data=np.asarray(record["residuals"], dtype=np.float64))
         states = f.create_dataset("basis_states", shape=(dim,), dtype=np.uint64)
         _write_rows(h5py, states, start, record["states"])
+        if record.get("norms") is not None:  # symmetric basis: row i is P|basis_states[i]>, normalized
+            norms = f.create_dataset("basis_norms", shape=(dim,), dtype=np.float64)
+            _write_rows(h5py, norms, start, np.asarray(record["norms"], dtype=np.float64))
+            norms.attrs["meaning"] = ("order of the stabilizer of the representative: the basis vector is "
+                                      "sum_g conj(chi(g)) g|r> / sqrt(|G| * norm)")
         vectors = record.get("vectors")
         if vectors is not None and nev:
             dtype = np.asarray(vectors[0]).dtype

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import __version__, _runtime
-from .basis import RankingTables, Sector, U1Basis
+from .basis import RankingTables, Sector, SymmetricBasis, U1Basis
 from .config import Table
 from .errors import ConfigError, did_you_mean
 from .hamiltonian import compile_operator
@@ -21,6 +21,8 @@ from .lattice import lattice_from_table
 from .models import model_from_table
 from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0
 from .solve import default_ncv, settings_from_table
+from .symmetry import (SYMMETRY_KEYS, SymmetryGroup, check_invariance, generators_from_table,
+                       sector_values)
 
 
 @dataclass
@@ -36,6 +38,16 @@ class Problem:
     solver: object
     output_path: str
     write_vectors: bool
+    group: object = None  # SymmetryGroup of the lattice-symmetry sector, or None
+
+    def sector_label(self):
+        return self.sector.label() + (f",{self.group.label()}" if self.group else "")
+
+    def sector_values(self):
+        values = self.sector.physical_values()
+        if self.group:
+            values.update(sector_values(self.group.generators))
+        return values
 
     def title(self):
         m = self.job.sections["model"].get("type", "?")
@@ -49,9 +61,12 @@ def sector_from_table(t: Table, space):
     names = space.charge_names()
     values = {}
     for key, value in t.data.items():
+        if key in SYMMETRY_KEYS:
+            continue
         if key not in names:
             raise ConfigError(t.key(key), message=f"{t.key(key)}: not a charge of {'/'.join(space.kinds)} sites",
-                              hint=did_you_mean(key, names) or f"charges: {', '.join(names) or 'none'}")
+                              hint=did_you_mean(key, list(names) + list(SYMMETRY_KEYS))
+                              or f"charges: {', '.join(names) or 'none'}; symmetries: {', '.join(SYMMETRY_KEYS)}")
         values[key] = t.get(key, "float")
     return Sector(space, values)
 
@@ -60,7 +75,11 @@ def build_problem(job, output_path=None):
     """Read and check every section of a job.  Not collective (every rank does the same)."""
     lattice = lattice_from_table(job.table("lattice"))
     space, H = model_from_table(job.table("model"), lattice)
-    sector = sector_from_table(job.table("sector"), space)
+    sector_table = job.table("sector")
+    sector = sector_from_table(sector_table, space)
+    generators = generators_from_table(sector_table, lattice, space)
+    check_invariance(H, generators)
+    group = SymmetryGroup(lattice.nsites, generators) if generators else None
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")
     default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
@@ -69,7 +88,7 @@ def build_problem(job, output_path=None):
     vectors = out.get("eigenvectors", "bool", True)
     out.finish()
     compiled = compile_operator(H, space, sector.names)
-    return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors)
+    return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors, group)
 
 
 def _git_commit():
@@ -94,10 +113,14 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     prepare_path(problem.output_path, force, comm)
 
     with timer.phase("basis"), collective_errors(comm):
-        basis = U1Basis(problem.sector, comm.rank, comm.size)
-    scalar = "real" if problem.compiled.is_real else "complex"
+        if problem.group is None:
+            basis = U1Basis(problem.sector, comm.rank, comm.size)
+        else:
+            basis = SymmetricBasis(problem.sector, problem.group, comm)
+    real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
+    scalar = "real" if real else "complex"
     if not quiet:
-        print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector.label()} | "
+        print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                f"dim {basis.dim} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
     with collective_errors(comm):
         PETSc, SLEPc = _runtime.init(scalar, basis.dim)
@@ -120,8 +143,9 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
 
     record = {
         "job_text": job.text, "job_path": os.path.abspath(job.path),
-        "sector_label": problem.sector.label(), "sector_values": problem.sector.physical_values(),
+        "sector_label": problem.sector_label(), "sector_values": problem.sector_values(),
         "dimension": basis.dim, "start": basis.start, "states": basis.states,
+        "norms": getattr(basis, "norms", None),
         "eigenvalues": pairs.values, "residuals": pairs.residuals,
         "vectors": pairs.vectors if problem.write_vectors else None,
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
@@ -171,6 +195,9 @@ def print_summary(comm, problem, basis, pairs, timings, memory):
     print("\n".join(lines), flush=True)
 
 
+EXACT_SYMMETRIC_INFO = 5 * 10 ** 7
+
+
 def describe_job(job, ranks=1):
     """``fockmpi info``: exact sector dimension and a memory estimate per rank.  Not collective."""
     t0 = time.perf_counter()
@@ -180,9 +207,19 @@ def describe_job(job, ranks=1):
     if dim == 0:
         from .errors import SectorError
         raise SectorError(f"the sector {problem.sector.label()} is empty for this lattice")
+    u1_dim, exact = dim, True
+    if problem.group is not None:
+        # the symmetric dimension needs the orbit scan: exact for moderate sectors (one rank
+        # scans ~1e7 states per second), else the estimate U(1) dimension / group order
+        if dim <= EXACT_SYMMETRIC_INFO:
+            from mpi4py import MPI
+            dim = SymmetricBasis(problem.sector, problem.group, MPI.COMM_SELF).dim
+        else:
+            dim, exact = int(round(dim / problem.group.order)), False
     t_dim = time.perf_counter() - t0
     nnz_row = _sample_row_length(problem, tables)
-    scalar_bytes = 8 if problem.compiled.is_real else 16
+    real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
+    scalar_bytes = 8 if real else 16
     index_bytes = 4 if dim < 2 ** 31 else 8
     per_rank = dim / ranks
     nev = problem.solver.nev
@@ -192,7 +229,10 @@ def describe_job(job, ranks=1):
         "matrix": per_rank * nnz_row * (scalar_bytes + index_bytes) + 2 * per_rank * index_bytes,
         f"solver vectors (~{ncv + 3})": (ncv + 3) * per_rank * scalar_bytes,
     }
-    return {"problem": problem, "dimension": dim, "seconds": t_dim, "nnz_per_row": nnz_row,
+    if problem.group is not None:
+        est["basis states"] = 16 * per_rank  # representatives and their norms
+    return {"problem": problem, "dimension": dim, "exact": exact, "u1_dimension": u1_dim,
+            "seconds": t_dim, "nnz_per_row": nnz_row,
             "estimate": est, "ranks": ranks, "scalar": "real" if scalar_bytes == 8 else "complex"}
 
 

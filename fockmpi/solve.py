@@ -237,10 +237,7 @@ def _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed, tol, s
     eps.setOperators(mat)
     eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
     _apply_which(eps, settings, SLEPc, dense=False)
-    opts = PETSc.Options()
-    for k, v in settings.options.items():
-        opts.setValue(k, v)
-    eps.setFromOptions()  # user options for the spectral transform (st_ksp_type, ...) apply here too
+    _set_from_options(eps, settings, PETSc)  # options for the transform (st_ksp_type, ...) apply here too
     # ... but the check is always a one-vector Krylov-Schur solve to its own tolerance
     eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
     eps.setDimensions(nev=1, ncv=min(12, dim - len(found)))
@@ -275,6 +272,19 @@ def _apply_which(eps, settings, SLEPc, dense):
         eps.setTarget(settings.target)
         if settings.transform == "sinvert" and not dense:
             eps.getST().setType(SLEPc.ST.Type.SINVERT)
+
+
+def _set_from_options(eps, settings, PETSc):
+    """Apply ``settings.options`` to ``eps`` and take them out of PETSc's global options again,
+    so that they do not leak into the next solve of this process (notebooks, tests)."""
+    opts = PETSc.Options()
+    for k, v in settings.options.items():
+        opts.setValue(k, v)
+    try:
+        eps.setFromOptions()
+    finally:
+        for k in settings.options:
+            opts.delValue(k)
 
 
 def default_ncv(nev):
@@ -318,9 +328,6 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
         ncv = PETSc.DECIDE
     eps.setDimensions(nev=want, ncv=ncv, mpd=settings.mpd if settings.mpd else PETSc.DECIDE)
     eps.setTolerances(tol=settings.tol, max_it=settings.max_it if settings.max_it else PETSc.DECIDE)
-    opts = PETSc.Options()
-    for k, v in settings.options.items():
-        opts.setValue(k, v)
     if show_progress and comm.rank == 0:
         state = {"last": time.perf_counter(), "t0": time.perf_counter()}
 
@@ -333,7 +340,7 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
                       f"({now - state['t0']:.1f} s)", flush=True)
         eps.setMonitor(monitor)
     try:
-        eps.setFromOptions()
+        _set_from_options(eps, settings, PETSc)
         eps.solve()
     except PETSc.Error as e:
         raise FockmpiError(f"SLEPc failed ({settings.method}): {e}; check [solver] and its options") from None

@@ -43,6 +43,7 @@ class Generator:
     permutation: tuple
     spin_flip: bool
     character: complex
+    value: object = None  # what the user wrote (momentum m, parity +-1), for labels
 
     @property
     def label(self):
@@ -139,7 +140,8 @@ class SymmetryGroup:
 
     def label(self):
         """Short label of the sector, e.g. ``T0=3,reflection=-1``."""
-        return ",".join(f"{g.name}={_fmt(g.character)}" for g in self.generators)
+        return ",".join(f"{g.name}={g.value if g.value is not None else _fmt(g.character)}"
+                        for g in self.generators)
 
     # --- arrays for the kernels --------------------------------------------------------------
     def kernel_args(self, space):
@@ -250,3 +252,99 @@ def momentum_character(m, length):
     if (4 * m) % length == 0:
         return [1, 1j, -1, -1j][(4 * m) // length]
     return complex(np.exp(2j * np.pi * m / length))
+
+
+# --- invariance of H ---------------------------------------------------------------------------
+_FLIP_KIND = {"S+": ("S-", 1.0), "S-": ("S+", 1.0), "Sz": ("Sz", -1.0)}
+
+
+def transformed(op, permutation, spin_flip=False):
+    """``g op g^-1`` for the site permutation (``None``: identity) and optional spin flip."""
+    from .ops import Operator
+    out = {}
+    for factors, coef in op.terms.items():
+        new = []
+        for kind, site, flavor in factors:
+            site2 = site if permutation is None else int(permutation[site])
+            if spin_flip:
+                if kind in _FLIP_KIND:
+                    kind, sign = _FLIP_KIND[kind]
+                    coef = coef * sign
+                elif flavor in (0, 1):
+                    flavor = 1 - flavor
+            new.append((kind, site2, flavor))
+        key = tuple(new)
+        out[key] = out.get(key, 0) + coef
+    return Operator(out)
+
+
+def check_invariance(H, generators):
+    """Raise :class:`SectorError` naming a term if ``H`` does not commute with a generator."""
+    from .ops import format_term, normal_ordered
+    reference = normal_ordered(H)
+    for g in generators:
+        diff = normal_ordered(transformed(H, g.permutation, g.spin_flip)) - reference
+        diff = normal_ordered(diff)
+        if diff.is_zero(1e-10):
+            continue
+        factors, coef = max(diff.terms.items(), key=lambda kv: abs(kv[1]))
+        have = reference.terms.get(factors, 0)
+        term = " ".join(format_term(factors).split()[1:])
+        raise SectorError(
+            f"the Hamiltonian is not invariant under the symmetry '{g.name}': after the transformation "
+            f"the term {term} has the coefficient {_fmt(have + coef)}, in H it has {_fmt(have)}; "
+            "drop the symmetry from [sector] or make the couplings symmetric")
+
+
+# --- [sector] keys for symmetries -------------------------------------------------------------
+SYMMETRY_KEYS = ("momentum", "reflection", "spin_flip", "symmetry")
+
+
+def generators_from_table(t, lattice, space):
+    """The symmetry generators fixed by ``[sector]`` (momentum, reflection, spin_flip and
+    ``[[sector.symmetry]]`` entries).  Not collective; keys other than these are left alone."""
+    gens = []
+    if "momentum" in t:
+        trans = translation_generators(lattice)
+        if not trans:
+            raise ConfigError(t.key("momentum"), message=f"{t.key('momentum')}: this lattice has no periodic "
+                              "direction, so no momentum", hint="use boundary = \"periodic\" or a "
+                              "[[sector.symmetry]] with an explicit permutation")
+        value = t.get("momentum", "list") if isinstance(t.data["momentum"], list) else [t.get("momentum", "int")]
+        if len(value) != len(trans) or any(isinstance(m, bool) or not isinstance(m, int) for m in value):
+            raise ConfigError(t.key("momentum"), f"a list of {len(trans)} integer(s) m (k = 2 pi m / L), one "
+                              f"per periodic direction ({', '.join(n for n, _, _ in trans)})", value)
+        for (name, perm, n), m in zip(trans, value):
+            gens.append(Generator(name, tuple(perm), False, momentum_character(m, n), m % n))
+    if "reflection" in t:
+        p = t.get("reflection", "int", choices=(1, -1))
+        if lattice.kind != "chain":
+            raise ConfigError(t.key("reflection"), message=f"{t.key('reflection')}: built-in reflections exist "
+                              f"for chains only so far, not for {lattice.kind}", hint="give the mirror as a "
+                              "[[sector.symmetry]] permutation")
+        gens.append(Generator("reflection", tuple(chain_reflection(lattice)), False, p, p))
+    if "spin_flip" in t:
+        f = t.get("spin_flip", "int", choices=(1, -1))
+        gens.append(Generator("spin_flip", None, True, f, f))
+    for k, entry in enumerate(t.get("symmetry", "list", [])):
+        e = t.__class__(entry, f"[[sector.symmetry]] #{k + 1}")
+        perm = e.get("permutation", "list")
+        if len(perm) != lattice.nsites or sorted(perm) != list(range(lattice.nsites)):
+            raise ConfigError(e.key("permutation"), f"a permutation of the sites 0..{lattice.nsites - 1} "
+                              "(entry i = image of site i)", perm)
+        flip = e.get("spin_flip", "bool", False)
+        order = _order(tuple(perm), flip)
+        m = e.get("sector", "int", 0)
+        name = e.get("name", "str", f"symmetry{k + 1}")
+        e.finish()
+        gens.append(Generator(name, tuple(int(x) for x in perm), flip, momentum_character(m, order), m % order))
+    return gens
+
+
+def sector_values(generators):
+    """``{name: value}`` of the symmetry labels for results files (characters as [re, im])."""
+    out = {}
+    for g in generators:
+        c = complex(g.character)
+        out[g.name] = g.value if g.value is not None else (c.real if abs(c.imag) < 1e-12 else [c.real, c.imag])
+    return out

@@ -96,6 +96,33 @@ def test_complex_job_runs_on_complex_petsc(tmp_path, ranks):
     assert np.allclose(sub @ vec, res["eigenvalues"][0] * vec, atol=1e-8)
 
 
+@pytest.mark.parametrize("ranks", [None, 3])
+def test_complex_momentum_sectors_on_ranks(tmp_path, ranks):
+    from scipy import sparse
+    from test_symmetry import dense_group_element
+    from fockmpi.output import read_results
+    from fockmpi.symmetry import momentum_character
+    D, M = flux_hamiltonian()
+    cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
+    T = dense_group_element(D, [(i - 1) % 6 for i in range(6)], False, cdag)  # site i -> i - 1
+    mask = np.isclose(D.charges()["N"], 3)
+    for m in (1, 2):
+        chi = momentum_character(m, 6)
+        P = sum(np.conj(chi) ** j * np.linalg.matrix_power(T, j) for j in range(6)) / 6
+        w, U = np.linalg.eigh(((P + P.conj().T) / 2)[np.ix_(mask, mask)])
+        R = U[:, w > 0.5]
+        ref = np.linalg.eigvalsh(R.conj().T @ M[np.ix_(mask, mask)] @ R)
+        job = write(tmp_path, FLUX_JOB.replace("N = 3", f"N = 3\nmomentum = {m}").replace("nev = 3", "nev = 2"),
+                    name=f"k{m}.toml")
+        out = str(tmp_path / f"k{m}.h5")
+        r = fockmpi("run", job, "-o", out, ranks=ranks)
+        assert r.returncode == 0, r.stderr
+        res = read_results(out)
+        assert res["sector"]["dimension"] == R.shape[1] and res["sector"]["T"] == m
+        k = len(res["eigenvalues"])
+        assert np.allclose(res["eigenvalues"], ref[:k], atol=1e-10), (m, res["eigenvalues"], ref)
+
+
 def test_existing_results_are_not_overwritten(tmp_path):
     job = write(tmp_path, FLUX_JOB)
     out = tmp_path / "keep.h5"
@@ -122,6 +149,21 @@ BAD_JOBS = [
     ("[lattice]\ntype='chain'\nsize=[4]\n[model]\ntype='heisenberg'\n[sector]\nN=2\n", "not a charge"),
     ("[lattice]\ntype='custom'\nsites=3\nbonds={nn=[[0,3]]}\n[model]\ntype='heisenberg'\n", "site indices in 0..2"),
     ("[lattice\ntype='chain'\n", "not valid TOML"),
+    ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\n[sector]\nSz=0\nmomentum=1\nreflection=1\n",
+     "do not commute"),
+    ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\nh=0.3\n[sector]\nSz=0\nspin_flip=1\n",
+     "not invariant under the symmetry 'spin_flip'"),
+    ("[lattice]\ntype='custom'\nsites=4\nbonds={nn=[[0,1,1.0],[1,2,1.0],[2,3,0.5],[3,0,1.0]]}\n"
+     "[model]\ntype='heisenberg'\n[sector]\n[[sector.symmetry]]\npermutation=[1,2,3,0]\n",
+     "not invariant under the symmetry 'symmetry1'"),
+    ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,2]\n",
+     "a list of 1 integer(s)"),
+    ("[lattice]\ntype='square'\nsize=[2,2]\n[model]\ntype='heisenberg'\n[sector]\nreflection=1\n",
+     "chains only"),
+    ("[lattice]\ntype='chain'\nsize=[6]\nboundary='open'\n[model]\ntype='heisenberg'\n[sector]\nmomentum=0\n",
+     "no periodic"),
+    ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\n[sector]\nmomentun=0\n",
+     "did you mean 'momentum'"),
 ]
 
 
