@@ -167,33 +167,30 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
                                nnz_global, one_pass)
 
 
-def _symmetric_entries(compiled, basis, comm, scalar_t, show_progress=False):
-    """(local row, global column, value) of H on a :class:`fockmpi.basis.SymmetricBasis`.
+def _symmetric_rows(compiled, basis, comm, scalar_t, show_progress=False):
+    """CSR rows ``(ptr, global columns, values)`` of H on a :class:`fockmpi.basis.SymmetricBasis`.
 
     Collective.  The kernel gives the rows with representative *states* as columns; one
     batched lookup (two all-to-alls) turns them into global indices; states the irrep
-    annihilates are not found and dropped (their entries vanish in exact arithmetic).
+    annihilates are not found (column -1; their entries vanish in exact arithmetic).
     """
     args = compiled.kernel_args(scalar_t)
-    tab, xor, inv, _, chars = basis.group_args
+    tab, xor, nx, tshift, tmask, full, inv, _, chars = basis.group_args
     chars = chars.real.copy() if scalar_t.kind != "c" else chars
     n = basis.local_size
     bound = compiled.max_row_length()
     ptr = np.zeros(n + 1, dtype=np.int64)
-    st = np.empty(n * bound, dtype=np.uint64)
+    st = np.empty(n * bound, dtype=np.uint64)  # untouched pages cost no memory
     val = np.empty(n * bound, dtype=scalar_t)
     progress = Progress(comm, "assembly", n, enabled=show_progress)
     for a in range(0, n, CHUNK_ROWS):
         b = min(n, a + CHUNK_ROWS)
-        kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, tab, xor, inv, chars,
-                                     ptr[a:b + 1], st, val)
+        kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, tab, xor, nx, tshift, tmask,
+                                     full, inv, chars, ptr[a:b + 1], st, val)
         progress.update(b)
     nnz = int(ptr[-1])
     cols = basis.index_of(st[:nnz], comm)
-    del st
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
-    found = cols >= 0
-    return rows[found], cols[found], val[:nnz][found]
+    return ptr, cols, val[:nnz]
 
 
 def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
@@ -204,13 +201,18 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
         raise FockmpiError("this sector needs complex scalars but PETSc is real (the runtime should "
                            "have chosen a complex build)")
     n = basis.local_size
-    rows, cols, val = _symmetric_entries(compiled, basis, comm, scalar_t, show_progress)
-    diag = (cols >= basis.start) & (cols < basis.end)
-    off = ~diag
-    d_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows[diag], minlength=n))]).astype(int_t)
-    o_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows[off], minlength=n))]).astype(int_t)
-    d_col, d_val = (cols[diag] - basis.start).astype(int_t), val[diag]
-    o_col, o_val = cols[off].astype(int_t), val[off]
+    ptr, cols, val = _symmetric_rows(compiled, basis, comm, scalar_t, show_progress)
+    d_ptr = np.zeros(n + 1, dtype=int_t)
+    o_ptr = np.zeros(n + 1, dtype=int_t)
+    none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
+    lo, hi = np.int64(basis.start), np.int64(basis.end)
+    kernels.split_rows(ptr, cols, val, lo, hi, d_ptr, o_ptr, none_i, none_v, none_i, none_v)
+    d_ptr = np.cumsum(d_ptr).astype(int_t)
+    o_ptr = np.cumsum(o_ptr).astype(int_t)
+    d_col, d_val = np.empty(d_ptr[-1], dtype=int_t), np.empty(d_ptr[-1], dtype=scalar_t)
+    o_col, o_val = np.empty(o_ptr[-1], dtype=int_t), np.empty(o_ptr[-1], dtype=scalar_t)
+    kernels.split_rows(ptr, cols, val, lo, hi, d_ptr, o_ptr, d_col, d_val, o_col, o_val)
+    del ptr, cols, val
     N = basis.dim
     mat = PETSc.Mat().createAIJWithArrays([(n, N), (n, N)], [(d_ptr, d_col, d_val), (o_ptr, o_col, o_val)],
                                           comm=comm)
@@ -225,9 +227,11 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
 def symmetric_matrix_dense(compiled, basis, comm):
     """Dense H (this rank's rows, all columns) on a small symmetric basis (tests).  Collective."""
     dtype = np.complex128 if (compiled.dtype.kind == "c" or not basis.group.is_real) else np.float64
-    rows, cols, val = _symmetric_entries(compiled, basis, comm, np.dtype(dtype))
+    ptr, cols, val = _symmetric_rows(compiled, basis, comm, np.dtype(dtype))
+    rows = np.repeat(np.arange(basis.local_size), np.diff(ptr))
+    keep = cols >= 0
     dense = np.zeros((basis.local_size, basis.dim), dtype=dtype)
-    np.add.at(dense, (rows, cols), val)
+    np.add.at(dense, (rows[keep], cols[keep]), val[keep])
     return dense
 
 

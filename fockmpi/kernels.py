@@ -237,14 +237,31 @@ def build_rows(states, row0, col_lo, col_hi, mode,
     return lost
 
 
-# --- symmetry groups (see fockmpi.symmetry for the arrays) -------------------------------
+# --- symmetry groups (see fockmpi.symmetry.SymmetryGroup.kernel_args for the arrays) ------
+# Element e = h * nT + jy * nx + jx is Tx^jx Ty^jy h: the coset representative h moves bits by
+# byte tables, the lattice translations by shifts within rows of cells (x) and of the word (y).
 @njit(cache=True, inline="always")
-def _image(s, e, tables, xor):
-    """Image of state ``s`` under group element ``e`` (bits moved byte by byte, then flipped)."""
+def _image(s, h, tables, xor):
+    """Image of state ``s`` under coset representative ``h`` (bits moved byte by byte, then flipped)."""
     out = np.uint64(0)
     for c in range(tables.shape[1]):
-        out |= tables[e, c, (s >> np.uint64(8 * c)) & np.uint64(255)]
-    return out ^ xor[e]
+        out |= tables[h, c, (s >> np.uint64(8 * c)) & np.uint64(255)]
+    return out ^ xor[h]
+
+
+@njit(cache=True, inline="always")
+def _shift_x(u, jx, tshift, tmask):
+    if jx == 0:
+        return u
+    return (((u >> np.uint64(tshift[jx, 0])) & tmask[jx, 0]) |
+            ((u << np.uint64(tshift[jx, 1])) & tmask[jx, 1]))
+
+
+@njit(cache=True, inline="always")
+def _shift_y(u, jy, nx, tshift, full):
+    if jy == 0:
+        return u
+    return ((u >> np.uint64(tshift[nx + jy, 0])) | (u << np.uint64(tshift[nx + jy, 1]))) & full
 
 
 @njit(cache=True, inline="always")
@@ -261,26 +278,38 @@ def _move_sign(s, e, inversions, fmask):
 
 
 @njit(cache=True)
-def find_representatives(states, tables, xor, inversions, fmask, chars, keep, norms):
+def find_representatives(states, tables, xor, nx, tshift, tmask, full, inversions, fmask, chars,
+                         keep, norms):
     """For each state: is it the smallest of its orbit with a non-zero norm in the irrep?
 
     ``norms[k]`` receives ``sum over the stabilizer of conj(chi(g)) sign(g)``, which is the
     stabilizer's order when the state survives and 0 when the irrep annihilates it.  The orbit
     scan stops at the first smaller image.  Returns the number of states kept.
     """
-    ne = tables.shape[0]
+    nh = tables.shape[0]
+    ny = tshift.shape[0] - nx
+    nT = nx * ny
     kept = 0
     for k in range(states.shape[0]):
         s = states[k]
         acc = 0.0 + 0.0j
         rep = True
-        for e in range(ne):
-            t = _image(s, e, tables, xor)
-            if t < s:
-                rep = False
+        for h in range(nh):
+            u = _image(s, h, tables, xor)
+            for jy in range(ny):
+                v = _shift_y(u, jy, nx, tshift, full)
+                for jx in range(nx):
+                    t = _shift_x(v, jx, tshift, tmask)
+                    if t < s:
+                        rep = False
+                        break
+                    if t == s:
+                        e = h * nT + jy * nx + jx
+                        acc += np.conj(chars[e]) * _move_sign(s, e, inversions, fmask)
+                if not rep:
+                    break
+            if not rep:
                 break
-            if t == s:
-                acc += np.conj(chars[e]) * _move_sign(s, e, inversions, fmask)
         ok = rep and abs(acc) > 0.5
         keep[k] = ok
         norms[k] = acc.real if ok else 0.0
@@ -290,19 +319,26 @@ def find_representatives(states, tables, xor, inversions, fmask, chars, keep, no
 
 
 @njit(cache=True, inline="always")
-def _representative(s, tables, xor):
+def _representative(s, tables, xor, nx, tshift, tmask, full):
     """(smallest image of ``s``, an element reaching it, number of elements reaching it)."""
+    nh = tables.shape[0]
+    ny = tshift.shape[0] - nx
+    nT = nx * ny
     best = np.uint64(0xFFFFFFFFFFFFFFFF)
     arg = 0
     count = 0
-    for e in range(tables.shape[0]):
-        t = _image(s, e, tables, xor)
-        if t < best:
-            best = t
-            arg = e
-            count = 1
-        elif t == best:
-            count += 1
+    for h in range(nh):
+        u = _image(s, h, tables, xor)
+        for jy in range(ny):
+            v = _shift_y(u, jy, nx, tshift, full)
+            for jx in range(nx):
+                t = _shift_x(v, jx, tshift, tmask)
+                if t < best:
+                    best = t
+                    arg = h * nT + jy * nx + jx
+                    count = 1
+                elif t == best:
+                    count += 1
     return best, arg, count
 
 
@@ -326,7 +362,7 @@ def _insert_state(buf_s, buf_val, n, r, v):
 @njit(cache=True)
 def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                          coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
-                         tables, xor, inversions, chars, ptr, out_state, out_val):
+                         tables, xor, nx, tshift, tmask, full, inversions, chars, ptr, out_state, out_val):
     """Rows of H in a symmetric basis, with columns still given as representative *states*.
 
     Row ``k`` belongs to ``|r~> = P|r> / ||P|r>||`` with ``r = reps[k]``.  For every state
@@ -357,7 +393,7 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                                          site_offsets, site_masks, fmask)
             if v == 0:
                 continue
-            rep, e, count = _representative(new, tables, xor)
+            rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full)
             w = v * _move_sign(new, e, inversions, fmask) * np.sqrt(count * inv_norm)
             w = w * np.conj(chars[e])
             n = _insert_state(buf_s, buf_val, n, rep, np.conj(w))
@@ -369,3 +405,90 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
             out_val[p] = buf_val[j]
             p += 1
         ptr[k + 1] = p
+
+
+# --- exact-match lookup of states (open-addressing hash table) ---------------------------
+@njit(cache=True, inline="always")
+def _slot(key, shift):
+    return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
+
+
+@njit(cache=True)
+def hash_build(keys, table_keys, table_vals, shift):
+    """Insert ``keys[i] -> i`` into a table of size ``2^(64 - shift)`` (``table_vals`` preset to -1)."""
+    mask = table_keys.shape[0] - 1
+    for i in range(keys.shape[0]):
+        j = _slot(keys[i], shift)
+        while table_vals[j] >= 0:
+            j = (j + 1) & mask
+        table_keys[j] = keys[i]
+        table_vals[j] = i
+
+
+@njit(cache=True)
+def hash_lookup(queries, table_keys, table_vals, shift, offset, out):
+    """``out[k] = offset + i`` where ``keys[i] == queries[k]``, or -1 if absent."""
+    mask = table_keys.shape[0] - 1
+    for k in range(queries.shape[0]):
+        q = queries[k]
+        j = _slot(q, shift)
+        r = -1
+        while table_vals[j] >= 0:
+            if table_keys[j] == q:
+                r = offset + table_vals[j]
+                break
+            j = (j + 1) & mask
+        out[k] = r
+
+
+@njit(cache=True)
+def bucket_by_owner(states, bounds, counts, order):
+    """Owner rank of each state (the last ``p`` with ``bounds[p] <= s``), counted into
+    ``counts`` and stably grouped: ``order`` lists the positions owner by owner."""
+    P = bounds.shape[0]
+    owner = np.empty(states.shape[0], dtype=np.int64)
+    for k in range(states.shape[0]):
+        s = states[k]
+        lo, hi = 0, P  # bounds[lo] <= s < bounds[hi]
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if bounds[mid] <= s:
+                lo = mid
+            else:
+                hi = mid
+        owner[k] = lo
+        counts[lo] += 1
+    start = np.zeros(P, dtype=np.int64)
+    for p in range(1, P):
+        start[p] = start[p - 1] + counts[p - 1]
+    for k in range(states.shape[0]):
+        order[start[owner[k]]] = k
+        start[owner[k]] += 1
+
+
+@njit(cache=True)
+def split_rows(ptr, cols, vals, col_lo, col_hi, d_ptr, o_ptr, d_col, d_val, o_col, o_val):
+    """Split CSR rows with global columns (``-1``: drop) into the diagonal block (columns in
+    ``[col_lo, col_hi)``, stored relative to ``col_lo``) and the off-diagonal block.  With
+    empty output arrays only the row lengths are counted into ``d_ptr[1:]``/``o_ptr[1:]``."""
+    fill = d_col.shape[0] + o_col.shape[0] > 0
+    for k in range(ptr.shape[0] - 1):
+        nd = d_ptr[k] if fill else 0
+        no = o_ptr[k] if fill else 0
+        for j in range(ptr[k], ptr[k + 1]):
+            c = cols[j]
+            if c < 0:
+                continue
+            if col_lo <= c < col_hi:
+                if fill:
+                    d_col[nd] = c - col_lo
+                    d_val[nd] = vals[j]
+                nd += 1
+            else:
+                if fill:
+                    o_col[no] = c
+                    o_val[no] = vals[j]
+                no += 1
+        if not fill:
+            d_ptr[k + 1] = nd
+            o_ptr[k + 1] = no

@@ -22,7 +22,7 @@ from .models import model_from_table
 from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0
 from .solve import default_ncv, settings_from_table
 from .symmetry import (SYMMETRY_KEYS, SymmetryGroup, check_invariance, generators_from_table,
-                       sector_values)
+                       lattice_cells, sector_values)
 
 
 @dataclass
@@ -79,7 +79,7 @@ def build_problem(job, output_path=None):
     sector = sector_from_table(sector_table, space)
     generators = generators_from_table(sector_table, lattice, space)
     check_invariance(H, generators)
-    group = SymmetryGroup(lattice.nsites, generators) if generators else None
+    group = SymmetryGroup(lattice.nsites, generators, lattice_cells(lattice)) if generators else None
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")
     default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")

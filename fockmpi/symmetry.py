@@ -80,9 +80,10 @@ class SymmetryGroup:
     is_real : bool, all characters are +-1
     """
 
-    def __init__(self, nsites, generators):
+    def __init__(self, nsites, generators, cells=None):
         self.nsites = int(nsites)
         self.generators = list(generators)
+        self.cells = cells  # (Lx, Ly, sites per cell) of a Bravais lattice: fast translations
         ident = (tuple(range(self.nsites)), False)
         gens = []
         for g in self.generators:
@@ -144,36 +145,96 @@ class SymmetryGroup:
                         for g in self.generators)
 
     # --- arrays for the kernels --------------------------------------------------------------
-    def kernel_args(self, space):
-        """(tables, xor, inversions, fermion mask, characters) for :mod:`fockmpi.kernels`.
+    def _split(self, space):
+        """Translations ``T`` (a grid ``Tx^jx Ty^jy``, applied in the kernels by shifts) and coset
+        representatives ``H`` (applied by byte tables) with ``G = {t h}``.  Without a lattice
+        of identical cells, ``T`` is the identity alone."""
+        ident = (tuple(range(self.nsites)), False)
+        members = set(self.elements)
+        geometry = (1, 1, 0, 0)
+        T = [ident]
+        if self.cells is not None:
+            Lx, Ly, nsub = self.cells
+            cb = sum(s.nbits for s in space.sites[:nsub])
+            uniform = Lx * Ly * nsub == self.nsites and all(
+                space.sites[i] == space.sites[i % nsub] for i in range(self.nsites))
+            tx = tuple(nsub * (((i // nsub) % Lx - 1) % Lx + Lx * ((i // nsub) // Lx)) + i % nsub
+                       for i in range(self.nsites))
+            ty = tuple(nsub * ((i // nsub) % Lx + Lx * (((i // nsub) // Lx - 1) % Ly)) + i % nsub
+                       for i in range(self.nsites))
+            nx = Lx if uniform and (tx, False) in members else 1
+            ny = Ly if uniform and (ty, False) in members else 1
+            if nx * ny > 1:
+                geometry = (nx, ny, cb, Lx * cb)
+                T = []
+                py = ident
+                for jy in range(ny):
+                    p = py
+                    for jx in range(nx):
+                        T.append(p)
+                        p = _compose((tx, False), p)
+                    py = _compose((ty, False), py)
+        H, covered = [], set()
+        for g in self.elements:
+            if g not in covered:
+                H.append(g)
+                covered.update(_compose(t, g) for t in T)
+        if len(H) * len(T) != self.order or covered != members:
+            raise SectorError("internal: the translations are not a normal subgroup (please report this)")
+        return T, H, geometry
 
-        ``tables[e, c, x]``: image under element ``e`` of the bits ``x`` of byte ``c``;
-        ``xor[e]``: bits flipped after the move; ``inversions[e, b]``: fermionic bits above ``b``
-        that land below ``b``'s image (the sign of a move is the parity of the sum of
-        ``popcount(s & inversions[e, b])`` over the occupied fermionic bits ``b``).
+    def kernel_args(self, space):
+        """Arrays for :mod:`fockmpi.kernels`: ``(tables, xor, nx, tshift, tmask, full,
+        inversions, fmask, chars)``.  Element ``e = h * nT + jy * nx + jx`` is ``Tx^jx Ty^jy h``.
+
+        ``tables[h, c, x]``: image under coset representative ``h`` of the bits ``x`` of byte
+        ``c``; ``xor[h]``: bits flipped after the move; ``tshift[j]`` = (right shift, left shift)
+        and ``tmask[j]`` = (mask, mask) of translation ``j < nx`` along x (rows of cells), rows
+        ``nx + j`` the same for y; ``inversions[e, b]``: fermionic bits above ``b`` that land below
+        ``b``'s image (the sign of a move is the parity of the sum of ``popcount(s &
+        inversions[e, b])`` over the occupied fermionic bits ``b``).
         """
+        T, H, (nx, ny, cb, rb) = self._split(space)
         nbits = space.nbits
         nbytes = max(1, (nbits + 7) // 8)
-        ne = self.order
-        tables = np.zeros((ne, nbytes, 256), dtype=np.uint64)
-        xor = np.zeros(ne, dtype=np.uint64)
-        inversions = np.zeros((ne, 64), dtype=np.uint64)
-        fmask = int(space.fermion_mask)
+        tables = np.zeros((len(H), nbytes, 256), dtype=np.uint64)
+        xor = np.zeros(len(H), dtype=np.uint64)
         x = np.arange(256, dtype=np.uint64)
-        for e, (perm, flip) in enumerate(self.elements):
+        for h, (perm, flip) in enumerate(H):
             dest, flipmask = self._bit_map(space, perm, flip)
             for b in range(nbits):
                 c, k = divmod(b, 8)
-                tables[e, c] |= ((x >> np.uint64(k)) & np.uint64(1)) << np.uint64(dest[b])
-            xor[e] = np.uint64(flipmask)
-            fbits = [b for b in range(nbits) if (fmask >> b) & 1]
-            for b in fbits:
-                m = 0
-                for b2 in fbits:
-                    if b2 > b and dest[b2] < dest[b]:
-                        m |= 1 << b2
-                inversions[e, b] = np.uint64(m)
-        return tables, xor, inversions, np.uint64(fmask), self.characters.astype(np.complex128)
+                tables[h, c] |= ((x >> np.uint64(k)) & np.uint64(1)) << np.uint64(dest[b])
+            xor[h] = np.uint64(flipmask)
+        total = ny * rb if nx * ny > 1 else nbits
+        full = (1 << total) - 1
+        tshift = np.zeros((nx + ny, 2), dtype=np.int64)
+        tmask = np.zeros((nx + ny, 2), dtype=np.uint64)
+        Lx = rb // cb if cb else 1
+        rows = ny if nx * ny > 1 else 1
+        for j in range(nx):
+            lo = sum(((1 << ((Lx - j) * cb)) - 1) << (y * rb) for y in range(rows))
+            tshift[j] = (j * cb, (Lx - j) * cb)
+            tmask[j] = (np.uint64(lo), np.uint64(full & ~lo))
+        for j in range(ny):
+            tshift[nx + j] = (j * rb, (ny - j) * rb)
+            tmask[nx + j] = (np.uint64(full), np.uint64(full))
+        ordered = [_compose(t, h) for h in H for t in T]
+        chars_of = dict(zip(self.elements, self.characters))
+        chars = np.array([chars_of[g] for g in ordered], dtype=np.complex128)
+        fmask = int(space.fermion_mask)
+        fbits = [b for b in range(nbits) if (fmask >> b) & 1]
+        inversions = np.zeros((len(ordered), 64), dtype=np.uint64)
+        if fbits:
+            for e, (perm, flip) in enumerate(ordered):
+                dest, _ = self._bit_map(space, perm, flip)
+                for b in fbits:
+                    m = 0
+                    for b2 in fbits:
+                        if b2 > b and dest[b2] < dest[b]:
+                            m |= 1 << b2
+                    inversions[e, b] = np.uint64(m)
+        return (tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), inversions, np.uint64(fmask), chars)
 
     def _bit_map(self, space, perm, flip):
         """Destination bit of every bit, and the XOR mask, for one element."""
@@ -237,6 +298,17 @@ def translation_generators(lattice):
             perm.append(nsub * (x + Lx * y) + s)
         out.append((name, perm, n))
     return out
+
+
+def lattice_cells(lattice):
+    """``(Lx, Ly, sites per cell)`` of a built-in lattice (site index ``nsub (x + Lx y) + s``),
+    which lets the kernels translate by shifting bits; None for custom lattices."""
+    if lattice.size is None:
+        return None
+    if lattice.kind in ("chain", "ladder"):
+        return (lattice.size[0], 1, lattice.nsites // lattice.size[0])
+    Lx, Ly = lattice.size
+    return (Lx, Ly, lattice.nsites // (Lx * Ly))
 
 
 def chain_reflection(lattice):

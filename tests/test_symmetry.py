@@ -22,7 +22,7 @@ from fockmpi.lattice import make_lattice
 from fockmpi.models import model_from_table
 from fockmpi.parallel import world
 from fockmpi.symmetry import (Generator, SymmetryGroup, chain_reflection, momentum_character,
-                              translation_generators)
+                              lattice_cells, translation_generators)
 
 COMM = world()
 
@@ -34,9 +34,10 @@ def problem(model, kind, size, charges, boundary="periodic"):
     return lat, space, sector, compile_operator(H, space, sector.names)
 
 
-def sector_spectrum(compiled, sector, gens):
+def sector_spectrum(compiled, sector, gens, cells=None):
+    """Eigenvalues of one sector; ``cells`` switches on the kernels' shift translations."""
     try:
-        basis = SymmetricBasis(sector, SymmetryGroup(sector.space.nsites, gens), COMM)
+        basis = SymmetricBasis(sector, SymmetryGroup(sector.space.nsites, gens, cells), COMM)
     except SectorError as e:
         assert "empty" in str(e)
         return np.zeros(0)
@@ -62,6 +63,7 @@ CASES = [  # model, lattice kind, size, charges, with reflection, with spin flip
     ({"type": "hubbard", "t": 1.0, "U": 3.0}, "chain", [6], {"N_up": 2, "N_dn": 3}, True, False),
     ({"type": "bose_hubbard", "t": 1.0, "U": 3.0, "mu": 0.1, "nmax": 3}, "chain", [6], {"N": 6}, True, False),
     ({"type": "heisenberg", "J2": 0.4}, "square", [3, 4], {"Sz": 0}, False, True),
+    ({"type": "heisenberg"}, "ladder", [5], {"Sz": 0}, False, True),
     ({"type": "heisenberg"}, "triangular", [3, 3], {"Sz": 0.5}, False, False),
     ({"type": "heisenberg"}, "kagome", [2, 2], {"Sz": 0}, False, True),
     ({"type": "hubbard", "t": 1.0, "U": 4.0}, "square", [2, 3], {"N_up": 3, "N_dn": 2}, False, False),
@@ -70,9 +72,10 @@ CASES = [  # model, lattice kind, size, charges, with reflection, with spin flip
 ]
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["shift-translations", "table-translations"])
 @pytest.mark.parametrize("model, kind, size, charges, refl, flip", CASES,
                          ids=[f"{c[0]['type']}-{c[1]}{c[2]}-{list(c[3].values())}" for c in CASES])
-def test_union_of_sectors_is_the_u1_spectrum(model, kind, size, charges, refl, flip):
+def test_union_of_sectors_is_the_u1_spectrum(model, kind, size, charges, refl, flip, fast):
     lat, space, sector, compiled = problem(model, kind, size, charges)
     ref = np.linalg.eigvalsh(matrix_elements_dense(compiled, U1Basis(sector)))
     L = lat.nsites
@@ -86,7 +89,7 @@ def test_union_of_sectors_is_the_u1_spectrum(model, kind, size, charges, refl, f
         if flip:
             extra = [e + [Generator("F", None, True, f)] for e in extra for f in (1, -1)]
         for e in extra:
-            parts.append(sector_spectrum(compiled, sector, gens + e))
+            parts.append(sector_spectrum(compiled, sector, gens + e, lattice_cells(lat) if fast else None))
     ev = np.sort(np.concatenate(parts))
     assert len(ev) == len(ref) and np.allclose(ev, ref, atol=1e-10)
     del L
@@ -157,7 +160,7 @@ def test_sectors_against_an_independent_projector(kind, size, model, charges, fl
             w, U = np.linalg.eigh((P + P.conj().T) / 2)
             R = U[:, w > 0.5]  # the range of the projector
             ref = np.linalg.eigvalsh(R.conj().T @ H[np.ix_(mask, mask)] @ R) if R.shape[1] else np.zeros(0)
-            ours = sector_spectrum(compiled, sector, g_all)
+            ours = sector_spectrum(compiled, sector, g_all, lattice_cells(lat))
             assert len(ours) == len(ref) and np.allclose(ours, ref, atol=1e-10), (ms, f)
 
 
