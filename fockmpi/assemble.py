@@ -22,6 +22,7 @@ from .errors import CapacityError, FockmpiError
 from .parallel import Progress, raise_collectively
 
 CHUNK_ROWS = 1 << 16
+SYMMETRIC_CHUNK_ROWS = 1 << 18  # rows per collective lookup in symmetric assembly
 
 
 class DistributedOperator:
@@ -167,7 +168,7 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
                                nnz_global, one_pass)
 
 
-def _symmetric_rows(compiled, basis, comm, scalar_t, show_progress=False):
+def _symmetric_rows(compiled, basis, comm, scalar_t, rows=None):
     """CSR rows ``(ptr, global columns, values)`` of H on a :class:`fockmpi.basis.SymmetricBasis`.
 
     Collective.  The kernel gives the rows with representative *states* as columns; one
@@ -177,42 +178,56 @@ def _symmetric_rows(compiled, basis, comm, scalar_t, show_progress=False):
     args = compiled.kernel_args(scalar_t)
     tab, xor, nx, tshift, tmask, full, inv, _, chars = basis.group_args
     chars = chars.real.copy() if scalar_t.kind != "c" else chars
-    n = basis.local_size
+    a, b = rows if rows is not None else (0, basis.local_size)
     bound = compiled.max_row_length()
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    st = np.empty(n * bound, dtype=np.uint64)  # untouched pages cost no memory
-    val = np.empty(n * bound, dtype=scalar_t)
-    progress = Progress(comm, "assembly", n, enabled=show_progress)
-    for a in range(0, n, CHUNK_ROWS):
-        b = min(n, a + CHUNK_ROWS)
-        kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, tab, xor, nx, tshift, tmask,
-                                     full, inv, chars, ptr[a:b + 1], st, val)
-        progress.update(b)
+    ptr = np.zeros(b - a + 1, dtype=np.int64)
+    st = np.empty((b - a) * bound, dtype=np.uint64)  # untouched pages cost no memory
+    val = np.empty((b - a) * bound, dtype=scalar_t)
+    kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, tab, xor, nx, tshift, tmask,
+                                 full, inv, chars, ptr, st, val)
     nnz = int(ptr[-1])
     cols = basis.index_of(st[:nnz], comm)
     return ptr, cols, val[:nnz]
 
 
 def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
-    """H on a symmetric basis as MPIAIJ (columns of a row come sorted from the kernel)."""
+    """H on a symmetric basis as MPIAIJ (columns of a row come sorted from the kernel).
+
+    Rows are built, looked up and split in chunks (every rank the same number of chunks, since
+    the lookup is collective), so the transient arrays stay small; the diagonal and
+    off-diagonal blocks grow chunk by chunk into their final arrays.
+    """
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
     if (compiled.dtype.kind == "c" or not basis.group.is_real) and scalar_t.kind != "c":
         raise FockmpiError("this sector needs complex scalars but PETSc is real (the runtime should "
                            "have chosen a complex build)")
     n = basis.local_size
-    ptr, cols, val = _symmetric_rows(compiled, basis, comm, scalar_t, show_progress)
+    chunk = SYMMETRIC_CHUNK_ROWS
+    nchunks = comm.allreduce(-(-n // chunk), op=_max())
     d_ptr = np.zeros(n + 1, dtype=int_t)
     o_ptr = np.zeros(n + 1, dtype=int_t)
-    none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
+    d_parts, o_parts = [], []
+    progress = Progress(comm, "assembly", n, enabled=show_progress)
     lo, hi = np.int64(basis.start), np.int64(basis.end)
-    kernels.split_rows(ptr, cols, val, lo, hi, d_ptr, o_ptr, none_i, none_v, none_i, none_v)
-    d_ptr = np.cumsum(d_ptr).astype(int_t)
-    o_ptr = np.cumsum(o_ptr).astype(int_t)
-    d_col, d_val = np.empty(d_ptr[-1], dtype=int_t), np.empty(d_ptr[-1], dtype=scalar_t)
-    o_col, o_val = np.empty(o_ptr[-1], dtype=int_t), np.empty(o_ptr[-1], dtype=scalar_t)
-    kernels.split_rows(ptr, cols, val, lo, hi, d_ptr, o_ptr, d_col, d_val, o_col, o_val)
-    del ptr, cols, val
+    none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
+    for c in range(nchunks):
+        a, b = min(n, c * chunk), min(n, (c + 1) * chunk)
+        ptr, cols, val = _symmetric_rows(compiled, basis, comm, scalar_t, rows=(a, b))
+        dp = np.zeros(b - a + 1, dtype=np.int64)
+        op = np.zeros(b - a + 1, dtype=np.int64)
+        kernels.split_rows(ptr, cols, val, lo, hi, dp, op, none_i, none_v, none_i, none_v)
+        dp, op = np.cumsum(dp), np.cumsum(op)
+        dc, dv = np.empty(dp[-1], dtype=int_t), np.empty(dp[-1], dtype=scalar_t)
+        oc, ov = np.empty(op[-1], dtype=int_t), np.empty(op[-1], dtype=scalar_t)
+        kernels.split_rows(ptr, cols, val, lo, hi, dp, op, dc, dv, oc, ov)
+        d_ptr[a + 1:b + 1] = d_ptr[a] + dp[1:]
+        o_ptr[a + 1:b + 1] = o_ptr[a] + op[1:]
+        d_parts.append((dc, dv))
+        o_parts.append((oc, ov))
+        progress.update(b)
+    d_col, d_val = _join(d_parts, int_t, scalar_t)
+    o_col, o_val = _join(o_parts, int_t, scalar_t)
     N = basis.dim
     mat = PETSc.Mat().createAIJWithArrays([(n, N), (n, N)], [(d_ptr, d_col, d_val), (o_ptr, o_col, o_val)],
                                           comm=comm)
@@ -222,6 +237,23 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
     nnz_local = len(d_col) + len(o_col)
     return DistributedOperator(mat, ((d_ptr, d_col, d_val), (o_ptr, o_col, o_val)), nnz_local,
                                comm.allreduce(nnz_local), one_pass=True)
+
+
+def _join(parts, int_t, scalar_t):
+    """Concatenate (columns, values) pieces, releasing each piece as it is copied."""
+    total = sum(len(c) for c, _ in parts)
+    col, val = np.empty(total, dtype=int_t), np.empty(total, dtype=scalar_t)
+    k = 0
+    while parts:
+        c, v = parts.pop(0)
+        col[k:k + len(c)], val[k:k + len(c)] = c, v
+        k += len(c)
+    return col, val
+
+
+def _max():
+    from mpi4py import MPI
+    return MPI.MAX
 
 
 def symmetric_matrix_dense(compiled, basis, comm):
