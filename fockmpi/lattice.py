@@ -44,6 +44,7 @@ class Lattice:
         self.coords = np.zeros((self.nsites, 2)) if coords is None else np.asarray(coords, float)
         self.size = size
         self.boundary = boundary
+        self.vectors = None  # Bravais vectors (a1, a2) of 2D built-in lattices
 
     def bond_list(self, name, where="bonds"):
         if name not in self.bonds:
@@ -135,7 +136,11 @@ def make_lattice(kind, size, boundary="periodic"):
     else:
         raise ConfigError("[lattice] type", f"one of {', '.join(LATTICE_TYPES)}", kind)
     nsites = len(coords)
-    return Lattice(kind, nsites, bonds, coords, size=size, boundary=boundary)
+    lattice = Lattice(kind, nsites, bonds, coords, size=size, boundary=boundary)
+    if dims == 2:
+        h = np.sqrt(3) / 2
+        lattice.vectors = ((1.0, 0.0), (0.0, 1.0)) if kind == "square" else ((1.0, 0.0), (0.5, h))
+    return lattice
 
 
 def custom_lattice(nsites, bonds, where="[lattice]"):

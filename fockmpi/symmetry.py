@@ -44,6 +44,7 @@ class Generator:
     spin_flip: bool
     character: complex
     value: object = None  # what the user wrote (momentum m, parity +-1), for labels
+    irrep: tuple = None   # (point group, irrep name) for generators of a built-in point group
 
     @property
     def label(self):
@@ -141,8 +142,15 @@ class SymmetryGroup:
 
     def label(self):
         """Short label of the sector, e.g. ``T0=3,reflection=-1``."""
-        return ",".join(f"{g.name}={g.value if g.value is not None else _fmt(g.character)}"
-                        for g in self.generators)
+        parts = []
+        for g in self.generators:
+            if g.irrep is not None:
+                text = f"point_group={g.irrep[1]}({g.irrep[0]})"
+                if text not in parts:
+                    parts.append(text)
+            else:
+                parts.append(f"{g.name}={g.value if g.value is not None else _fmt(g.character)}")
+        return ",".join(parts)
 
     # --- arrays for the kernels --------------------------------------------------------------
     def _split(self, space):
@@ -311,6 +319,65 @@ def lattice_cells(lattice):
     return (Lx, Ly, lattice.nsites // (Lx * Ly))
 
 
+def _rotation(degrees):
+    t = np.radians(degrees)
+    return np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+
+
+_MIRROR_Y = np.array([[1.0, 0.0], [0.0, -1.0]])   # y -> -y
+_MIRROR_X = np.array([[-1.0, 0.0], [0.0, 1.0]])   # x -> -x
+
+# point groups about site 0 of the periodic built-in lattices: (name, generators, irreps), the
+# irreps given by their characters on the generators (a rotation, then a mirror)
+POINT_GROUPS = {
+    "square": ("C4v", (("C4", _rotation(90)), ("mirror", _MIRROR_Y)),
+               {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
+    "rectangular": ("C2v", (("mirror_x", _MIRROR_X), ("mirror_y", _MIRROR_Y)),
+                    {"A1": (1, 1), "A2": (-1, -1), "B1": (-1, 1), "B2": (1, -1)}),
+    "triangular": ("C6v", (("C6", _rotation(60)), ("mirror", _MIRROR_Y)),
+                   {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
+    "honeycomb": ("C3v", (("C3", _rotation(120)), ("mirror", _MIRROR_X)),
+                  {"A1": (1, 1), "A2": (1, -1)}),
+}
+
+
+def point_group(lattice):
+    """``(name, [(generator name, permutation)], irreps)`` of a periodic built-in 2D lattice."""
+    if lattice.vectors is None or any(b != "periodic" for b in lattice.boundary):
+        return None
+    key = lattice.kind
+    if key == "square" and lattice.size[0] != lattice.size[1]:
+        key = "rectangular"
+    if key not in POINT_GROUPS:
+        return None
+    name, gens, irreps = POINT_GROUPS[key]
+    perms = [(g, _site_map(lattice, m, f"{g} of the {name} point group")) for g, m in gens]
+    return name, perms, irreps
+
+
+def _site_map(lattice, matrix, what):
+    """Permutation of the sites under the linear map ``matrix`` about site 0, on the torus."""
+    a1, a2 = (np.array(v) for v in lattice.vectors)
+    Lx, Ly = lattice.size
+    torus = np.array([Lx * a1, Ly * a2]).T  # columns: the periods
+    inv = np.linalg.inv(torus)
+    pos = lattice.coords - lattice.coords[0]
+    frac = (inv @ pos.T).T % 1.0
+    key = lambda f: tuple(np.round(f % 1.0 * 1e6).astype(np.int64) % 1000000)
+    where = {key(f): i for i, f in enumerate(frac)}
+    image = (inv @ (matrix @ pos.T)).T
+    perm = []
+    for i, f in enumerate(image):
+        j = where.get(key(f))
+        if j is None:
+            raise SectorError(f"the {lattice.kind} cluster of size {list(lattice.size)} is not symmetric under "
+                              f"{what}: site {i} has no image; use another cluster shape or no point group")
+        perm.append(j)
+    if sorted(perm) != list(range(lattice.nsites)):
+        raise SectorError(f"{what} does not map the {lattice.kind} cluster onto itself")
+    return perm
+
+
 def chain_reflection(lattice):
     """Site ``i -> -i mod L`` of a periodic chain (``L - 1 - i`` of an open one)."""
     L = lattice.nsites
@@ -369,7 +436,7 @@ def check_invariance(H, generators):
 
 
 # --- [sector] keys for symmetries -------------------------------------------------------------
-SYMMETRY_KEYS = ("momentum", "reflection", "spin_flip", "symmetry")
+SYMMETRY_KEYS = ("momentum", "reflection", "point_group", "spin_flip", "symmetry")
 
 
 def generators_from_table(t, lattice, space):
@@ -395,6 +462,16 @@ def generators_from_table(t, lattice, space):
                               f"for chains only so far, not for {lattice.kind}", hint="give the mirror as a "
                               "[[sector.symmetry]] permutation")
         gens.append(Generator("reflection", tuple(chain_reflection(lattice)), False, p, p))
+    if "point_group" in t:
+        pg = point_group(lattice)
+        if pg is None:
+            raise ConfigError(t.key("point_group"), message=f"{t.key('point_group')}: no built-in point group for "
+                              f"a {lattice.kind} lattice with {'/'.join(lattice.boundary or ['custom'])} boundaries",
+                              hint="give its generators as [[sector.symmetry]] permutations")
+        name, perms, irreps = pg
+        irrep = t.get("point_group", "str", choices=tuple(irreps))
+        for (gname, perm), chi in zip(perms, irreps[irrep]):
+            gens.append(Generator(gname, tuple(perm), False, chi, chi, irrep=(name, irrep)))
     if "spin_flip" in t:
         f = t.get("spin_flip", "int", choices=(1, -1))
         gens.append(Generator("spin_flip", None, True, f, f))
@@ -417,6 +494,10 @@ def sector_values(generators):
     """``{name: value}`` of the symmetry labels for results files (characters as [re, im])."""
     out = {}
     for g in generators:
+        if g.irrep is not None:
+            out["point_group"] = g.irrep[1]
+            out["point_group_name"] = g.irrep[0]
+            continue
         c = complex(g.character)
         out[g.name] = g.value if g.value is not None else (c.real if abs(c.imag) < 1e-12 else [c.real, c.imag])
     return out

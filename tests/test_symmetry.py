@@ -195,3 +195,45 @@ def test_spin_flip_needs_spin_or_electron_sites():
     group = SymmetryGroup(6, [Generator("F", None, True, 1)])
     with pytest.raises(SectorError, match="spin flip"):
         SymmetricBasis(sector, group, COMM)
+
+
+# --- point groups -----------------------------------------------------------------------------
+@pytest.mark.parametrize("lattice, model, charges, momentum", [
+    ({"type": "square", "size": [3, 3]}, {"type": "heisenberg", "J2": 0.3}, {"Sz": 0.5}, [0, 0]),
+    ({"type": "square", "size": [2, 2]}, {"type": "hubbard", "U": 3.0}, {"N_up": 2, "N_dn": 1}, [1, 1]),
+    ({"type": "square", "size": [2, 4]}, {"type": "heisenberg"}, {"Sz": 0}, [1, 2]),
+    ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [0, 0]),
+    ({"type": "honeycomb", "size": [2, 2]}, {"type": "heisenberg"}, {"Sz": 0}, [0, 0]),
+    ({"type": "square", "size": [3, 3]}, {"type": "tV", "V": 0.8}, {"N": 4}, [0, 0]),
+], ids=["square3x3", "hubbard2x2-M", "rect2x4-X", "triangular3x3", "honeycomb2x2", "tV3x3"])
+def test_point_group_irreps_against_an_independent_projector(lattice, model, charges, momentum):
+    from scipy import sparse
+    from fockmpi.config import parse_job
+    from fockmpi.pipeline import build_problem
+    from fockmpi.symmetry import point_group
+    base = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges)}, path="x", text=""))
+    kinds = [s.kind for s in base.space.sites]
+    D = DenseSystem(kinds)
+    u1 = U1Basis(base.sector)
+    index = (base.space.decode(u1.states) * np.cumprod([1] + list(D.dims[:-1]))).sum(axis=1)
+    H = matrix_elements_dense(base.compiled, u1)
+    cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
+    name, perms, irreps = point_group(base.lattice)
+    found = 0
+    for irrep in irreps:
+        sector = dict(charges, momentum=momentum, point_group=irrep)
+        try:
+            p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": sector}, path="x", text=""))
+        except SectorError as e:  # e.g. a mirror that is the identity on a 2-site direction
+            assert "does not exist" in str(e)
+            continue
+        P = 0
+        for (perm, flip), chi in zip(p.group.elements, p.group.characters):
+            P = P + np.conj(chi) * dense_group_element(D, perm, flip, cdag)[np.ix_(index, index)]
+        w, U = np.linalg.eigh((P + P.conj().T) / 2 / p.group.order)
+        R = U[:, w > 0.5]
+        ref = np.linalg.eigvalsh(R.conj().T @ H @ R) if R.shape[1] else np.zeros(0)
+        ours = sector_spectrum(p.compiled, p.sector, p.group.generators, lattice_cells(p.lattice))
+        assert len(ours) == len(ref) and np.allclose(ours, ref, atol=1e-10), (irrep, len(ours), len(ref))
+        found += len(ours)
+    assert found > 0
