@@ -164,6 +164,12 @@ BAD_JOBS = [
      "no periodic"),
     ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\n[sector]\nmomentun=0\n",
      "did you mean 'momentum'"),
+    ("[lattice]\ntype='kagome'\nsize=[2,2]\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A1'\n",
+     "no built-in point group"),
+    ("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A3'\n",
+     "expected one of 'A1', 'A2', 'B1', 'B2'"),
+    ("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,0]\n"
+     "point_group='A1'\n", "does not exist"),
 ]
 
 
