@@ -111,8 +111,11 @@ def cmd_show(args):
     print(f"{args.result}: sector {sec['label']}, dimension {sec['dimension']}, {prov.get('ranks')} ranks, "
           f"fockmpi {prov.get('fockmpi')} ({str(prov.get('git_commit'))[:10]}), {prov.get('start')}")
     s = r["solver"]
-    print(f"solver {s.get('method')}: {s.get('iterations')} iterations, {s.get('matvecs')} matvecs, "
-          f"nnz {s.get('nnz')}, {s.get('scalar')}")
+    if "sectors" in r:
+        print(f"solver {s.get('method')}: {s.get('sectors')} sectors, {s.get('matvecs')} matvecs, {s.get('scalar')}")
+    else:
+        print(f"solver {s.get('method')}: {s.get('iterations')} iterations, {s.get('matvecs')} matvecs, "
+              f"nnz {s.get('nnz')}, {s.get('scalar')}")
     print(f"  {'phase':<10}{'min [s]':>10}{'max [s]':>10}{'mean [s]':>10}")
     for phase in ("model", "basis", "assembly", "solve", "output"):
         if phase in r["timings"]:
@@ -120,9 +123,11 @@ def cmd_show(args):
             print(f"  {phase:<10}{t['min']:>10.3f}{t['max']:>10.3f}{t['mean']:>10.3f}")
     mem = r["memory"]
     print(f"  peak memory per rank: {max(mem['peak_rss_bytes']) / 2**20:.0f} MiB (max)")
-    print(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}")
+    sectors = r.get("sectors")
+    print(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + ("  sector" if sectors else ""))
     for k, (e, res) in enumerate(zip(r["eigenvalues"], r["residuals"])):
-        print(f"  {k:>3}  {e:>22.14f}  {res:>10.2e}")
+        where = f"  {sectors[r['eigenvalue_sector'][k]]['label']}" if sectors else ""
+        print(f"  {k:>3}  {e:>22.14f}  {res:>10.2e}{where}")
     return 0
 
 

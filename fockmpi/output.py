@@ -77,15 +77,15 @@ def write_results(path, comm, record):
     """Write a results file atomically.  Collective.
 
     ``record`` is a dict with keys: job_text, job_path, sector_label, sector_values (dict),
-    dimension, start (this rank's first row), states (local uint64), eigenvalues, residuals,
-    vectors (list of local arrays or None), solver (dict), timings ({phase: (min,max,mean)} or a collective callable returning it),
-    memory (dict of per-rank arrays), provenance (dict).
+    dimension, start (this rank's first row), states (local uint64), norms (local, symmetry
+    sectors only), eigenvalues, residuals, vectors (list of local arrays or None), solver
+    (dict), timings ({phase: (min,max,mean)} or a collective callable returning it), memory
+    (dict of per-rank arrays), provenance (dict).  A job over several symmetry sectors gives
+    ``sectors`` (list of dicts: label, values, dimension, eigenvalues, residuals) and
+    ``eigenvalue_sector`` instead of states, norms and vectors.
     """
     h5py = import_h5py()
     tmp = path + ".tmp"
-    nev = len(record["eigenvalues"])
-    dim = int(record["dimension"])
-    start = int(record["start"])
     with h5py.File(tmp, "w", driver="mpio", comm=comm) as f:
         f.attrs["complete"] = False
         f.attrs["format"] = FORMAT
@@ -94,26 +94,15 @@ def write_results(path, comm, record):
         g.attrs["path"] = record["job_path"]
         g = f.create_group("sector")
         g.attrs["label"] = record["sector_label"]
-        g.attrs["dimension"] = dim
+        g.attrs["dimension"] = int(record["dimension"])
         for k, v in record["sector_values"].items():
             g.attrs[k] = v
         f.create_dataset("eigenvalues", data=np.asarray(record["eigenvalues"], dtype=np.float64))
         f.create_dataset("residuals", data=np.asarray(record["residuals"], dtype=np.float64))
-        states = f.create_dataset("basis_states", shape=(dim,), dtype=np.uint64)
-        _write_rows(h5py, states, start, record["states"])
-        if record.get("norms") is not None:  # symmetric basis: row i is P|basis_states[i]>, normalized
-            norms = f.create_dataset("basis_norms", shape=(dim,), dtype=np.float64)
-            _write_rows(h5py, norms, start, np.asarray(record["norms"], dtype=np.float64))
-            norms.attrs["meaning"] = ("order of the stabilizer of the representative: the basis vector is "
-                                      "sum_g conj(chi(g)) g|r> / sqrt(|G| * norm)")
-        vectors = record.get("vectors")
-        if vectors is not None and nev:
-            dtype = np.asarray(vectors[0]).dtype
-            vec = f.create_dataset("eigenvectors", shape=(dim, nev), dtype=dtype)
-            local = np.ascontiguousarray(np.stack(vectors, axis=1)) if len(vectors[0]) else \
-                np.zeros((0, nev), dtype=dtype)
-            _write_rows(h5py, vec, start, local)
-            vec.attrs["layout"] = "column k is eigenvector k; row i is basis_states[i]"
+        if "sectors" in record:
+            _write_sectors(f, record)
+        else:
+            _write_basis_and_vectors(h5py, f, record)
         g = f.create_group("solver")
         for k, v in record["solver"].items():
             g.attrs[k] = v
@@ -135,6 +124,83 @@ def write_results(path, comm, record):
     comm.Barrier()
 
 
+def _write_basis_and_vectors(h5py, f, record):
+    """Basis states (and norms) and, if given, the eigenvectors: each rank writes its rows."""
+    dim, start, nev = int(record["dimension"]), int(record["start"]), len(record["eigenvalues"])
+    states = f.create_dataset("basis_states", shape=(dim,), dtype=np.uint64)
+    _write_rows(h5py, states, start, record["states"])
+    if record.get("norms") is not None:  # symmetric basis: row i is P|basis_states[i]>, normalized
+        norms = f.create_dataset("basis_norms", shape=(dim,), dtype=np.float64)
+        _write_rows(h5py, norms, start, np.asarray(record["norms"], dtype=np.float64))
+        norms.attrs["meaning"] = ("order of the stabilizer of the representative: the basis vector is "
+                                  "sum_g conj(chi(g)) g|r> / sqrt(|G| * norm)")
+    vectors = record.get("vectors")
+    if vectors is not None and nev:
+        dtype = np.asarray(vectors[0]).dtype
+        vec = f.create_dataset("eigenvectors", shape=(dim, nev), dtype=dtype)
+        local = np.ascontiguousarray(np.stack(vectors, axis=1)) if len(vectors[0]) else \
+            np.zeros((0, nev), dtype=dtype)
+        _write_rows(h5py, vec, start, local)
+        vec.attrs["layout"] = "column k is eigenvector k; row i is basis_states[i]"
+
+
+def _write_sectors(f, record):
+    """Layout of a job over several symmetry sectors (``"all"``): the tower of states."""
+    f.create_dataset("eigenvalue_sector", data=np.asarray(record["eigenvalue_sector"], dtype=np.int64))
+    top = f.create_group("sectors")
+    top.attrs["meaning"] = "eigenvalue_sector[i] is the sector (group name) of eigenvalues[i]"
+    for k, sec in enumerate(record["sectors"]):
+        g = top.create_group(f"{k:04d}")
+        g.attrs["label"] = sec["label"]
+        g.attrs["dimension"] = sec["dimension"]
+        for name, value in sec["values"].items():
+            g.attrs[name] = value
+        g.create_dataset("eigenvalues", data=np.asarray(sec["eigenvalues"], dtype=np.float64))
+        g.create_dataset("residuals", data=np.asarray(sec["residuals"], dtype=np.float64))
+
+
+def plot_tower(path, sectors):
+    """``NAME_tower.png`` next to the results: energies against the momentum (or the sector
+    index when there is no momentum), one marker per level.  None without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    names = [n for n in ("T", "Tx", "Ty") if all(n in s["values"] for s in sectors)]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if names:
+        keys = sorted({tuple(s["values"][n] for n in names) for s in sectors})
+        xs = {k: i for i, k in enumerate(keys)}
+        rest_of = lambda s: ",".join(f"{k}={v}" for k, v in s["values"].items() if k not in names)
+        colors = {r: f"C{i % 10}" for i, r in enumerate(dict.fromkeys(rest_of(s) for s in sectors))}
+        for s in sectors:
+            x = xs[tuple(s["values"][n] for n in names)]
+            rest = rest_of(s)
+            ax.plot([x] * len(s["eigenvalues"]), s["eigenvalues"], "_", markersize=14, mew=2,
+                    color=colors[rest], label=rest or None)
+        ax.set_xticks(range(len(keys)))
+        ax.set_xticklabels(["(" + ",".join(map(str, k)) + ")" if len(k) > 1 else str(k[0]) for k in keys])
+        ax.set_xlabel("momentum m (k = 2 pi m / L)" + (f" for {', '.join(names)}" if len(names) > 1 else ""))
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles))
+        if uniq:
+            ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="best")
+    else:
+        for x, s in enumerate(sectors):
+            ax.plot([x] * len(s["eigenvalues"]), s["eigenvalues"], "_", markersize=14)
+        ax.set_xticks(range(len(sectors)))
+        ax.set_xticklabels([s["label"] for s in sectors], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("energy")
+    ax.set_title("tower of states")
+    fig.tight_layout()
+    out = os.path.splitext(path)[0] + "_tower.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def read_results(path):
     """Read a results file (serially) into a dict; refuse incomplete files.  Not collective."""
     h5py = import_h5py()
@@ -154,4 +220,8 @@ def read_results(path):
             "provenance": dict(f["provenance"].attrs),
             "has_vectors": "eigenvectors" in f,
         }
+        if "sectors" in f:
+            out["eigenvalue_sector"] = f["eigenvalue_sector"][()]
+            out["sectors"] = [dict(dict(g.attrs), eigenvalues=g["eigenvalues"][()], residuals=g["residuals"][()])
+                              for _, g in sorted(f["sectors"].items())]
     return out

@@ -15,14 +15,13 @@ import numpy as np
 from . import __version__, _runtime
 from .basis import RankingTables, Sector, SymmetricBasis, U1Basis
 from .config import Table
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, SectorError, did_you_mean
 from .hamiltonian import compile_operator
 from .lattice import lattice_from_table
 from .models import model_from_table
 from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0
 from .solve import default_ncv, settings_from_table
-from .symmetry import (SYMMETRY_KEYS, SymmetryGroup, check_invariance, generators_from_table,
-                       lattice_cells, sector_values)
+from .symmetry import SYMMETRY_KEYS, SymmetryGroup, check_invariance, lattice_cells, sector_choices, sector_values
 
 
 @dataclass
@@ -39,6 +38,7 @@ class Problem:
     output_path: str
     write_vectors: bool
     group: object = None  # SymmetryGroup of the lattice-symmetry sector, or None
+    groups: list = None   # every sector of a job with "all" (then group is None)
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -77,9 +77,24 @@ def build_problem(job, output_path=None):
     space, H = model_from_table(job.table("model"), lattice)
     sector_table = job.table("sector")
     sector = sector_from_table(sector_table, space)
-    generators = generators_from_table(sector_table, lattice, space)
-    check_invariance(H, generators)
-    group = SymmetryGroup(lattice.nsites, generators, lattice_cells(lattice)) if generators else None
+    choices = sector_choices(sector_table, lattice, space)
+    distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
+    check_invariance(H, list(distinct.values()))
+    groups, seen = [], set()
+    for gens in choices:
+        try:
+            groups.append(SymmetryGroup(lattice.nsites, gens, lattice_cells(lattice)) if gens else None)
+        except SectorError:
+            if len(choices) == 1:
+                raise
+            # "all": where a mirror does not fix the momentum, the sector is labelled by the
+            # momentum (and the other labels) alone; it is added once
+            reduced = [g for g in gens if g.irrep is None and g.name != "reflection"]
+            key = tuple((g.name, str(g.value)) for g in reduced)
+            if key not in seen:
+                seen.add(key)
+                groups.append(SymmetryGroup(lattice.nsites, reduced, lattice_cells(lattice)))
+    group = groups[0] if len(choices) == 1 else None
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")
     default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
@@ -88,7 +103,8 @@ def build_problem(job, output_path=None):
     vectors = out.get("eigenvectors", "bool", True)
     out.finish()
     compiled = compile_operator(H, space, sector.names)
-    return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors, group)
+    return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors, group,
+                   groups if len(choices) > 1 else None)
 
 
 def _git_commit():
@@ -111,6 +127,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         problem = build_problem(job, output_path)
     from .output import prepare_path, write_results
     prepare_path(problem.output_path, force, comm)
+    if problem.groups is not None:
+        return run_all_sectors(problem, comm, timer, started, quiet, petsc_options)
 
     with timer.phase("basis"), collective_errors(comm):
         if problem.group is None:
@@ -171,6 +189,92 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         print_summary(comm, problem, basis, pairs, timings, record["memory"])
     return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
+
+
+def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None):
+    """Every symmetry sector of a job with ``"all"``: one solve per sector, one results file
+    with the energies labelled by their quantum numbers (the tower of states).  Collective."""
+    from .assemble import assemble_hamiltonian
+    from .output import write_results
+    from .solve import solve
+    real = problem.compiled.is_real and all(g is None or g.is_real for g in problem.groups)
+    scalar = "real" if real else "complex"
+    with collective_errors(comm):
+        PETSc, SLEPc = _runtime.init(scalar, RankingTables(problem.sector).dim)
+    PETSc.Log.begin()
+    for k, v in (petsc_options or {}).items():
+        problem.solver.options[k] = v
+    if not quiet:
+        print0(comm, f"fockmpi {__version__} | {problem.title()} | {len(problem.groups)} sectors of "
+                     f"{problem.sector.label()} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
+    sectors, matvecs, peak_matrix = [], 0, 0
+    for group in problem.groups:
+        problem.group = group
+        with timer.phase("basis"):
+            try:
+                with collective_errors(comm):
+                    basis = SymmetricBasis(problem.sector, group, comm)
+            except SectorError as e:
+                if "empty" not in str(e):
+                    raise
+                continue
+        with timer.phase("assembly"):
+            op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=not quiet)
+        with timer.phase("solve"):
+            pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=False)
+        matvecs += max(pairs.matvecs, 0)
+        peak_matrix = max(peak_matrix, op.bytes_local)
+        op.destroy()
+        sectors.append({"label": group.label(), "values": sector_values(group.generators),
+                        "dimension": basis.dim, "eigenvalues": pairs.values, "residuals": pairs.residuals})
+        if not quiet:
+            print0(comm, f"  {group.label():<40} dim {basis.dim:>10}   E = "
+                         + " ".join(f"{e:.10f}" for e in pairs.values[:4]) + (" ..." if len(pairs.values) > 4 else ""))
+    problem.group = None
+    if not sectors:
+        raise SectorError(f"no symmetry sector of {problem.sector.label()} has any state")
+    t_output = time.perf_counter()
+    energies = np.concatenate([s["eigenvalues"] for s in sectors])
+    owner = np.concatenate([np.full(len(s["eigenvalues"]), k) for k, s in enumerate(sectors)])
+    order = np.argsort(energies, kind="stable")
+
+    def timings_now():
+        timer.seconds["output"] = time.perf_counter() - t_output
+        return timer.summary(comm)
+
+    record = {
+        "job_text": problem.job.text, "job_path": os.path.abspath(problem.job.path),
+        "sector_label": f"{problem.sector.label()}, all symmetry sectors", "sector_values": problem.sector.physical_values(),
+        "dimension": sum(s["dimension"] for s in sectors), "sectors": sectors,
+        "eigenvalues": energies[order], "eigenvalue_sector": owner[order],
+        "residuals": np.concatenate([s["residuals"] for s in sectors])[order],
+        "solver": {"method": problem.solver.method, "which": problem.solver.which, "tol": problem.solver.tol,
+                   "matvecs": matvecs, "requested": problem.solver.nev, "scalar": scalar,
+                   "sectors": len(sectors)},
+        "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
+                   "matrix_bytes": comm.allgather(peak_matrix)},
+        "timings": timings_now,
+        "provenance": dict(
+            {"fockmpi": __version__, "git_commit": _git_commit(), "ranks": comm.size,
+             "host": socket.gethostname(), "start": started,
+             "end": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
+            **{k: str(v) for k, v in _runtime.versions().items()}),
+    }
+    write_results(problem.output_path, comm, record)
+    timings = timer.summary(comm)
+    plot = None
+    if comm.rank == 0:
+        from .output import plot_tower
+        plot = plot_tower(problem.output_path, sectors)
+    plot = comm.bcast(plot, root=0)
+    if not quiet and comm.rank == 0:
+        print(f"  lowest levels:", flush=True)
+        for i in order[:min(10, len(order))]:
+            print(f"    {energies[i]:>20.12f}   {sectors[owner[i]]['label']}")
+        phases = ", ".join(f"{k} {v[1]:.2f} s" for k, v in timings.items())
+        print(f"  {phases}\n  results: {problem.output_path}" + (f"\n  plot: {plot}" if plot else ""), flush=True)
+    return {"eigenvalues": energies[order], "sectors": sectors, "timings": timings, "path": problem.output_path,
+            "plot": plot}
 
 
 def print_summary(comm, problem, basis, pairs, timings, memory):

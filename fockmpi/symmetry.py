@@ -439,29 +439,42 @@ def check_invariance(H, generators):
 SYMMETRY_KEYS = ("momentum", "reflection", "point_group", "spin_flip", "symmetry")
 
 
-def generators_from_table(t, lattice, space):
-    """The symmetry generators fixed by ``[sector]`` (momentum, reflection, spin_flip and
-    ``[[sector.symmetry]]`` entries).  Not collective; keys other than these are left alone."""
-    gens = []
+def sector_choices(t, lattice, space):
+    """Every combination of symmetry labels that ``[sector]`` asks for, as lists of
+    generators.  A key set to ``"all"`` (or a momentum entry ``"all"``) contributes all its
+    values; the result has one list when nothing is ``"all"``.  Not collective."""
+    options = []  # per key: list of alternatives, each a list of generators
+
+    def many(key, kind, values):
+        raw = t.data.get(key)
+        if raw == "all":
+            t.used.add(key)
+            return list(values)
+        return [t.get(key, kind, choices=tuple(values))]
+
     if "momentum" in t:
         trans = translation_generators(lattice)
         if not trans:
             raise ConfigError(t.key("momentum"), message=f"{t.key('momentum')}: this lattice has no periodic "
                               "direction, so no momentum", hint="use boundary = \"periodic\" or a "
                               "[[sector.symmetry]] with an explicit permutation")
-        value = t.get("momentum", "list") if isinstance(t.data["momentum"], list) else [t.get("momentum", "int")]
-        if len(value) != len(trans) or any(isinstance(m, bool) or not isinstance(m, int) for m in value):
+        raw = t.data["momentum"]
+        t.used.add("momentum")
+        value = ["all"] * len(trans) if raw == "all" else raw if isinstance(raw, list) else [raw]
+        if len(value) != len(trans) or any(isinstance(m, bool) or not (isinstance(m, int) or m == "all")
+                                           for m in value):
             raise ConfigError(t.key("momentum"), f"a list of {len(trans)} integer(s) m (k = 2 pi m / L), one "
-                              f"per periodic direction ({', '.join(n for n, _, _ in trans)})", value)
+                              f"per periodic direction ({', '.join(n for n, _, _ in trans)}), or \"all\"", raw)
         for (name, perm, n), m in zip(trans, value):
-            gens.append(Generator(name, tuple(perm), False, momentum_character(m, n), m % n))
+            ms = range(n) if m == "all" else [m % n]
+            options.append([[Generator(name, tuple(perm), False, momentum_character(x, n), x)] for x in ms])
     if "reflection" in t:
-        p = t.get("reflection", "int", choices=(1, -1))
         if lattice.kind != "chain":
             raise ConfigError(t.key("reflection"), message=f"{t.key('reflection')}: built-in reflections exist "
-                              f"for chains only so far, not for {lattice.kind}", hint="give the mirror as a "
-                              "[[sector.symmetry]] permutation")
-        gens.append(Generator("reflection", tuple(chain_reflection(lattice)), False, p, p))
+                              f"for chains only so far, not for {lattice.kind}", hint="use point_group on 2D "
+                              "lattices, or give the mirror as a [[sector.symmetry]] permutation")
+        perm = tuple(chain_reflection(lattice))
+        options.append([[Generator("reflection", perm, False, p, p)] for p in many("reflection", "int", (1, -1))])
     if "point_group" in t:
         pg = point_group(lattice)
         if pg is None:
@@ -469,12 +482,11 @@ def generators_from_table(t, lattice, space):
                               f"a {lattice.kind} lattice with {'/'.join(lattice.boundary or ['custom'])} boundaries",
                               hint="give its generators as [[sector.symmetry]] permutations")
         name, perms, irreps = pg
-        irrep = t.get("point_group", "str", choices=tuple(irreps))
-        for (gname, perm), chi in zip(perms, irreps[irrep]):
-            gens.append(Generator(gname, tuple(perm), False, chi, chi, irrep=(name, irrep)))
+        options.append([[Generator(gname, tuple(perm), False, chi, chi, irrep=(name, irrep))
+                         for (gname, perm), chi in zip(perms, irreps[irrep])]
+                        for irrep in many("point_group", "str", tuple(irreps))])
     if "spin_flip" in t:
-        f = t.get("spin_flip", "int", choices=(1, -1))
-        gens.append(Generator("spin_flip", None, True, f, f))
+        options.append([[Generator("spin_flip", None, True, f, f)] for f in many("spin_flip", "int", (1, -1))])
     for k, entry in enumerate(t.get("symmetry", "list", [])):
         e = t.__class__(entry, f"[[sector.symmetry]] #{k + 1}")
         perm = e.get("permutation", "list")
@@ -483,11 +495,25 @@ def generators_from_table(t, lattice, space):
                               "(entry i = image of site i)", perm)
         flip = e.get("spin_flip", "bool", False)
         order = _order(tuple(perm), flip)
-        m = e.get("sector", "int", 0)
         name = e.get("name", "str", f"symmetry{k + 1}")
+        ms = range(order) if e.data.get("sector") == "all" else [e.get("sector", "int", 0) % order]
+        e.used.add("sector")
         e.finish()
-        gens.append(Generator(name, tuple(int(x) for x in perm), flip, momentum_character(m, order), m % order))
-    return gens
+        perm = tuple(int(x) for x in perm)
+        options.append([[Generator(name, perm, flip, momentum_character(m, order), m)] for m in ms])
+    choices = [[]]
+    for alternatives in options:
+        choices = [c + alt for c in choices for alt in alternatives]
+    return choices
+
+
+def generators_from_table(t, lattice, space):
+    """The generators of the one sector that ``[sector]`` fixes (see :func:`sector_choices`)."""
+    choices = sector_choices(t, lattice, space)
+    if len(choices) != 1:
+        raise ConfigError(t.key("momentum"), message="several symmetry sectors were asked for (\"all\") "
+                          "where one is needed")
+    return choices[0]
 
 
 def sector_values(generators):

@@ -123,6 +123,26 @@ def test_complex_momentum_sectors_on_ranks(tmp_path, ranks):
         assert np.allclose(res["eigenvalues"], ref[:k], atol=1e-10), (m, res["eigenvalues"], ref)
 
 
+@pytest.mark.parametrize("ranks", [None, 3])
+def test_all_sectors_in_one_job_give_the_whole_spectrum(tmp_path, ranks):
+    from fockmpi.output import read_results
+    from test_pipeline_reference import dense_heisenberg_chain_spectrum
+    job = write(tmp_path, "[lattice]\ntype='chain'\nsize=[10]\n[model]\ntype='heisenberg'\nJ2=0.25\n"
+                          "[sector]\nSz=0\nmomentum='all'\nreflection='all'\nspin_flip='all'\n"
+                          "[solver]\nnev=100\n")
+    out = str(tmp_path / "all.h5")
+    r = fockmpi("run", job, "-o", out, ranks=ranks)
+    assert r.returncode == 0, r.stderr
+    res = read_results(out)
+    ref = dense_heisenberg_chain_spectrum(10, 0.25, Sz=0)
+    assert len(res["eigenvalues"]) == len(ref) == 252 and np.allclose(res["eigenvalues"], ref, atol=1e-10)
+    labels = {s["label"] for s in res["sectors"]}
+    assert "T=0,reflection=1,spin_flip=1" in labels and "T=3,spin_flip=-1" in labels  # k=3: no mirror
+    assert sum(s["dimension"] for s in res["sectors"]) == 252
+    sec = res["sectors"][res["eigenvalue_sector"][0]]
+    assert sec["T"] == 5  # L = 10 = 2 mod 4: the ground state has momentum pi (Marshall sign)
+
+
 def test_existing_results_are_not_overwritten(tmp_path):
     job = write(tmp_path, FLUX_JOB)
     out = tmp_path / "keep.h5"
