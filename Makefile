@@ -8,7 +8,7 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN  ?= mpirun
 TIMEOUT ?= timeout -k 10
 
-.PHONY: setup demo test test-serial test-mpi bench clean
+.PHONY: setup demo test test-serial test-mpi bench bench-symmetry clean
 
 setup:
 	@bash scripts/setup_env.sh
@@ -25,6 +25,11 @@ bench: setup
 	$(VENV)/bin/pip install -q -c $(VENV)/constraints.txt -e ".[bench]"
 	$(PY) scaling/bench_core.py
 
+# QuSpin lives in its own environment: it needs a newer numpy than Debian's PETSc bindings
+bench-symmetry: setup
+	test -x .venv-quspin/bin/python || (python3 -m venv .venv-quspin && .venv-quspin/bin/pip install -q quspin)
+	$(PY) scaling/bench_symmetry.py
+
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) .venv-quspin results .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
