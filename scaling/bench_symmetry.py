@@ -113,8 +113,13 @@ def main():
                   f"{r['representatives_per_s_per_rank'] / 1e6:.2f} M representatives/s")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", f"symmetry_{platform.node()}.json")
+    old = []
+    if os.path.exists(path):  # keep the rows of cases not run this time
+        with open(path) as f:
+            old = [r for r in json.load(f)["rows"] if (r["case"], r["code"]) not in
+                   {(x["case"], x["code"]) for x in rows}]
     with open(path, "w") as f:
-        json.dump({"rows": rows}, f, indent=1)
+        json.dump({"rows": old + rows}, f, indent=1)
     print(f"\nwritten {path}", file=sys.stderr)
 
 
