@@ -323,9 +323,9 @@ class SymmetricBasis:
     u1_dim : int               dimension of the U(1) sector
     """
 
-    SCAN_CHUNK = 1 << 20
+    SCAN_CHUNK = 1 << 18
 
-    def __init__(self, sector, group, comm, progress=None):
+    def __init__(self, sector, group, comm, show_progress=False):
         self.sector = sector
         self.space = sector.space
         self.group = group
@@ -337,6 +337,8 @@ class SymmetricBasis:
         tab, xor, nx, tshift, tmask, full, inv, fmask, chars = self.group_args
         u1_off = block_offsets(self.u1_dim, comm.size)
         lo, hi = int(u1_off[comm.rank]), int(u1_off[comm.rank + 1])
+        from .parallel import Progress
+        progress = Progress(comm, "basis (orbit scan)", hi - lo, enabled=show_progress)
         reps, norms = [], []
         for a in range(lo, hi, self.SCAN_CHUNK):
             st = tables.states(a, min(self.SCAN_CHUNK, hi - a))
@@ -345,8 +347,7 @@ class SymmetricBasis:
             kernels.find_representatives(st, tab, xor, nx, tshift, tmask, full, inv, fmask, chars, keep, nr)
             reps.append(st[keep])
             norms.append(nr[keep])
-            if progress is not None:
-                progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
+            progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
         reps = np.concatenate(reps) if reps else np.zeros(0, dtype=np.uint64)
         norms = np.concatenate(norms) if norms else np.zeros(0)
         counts = np.array(comm.allgather(len(reps)), dtype=np.int64)

@@ -130,16 +130,22 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     if problem.groups is not None:
         return run_all_sectors(problem, comm, timer, started, quiet, petsc_options)
 
+    if problem.group is not None and not quiet:
+        print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
+                     f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
     with timer.phase("basis"), collective_errors(comm):
         if problem.group is None:
             basis = U1Basis(problem.sector, comm.rank, comm.size)
         else:
-            basis = SymmetricBasis(problem.sector, problem.group, comm)
+            basis = SymmetricBasis(problem.sector, problem.group, comm, show_progress=not quiet)
     real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
     scalar = "real" if real else "complex"
-    if not quiet:
+    if not quiet and problem.group is None:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                f"dim {basis.dim} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
+    elif not quiet:
+        print0(comm, f"  basis: {basis.dim} representatives of {basis.u1_dim} U(1) states "
+                     f"({timer.seconds['basis']:.1f} s) | {scalar}")
     with collective_errors(comm):
         PETSc, SLEPc = _runtime.init(scalar, basis.dim)
     PETSc.Log.begin()
