@@ -242,7 +242,10 @@ def build_rows(states, row0, col_lo, col_hi, mode,
 # byte tables, the lattice translations by shifts within rows of cells (x) and of the word (y).
 @njit(cache=True, inline="always")
 def _image(s, h, tables, xor):
-    """Image of state ``s`` under coset representative ``h`` (bits moved byte by byte, then flipped)."""
+    """Image of state ``s`` under coset representative ``h`` (bits moved byte by byte, then
+    flipped).  Representative 0 is the identity (SymmetryGroup._split puts it first)."""
+    if h == 0:
+        return s
     out = np.uint64(0)
     for c in range(tables.shape[1]):
         out |= tables[h, c, (s >> np.uint64(8 * c)) & np.uint64(255)]

@@ -187,7 +187,7 @@ class SymmetryGroup:
             if g not in covered:
                 H.append(g)
                 covered.update(_compose(t, g) for t in T)
-        if len(H) * len(T) != self.order or covered != members:
+        if H[0] != ident or len(H) * len(T) != self.order or covered != members:
             raise SectorError("internal: the translations are not a normal subgroup (please report this)")
         return T, H, geometry
 
