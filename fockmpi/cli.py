@@ -85,7 +85,12 @@ def cmd_info(args):
     p = info["problem"]
     print(f"{p.title()}  |  {p.space.nsites} sites ({'/'.join(p.space.kinds)})  |  {info['scalar']} H, "
           f"{p.compiled.nmonomials} monomials")
-    if p.group is None:
+    if p.groups is not None:
+        largest = max(g.order for g in p.groups if g is not None)
+        print(f"{len(p.groups)} symmetry sectors of {p.sector.label()} (\"all\"): together dimension "
+              f"{info['dimension']}, each about {info['dimension'] / largest:.3g} or more "
+              f"(up to {largest} symmetry operations); the estimate below is for the whole U(1) sector")
+    elif p.group is None:
         print(f"sector {p.sector.label()}: dimension {info['dimension']} "
               f"(of {p.space.full_dimension()}; counted in {info['seconds']:.2f} s)")
     else:

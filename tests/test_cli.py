@@ -231,6 +231,19 @@ def test_info_and_show(tmp_path):
     assert r.returncode == 1 and "no such file" in r.stderr
 
 
+def test_info_and_show_for_symmetry_sectors(tmp_path):
+    job = write(tmp_path, FLUX_JOB.replace("N = 3", "N = 3\nmomentum = 2"), name="k.toml")
+    r = fockmpi("info", job)
+    assert r.returncode == 0 and "dimension 3 (counted" in r.stdout and "U(1) sector 20" in r.stdout, r.stdout
+    job = write(tmp_path, FLUX_JOB.replace("N = 3", "N = 3\nmomentum = 'all'"), name="all.toml")
+    r = fockmpi("info", job)
+    assert r.returncode == 0 and "6 symmetry sectors" in r.stdout, r.stdout + r.stderr
+    out = str(tmp_path / "all.h5")
+    assert fockmpi("run", job, "-o", out, "-q").returncode == 0
+    r = fockmpi("show", out)
+    assert r.returncode == 0 and "6 sectors" in r.stdout and "T=" in r.stdout, r.stdout
+
+
 def test_help_everywhere():
     for args in (["--help"], ["run", "--help"], ["info", "--help"], ["show", "--help"]):
         r = fockmpi(*args)
