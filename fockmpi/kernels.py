@@ -268,10 +268,11 @@ def _shift_y(u, jy, nx, tshift, full):
 
 
 @njit(cache=True, inline="always")
-def _move_sign(s, e, inversions, fmask):
-    """Sign (+1/-1) of element ``e`` on ``s``: parity of the fermionic inversions it causes."""
+def _move_sign(s, image, e, inversions, phmask, phxor, fmask):
+    """Sign (+1/-1) of element ``e`` taking ``s`` to ``image``: parity of the fermionic
+    inversions of its mode permutation, times the particle-hole sign of the permuted state."""
     t = s & fmask
-    parity = np.int64(0)
+    parity = _popcount((image ^ phxor[e]) & phmask[e])
     while t:
         low = t & (~t + np.uint64(1))
         b = _popcount(low - np.uint64(1))
@@ -281,8 +282,8 @@ def _move_sign(s, e, inversions, fmask):
 
 
 @njit(cache=True)
-def find_representatives(states, tables, xor, nx, tshift, tmask, full, inversions, fmask, chars,
-                         keep, norms):
+def find_representatives(states, tables, xor, nx, tshift, tmask, full, inversions, phmask, phxor, fmask,
+                         chars, keep, norms):
     """For each state: is it the smallest of its orbit with a non-zero norm in the irrep?
 
     ``norms[k]`` receives ``sum over the stabilizer of conj(chi(g)) sign(g)``, which is the
@@ -308,7 +309,7 @@ def find_representatives(states, tables, xor, nx, tshift, tmask, full, inversion
                         break
                     if t == s:
                         e = h * nT + jy * nx + jx
-                        acc += np.conj(chars[e]) * _move_sign(s, e, inversions, fmask)
+                        acc += np.conj(chars[e]) * _move_sign(s, s, e, inversions, phmask, phxor, fmask)
                 if not rep:
                     break
             if not rep:
@@ -365,7 +366,8 @@ def _insert_state(buf_s, buf_val, n, r, v):
 @njit(cache=True)
 def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                          coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
-                         tables, xor, nx, tshift, tmask, full, inversions, chars, ptr, out_state, out_val):
+                         tables, xor, nx, tshift, tmask, full, inversions, phmask, phxor, chars,
+                         ptr, out_state, out_val):
     """Rows of H in a symmetric basis, with columns still given as representative *states*.
 
     Row ``k`` belongs to ``|r~> = P|r> / ||P|r>||`` with ``r = reps[k]``.  For every state
@@ -397,7 +399,7 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
             if v == 0:
                 continue
             rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full)
-            w = v * _move_sign(new, e, inversions, fmask) * np.sqrt(count * inv_norm)
+            w = v * _move_sign(new, rep, e, inversions, phmask, phxor, fmask) * np.sqrt(count * inv_norm)
             w = w * np.conj(chars[e])
             n = _insert_state(buf_s, buf_val, n, rep, np.conj(w))
         p = ptr[k]

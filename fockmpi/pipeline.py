@@ -81,19 +81,31 @@ def build_problem(job, output_path=None):
     distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
     check_invariance(H, list(distinct.values()))
     groups, seen = [], set()
+    samples = _sample_states(sector) if any(g.particle_hole for gens in choices for g in gens) else None
+    make = lambda gens: SymmetryGroup(lattice.nsites, gens, lattice_cells(lattice), space, samples)
     for gens in choices:
         try:
-            groups.append(SymmetryGroup(lattice.nsites, gens, lattice_cells(lattice)) if gens else None)
+            groups.append(make(gens) if gens else None)
         except SectorError:
             if len(choices) == 1:
                 raise
             # "all": where a mirror does not fix the momentum, the sector is labelled by the
-            # momentum (and the other labels) alone; it is added once
-            reduced = [g for g in gens if g.irrep is None and g.name != "reflection"]
-            key = tuple((g.name, str(g.value)) for g in reduced)
-            if key not in seen:
-                seen.add(key)
-                groups.append(SymmetryGroup(lattice.nsites, reduced, lattice_cells(lattice)))
+            # momentum and the other labels alone; where particle-hole anticommutes with a
+            # translation (it shifts the momentum by pi), without it too.  Each is added once.
+            for drop in (("mirror",), ("mirror", "particle_hole")):
+                reduced = [g for g in gens if not ((g.irrep is not None or g.name == "reflection") or
+                                                   ("particle_hole" in drop and g.particle_hole))]
+                key = tuple((g.name, str(g.value)) for g in reduced)
+                try:
+                    group = make(reduced)
+                except SectorError:
+                    continue
+                if key not in seen:
+                    seen.add(key)
+                    groups.append(group)
+                break
+    if samples is not None:
+        _check_particle_hole_sector(sector, groups, samples)
     group = groups[0] if len(choices) == 1 else None
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")
@@ -105,6 +117,30 @@ def build_problem(job, output_path=None):
     compiled = compile_operator(H, space, sector.names)
     return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors, group,
                    groups if len(choices) > 1 else None)
+
+
+def _check_particle_hole_sector(sector, groups, samples):
+    """Particle-hole must map the U(1) sector onto itself (half filling of every fixed charge)."""
+    tables = RankingTables(sector)
+    for group in groups:
+        for g in (group.generators if group else []):
+            if g.particle_hole:
+                label = (tuple(range(group.nsites)), False, True)
+                images = np.array([group._act(label, int(s))[0] for s in samples], dtype=np.uint64)
+                if np.any(tables.rank(images) < 0):
+                    raise SectorError(f"particle_hole maps the sector {sector.label()} to another one: it is a "
+                                      "symmetry only at half filling (N = number of modes / 2; for electrons "
+                                      "N_up = N_dn = sites / 2)")
+                return
+
+
+def _sample_states(sector, count=4):
+    """A few states of the sector (to fix the signs with which particle-hole combines)."""
+    tables = RankingTables(sector)
+    if tables.dim == 0:
+        return None
+    idx = np.unique(np.linspace(0, tables.dim - 1, count).astype(np.int64))
+    return np.concatenate([tables.states(int(i), 1) for i in idx])
 
 
 def _git_commit():

@@ -45,19 +45,21 @@ class Generator:
     character: complex
     value: object = None  # what the user wrote (momentum m, parity +-1), for labels
     irrep: tuple = None   # (point group, irrep name) for generators of a built-in point group
+    particle_hole: bool = False  # c_i -> eta_i c+_i on every fermionic mode (after the permutation)
+    eta: tuple = None            # the signs eta_i per site (particle_hole only)
 
     @property
     def label(self):
         return self.name
 
 
-def _order(perm, flip):
-    """Order of the element (perm, flip)."""
+def _order(perm, flip, ph=False):
+    """Order of the element (perm, flip, ph) as a label (signs aside)."""
     ident = tuple(range(len(perm)))
-    p, f, n = perm, flip, 1
-    while p != ident or f:
+    p, f, h, n = perm, flip, ph, 1
+    while p != ident or f or h:
         p = tuple(perm[i] for i in p)
-        f = f ^ flip
+        f, h = f ^ flip, h ^ ph
         n += 1
         if n > MAX_ELEMENTS:
             raise SectorError("a symmetry generator has an order beyond 65536: not a permutation?")
@@ -65,9 +67,11 @@ def _order(perm, flip):
 
 
 def _compose(a, b):
-    """Element ``a b`` (first ``b``, then ``a``) of (permutation, flip) pairs."""
-    (pa, fa), (pb, fb) = a, b
-    return tuple(pa[i] for i in pb), fa ^ fb
+    """Label of ``a b`` (first ``b``, then ``a``) for (permutation, flip, particle-hole) labels.
+    The operators multiply like the labels up to a sign (the cocycle of
+    :meth:`SymmetryGroup._cocycle`), which is 1 without particle-hole."""
+    (pa, fa, ha), (pb, fb, hb) = a, b
+    return tuple(pa[i] for i in pb), fa ^ fb, ha ^ hb
 
 
 class SymmetryGroup:
@@ -76,23 +80,31 @@ class SymmetryGroup:
 
     Attributes
     ----------
-    elements : list of (permutation tuple, flip bool), identity first
+    elements : list of (permutation tuple, spin flip bool, particle-hole bool), identity first
     characters : ndarray complex, the character of each element
     is_real : bool, all characters are +-1
     """
 
-    def __init__(self, nsites, generators, cells=None):
+    def __init__(self, nsites, generators, cells=None, space=None, samples=None):
         self.nsites = int(nsites)
         self.generators = list(generators)
         self.cells = cells  # (Lx, Ly, sites per cell) of a Bravais lattice: fast translations
-        ident = (tuple(range(self.nsites)), False)
+        ident = (tuple(range(self.nsites)), False, False)
+        self.eta = next((g.eta for g in self.generators if g.particle_hole), None)
+        self._space, self._samples = space, samples
+        if self.eta is not None and (space is None or samples is None or not len(samples)):
+            raise SectorError("particle-hole needs the space and some states of the sector (internal)")
         gens = []
         for g in self.generators:
             perm = tuple(range(self.nsites)) if g.permutation is None else tuple(int(x) for x in g.permutation)
             if sorted(perm) != list(range(self.nsites)):
                 raise ConfigError(f"symmetry {g.name}", f"a permutation of the sites 0..{self.nsites - 1}",
                                   list(perm))
-            gens.append(((perm, bool(g.spin_flip)), complex(g.character)))
+            label = (perm, bool(g.spin_flip), bool(g.particle_hole))
+            chi = complex(g.character)
+            if g.particle_hole and self._cocycle(label, label) < 0:
+                chi *= 1j  # C^2 = -1 here: the eigenvalues of C are +-i; particle_hole = +-1 means +-i
+            gens.append((label, chi))
         self._check_commutation(gens)
         chars = {ident: 1.0 + 0j}
         order = [ident]
@@ -102,7 +114,7 @@ class SymmetryGroup:
             for e in frontier:
                 for (gp, gc), gen in zip(gens, self.generators):
                     new = _compose(gp, e)
-                    c = chars[e] * gc
+                    c = chars[e] * gc * self._cocycle(gp, e)
                     if new in chars:
                         if abs(chars[new] - c) > 1e-9:
                             pairs = "; ".join(f"{a} and {b} do not commute" for a, b in self.noncommuting)
@@ -124,6 +136,55 @@ class SymmetryGroup:
         self.characters[np.abs(self.characters.imag) < 1e-14] = self.characters.real[
             np.abs(self.characters.imag) < 1e-14]
         self.is_real = bool(np.all(np.abs(self.characters.imag) < 1e-12))
+
+    def _act(self, label, s):
+        """(image, sign) of a packed state under the operator of ``label``: the mode permutation
+        (with its Jordan-Wigner sign), then particle-hole (see docs/conventions.md)."""
+        space = self._space
+        perm, flip, ph = label
+        dest, xor = self._bit_map(space, perm, flip, ph)
+        fbits = [b for b in range(space.nbits) if (int(space.fermion_mask) >> b) & 1]
+        occ = [b for b in fbits if (s >> b) & 1]
+        inversions = sum(1 for i, a in enumerate(occ) for b in occ[i + 1:] if dest[a] > dest[b])
+        u = 0
+        for b in range(space.nbits):
+            u |= ((s >> b) & 1) << int(dest[b])
+        sign = -1 if inversions % 2 else 1
+        if ph:
+            sign *= -1 if bin(u & self._ph_mask(space)).count("1") % 2 else 1
+        return u ^ xor, sign
+
+    def _cocycle(self, a, b):
+        """The sign w with O_a O_b = w O_ab on the sector (1 without particle-hole); checked
+        to be the same on every sample state."""
+        if self.eta is None:
+            return 1
+        ab = _compose(a, b)
+        signs = set()
+        for s in self._samples:
+            t, s1 = self._act(b, int(s))
+            t, s2 = self._act(a, t)
+            t2, s3 = self._act(ab, int(s))
+            if t != t2:
+                raise SectorError("internal: symmetry images disagree (please report this)")
+            signs.add(s1 * s2 * s3)
+        if len(signs) != 1:
+            raise SectorError("these symmetries do not act as a group up to signs on this sector "
+                              "(please report this)")
+        return signs.pop()
+
+    def _ph_mask(self, space):
+        """Bits b whose occupation flips the particle-hole sign: c_a -> eta c+_a on mode a
+        (Jordan-Wigner position) gives (-1)^(sum of occupied a) times the product of eta."""
+        mask, mode = 0, 0
+        for i, site in enumerate(space.sites):
+            for k in range(site.nbits):
+                if (site.fermion_bits >> k) & 1:
+                    odd = (mode % 2 == 1) ^ (self.eta[i] < 0)
+                    if odd:
+                        mask |= 1 << int(space.offsets[i] + k)
+                    mode += 1
+        return mask
 
     def _check_commutation(self, gens):
         """Record the pairs of generators that do not commute (named when a sector is refused;
@@ -157,7 +218,7 @@ class SymmetryGroup:
         """Translations ``T`` (a grid ``Tx^jx Ty^jy``, applied in the kernels by shifts) and coset
         representatives ``H`` (applied by byte tables) with ``G = {t h}``.  Without a lattice
         of identical cells, ``T`` is the identity alone."""
-        ident = (tuple(range(self.nsites)), False)
+        ident = (tuple(range(self.nsites)), False, False)
         members = set(self.elements)
         geometry = (1, 1, 0, 0)
         T = [ident]
@@ -170,8 +231,8 @@ class SymmetryGroup:
                        for i in range(self.nsites))
             ty = tuple(nsub * ((i // nsub) % Lx + Lx * (((i // nsub) // Lx - 1) % Ly)) + i % nsub
                        for i in range(self.nsites))
-            nx = Lx if uniform and (tx, False) in members else 1
-            ny = Ly if uniform and (ty, False) in members else 1
+            nx = Lx if uniform and (tx, False, False) in members else 1
+            ny = Ly if uniform and (ty, False, False) in members else 1
             if nx * ny > 1:
                 geometry = (nx, ny, cb, Lx * cb)
                 T = []
@@ -180,8 +241,8 @@ class SymmetryGroup:
                     p = py
                     for jx in range(nx):
                         T.append(p)
-                        p = _compose((tx, False), p)
-                    py = _compose((ty, False), py)
+                        p = _compose((tx, False, False), p)
+                    py = _compose((ty, False, False), py)
         H, covered = [], set()
         for g in self.elements:
             if g not in covered:
@@ -193,14 +254,16 @@ class SymmetryGroup:
 
     def kernel_args(self, space):
         """Arrays for :mod:`fockmpi.kernels`: ``(tables, xor, nx, tshift, tmask, full,
-        inversions, fmask, chars)``.  Element ``e = h * nT + jy * nx + jx`` is ``Tx^jx Ty^jy h``.
+        inversions, phmask, phxor, fmask, chars)``.  Element ``e = h * nT + jy * nx + jx`` is ``Tx^jx Ty^jy h``.
 
         ``tables[h, c, x]``: image under coset representative ``h`` of the bits ``x`` of byte
         ``c``; ``xor[h]``: bits flipped after the move; ``tshift[j]`` = (right shift, left shift)
         and ``tmask[j]`` = (mask, mask) of translation ``j < nx`` along x (rows of cells), rows
         ``nx + j`` the same for y; ``inversions[e, b]``: fermionic bits above ``b`` that land below
         ``b``'s image (the sign of a move is the parity of the sum of ``popcount(s &
-        inversions[e, b])`` over the occupied fermionic bits ``b``).
+        inversions[e, b])`` over the occupied fermionic bits ``b``); for particle-hole elements
+        ``phxor[e]`` is the complement applied last and ``phmask[e]`` the bits whose occupation
+        before it flips the sign.
         """
         T, H, (nx, ny, cb, rb) = self._split(space)
         nbits = space.nbits
@@ -208,8 +271,8 @@ class SymmetryGroup:
         tables = np.zeros((len(H), nbytes, 256), dtype=np.uint64)
         xor = np.zeros(len(H), dtype=np.uint64)
         x = np.arange(256, dtype=np.uint64)
-        for h, (perm, flip) in enumerate(H):
-            dest, flipmask = self._bit_map(space, perm, flip)
+        for h, (perm, flip, ph) in enumerate(H):
+            dest, flipmask = self._bit_map(space, perm, flip, ph)
             for b in range(nbits):
                 c, k = divmod(b, 8)
                 tables[h, c] |= ((x >> np.uint64(k)) & np.uint64(1)) << np.uint64(dest[b])
@@ -234,17 +297,20 @@ class SymmetryGroup:
         fbits = [b for b in range(nbits) if (fmask >> b) & 1]
         inversions = np.zeros((len(ordered), 64), dtype=np.uint64)
         if fbits:
-            for e, (perm, flip) in enumerate(ordered):
-                dest, _ = self._bit_map(space, perm, flip)
+            for e, (perm, flip, ph) in enumerate(ordered):
+                dest, _ = self._bit_map(space, perm, flip, ph)
                 for b in fbits:
                     m = 0
                     for b2 in fbits:
                         if b2 > b and dest[b2] < dest[b]:
                             m |= 1 << b2
                     inversions[e, b] = np.uint64(m)
-        return (tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), inversions, np.uint64(fmask), chars)
+        phmask = np.array([self._ph_mask(space) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
+        phxor = np.array([int(space.fermion_mask) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
+        return (tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), inversions, phmask, phxor,
+                np.uint64(fmask), chars)
 
-    def _bit_map(self, space, perm, flip):
+    def _bit_map(self, space, perm, flip, ph=False):
         """Destination bit of every bit, and the XOR mask, for one element."""
         dest = np.zeros(space.nbits, dtype=np.int64)
         flipmask = 0
@@ -263,6 +329,11 @@ class SymmetryGroup:
                     flipmask |= 1 << int(space.offsets[j])
                 elif site.kind != "electron":
                     raise SectorError(f"spin flip is defined for spin and electron sites, not for {site.kind} sites")
+            if ph:
+                if not site.fermion_bits:
+                    raise SectorError(f"particle-hole is defined for fermion and electron sites, not for "
+                                      f"{site.kind} sites (for spins use spin_flip)")
+                flipmask |= site.fermion_bits << int(space.offsets[j])
         return dest, flipmask
 
 
@@ -397,8 +468,9 @@ def momentum_character(m, length):
 _FLIP_KIND = {"S+": ("S-", 1.0), "S-": ("S+", 1.0), "Sz": ("Sz", -1.0)}
 
 
-def transformed(op, permutation, spin_flip=False):
-    """``g op g^-1`` for the site permutation (``None``: identity) and optional spin flip."""
+def transformed(op, permutation, spin_flip=False, eta=None):
+    """``g op g^-1`` for the site permutation (``None``: identity), optional spin flip and,
+    with ``eta``, particle-hole ``c_i -> eta_i c+_i`` applied after the permutation."""
     from .ops import Operator
     out = {}
     for factors, coef in op.terms.items():
@@ -411,6 +483,9 @@ def transformed(op, permutation, spin_flip=False):
                     coef = coef * sign
                 elif flavor in (0, 1):
                     flavor = 1 - flavor
+            if eta is not None and kind in ("F+", "F-"):
+                kind = "F-" if kind == "F+" else "F+"
+                coef = coef * eta[site2]
             new.append((kind, site2, flavor))
         key = tuple(new)
         out[key] = out.get(key, 0) + coef
@@ -422,7 +497,7 @@ def check_invariance(H, generators):
     from .ops import format_term, normal_ordered
     reference = normal_ordered(H)
     for g in generators:
-        diff = normal_ordered(transformed(H, g.permutation, g.spin_flip)) - reference
+        diff = normal_ordered(transformed(H, g.permutation, g.spin_flip, g.eta if g.particle_hole else None)) - reference
         diff = normal_ordered(diff)
         if diff.is_zero(1e-10):
             continue
@@ -436,7 +511,7 @@ def check_invariance(H, generators):
 
 
 # --- [sector] keys for symmetries -------------------------------------------------------------
-SYMMETRY_KEYS = ("momentum", "reflection", "point_group", "spin_flip", "symmetry")
+SYMMETRY_KEYS = ("momentum", "reflection", "point_group", "spin_flip", "particle_hole", "symmetry")
 
 
 def sector_choices(t, lattice, space):
@@ -487,6 +562,10 @@ def sector_choices(t, lattice, space):
                         for irrep in many("point_group", "str", tuple(irreps))])
     if "spin_flip" in t:
         options.append([[Generator("spin_flip", None, True, f, f)] for f in many("spin_flip", "int", (1, -1))])
+    if "particle_hole" in t:
+        eta = bipartition_signs(lattice)
+        options.append([[Generator("particle_hole", None, False, c, c, particle_hole=True, eta=eta)]
+                        for c in many("particle_hole", "int", (1, -1))])
     for k, entry in enumerate(t.get("symmetry", "list", [])):
         e = t.__class__(entry, f"[[sector.symmetry]] #{k + 1}")
         perm = e.get("permutation", "list")
@@ -514,6 +593,30 @@ def generators_from_table(t, lattice, space):
         raise ConfigError(t.key("momentum"), message="several symmetry sectors were asked for (\"all\") "
                           "where one is needed")
     return choices[0]
+
+
+def bipartition_signs(lattice):
+    """eta_i = +-1 on the two sublattices of the nearest-neighbour bonds (all +1 if the bonds do
+    not form a bipartite graph): with it particle-hole leaves nearest-neighbour hopping alone."""
+    adj = [[] for _ in range(lattice.nsites)]
+    for i, j, _ in lattice.bonds.get("nn", []):
+        adj[i].append(j)
+        adj[j].append(i)
+    color = [0] * lattice.nsites
+    for start in range(lattice.nsites):
+        if color[start]:
+            continue
+        color[start] = 1
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            for j in adj[i]:
+                if color[j] == 0:
+                    color[j] = -color[i]
+                    stack.append(j)
+                elif color[j] == color[i]:
+                    return tuple([1] * lattice.nsites)
+    return tuple(color)
 
 
 def sector_values(generators):

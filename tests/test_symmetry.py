@@ -151,7 +151,7 @@ def test_sectors_against_an_independent_projector(kind, size, model, charges, fl
             g_all = gens + ([Generator("F", None, True, f)] if f else [])
             group = SymmetryGroup(lat.nsites, g_all)
             P = np.zeros((D.dim, D.dim), dtype=complex)
-            for (perm, fl), chi in zip(group.elements, group.characters):
+            for (perm, fl, _), chi in zip(group.elements, group.characters):
                 if (perm, fl) not in cache:
                     cache[(perm, fl)] = dense_group_element(D, perm, fl, cdag)
                 P += np.conj(chi) * cache[(perm, fl)]
@@ -228,7 +228,7 @@ def test_point_group_irreps_against_an_independent_projector(lattice, model, cha
             assert "does not exist" in str(e)
             continue
         P = 0
-        for (perm, flip), chi in zip(p.group.elements, p.group.characters):
+        for (perm, flip, _), chi in zip(p.group.elements, p.group.characters):
             P = P + np.conj(chi) * dense_group_element(D, perm, flip, cdag)[np.ix_(index, index)]
         w, U = np.linalg.eigh((P + P.conj().T) / 2 / p.group.order)
         R = U[:, w > 0.5]
@@ -269,8 +269,8 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
     group, n = p.group, 36
     assert group.order == 576
     bonds = [(i, j) for i, j, _ in p.lattice.bonds["nn"]]
-    perms = np.array([perm for perm, _ in group.elements], dtype=np.uint64)
-    flips = np.array([flip for _, flip in group.elements], dtype=np.uint64)
+    perms = np.array([perm for perm, _, _ in group.elements], dtype=np.uint64)
+    flips = np.array([flip for _, flip, _ in group.elements], dtype=np.uint64)
     assert _spin_image(5, group.elements[7][0], group.elements[7][1], n) == images(5, perms, flips)[7]
 
     def rep_of(s):
@@ -300,17 +300,18 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
     rng = np.random.default_rng(7)
     randoms = [sum(1 << int(k) for k in rng.permutation(36)[:18]) for _ in range(2)]
     reps = np.array(sorted({rep_of(s) for s in [neel, stripes] + randoms}), dtype=np.uint64)
-    tab, xor, nx, tshift, tmask, full, inv, fmask, chars = group.kernel_args(p.space)
+    tab, xor, nx, tshift, tmask, full, inv, phmask, phxor, fmask, chars = group.kernel_args(p.space)
     keep = np.empty(len(reps), dtype=np.bool_)
     norms = np.empty(len(reps))
-    kernels.find_representatives(reps, tab, xor, nx, tshift, tmask, full, inv, fmask, chars, keep, norms)
+    kernels.find_representatives(reps, tab, xor, nx, tshift, tmask, full, inv, phmask, phxor, fmask, chars,
+                                 keep, norms)
     assert keep.all()  # these states survive A1 and flip +1
     bound = p.compiled.max_row_length()
     ptr = np.zeros(len(reps) + 1, dtype=np.int64)
     st = np.empty(len(reps) * bound, dtype=np.uint64)
     val = np.empty(len(reps) * bound)
     kernels.build_symmetric_rows(reps, norms, *p.compiled.kernel_args(np.float64), tab, xor, nx, tshift, tmask,
-                                 full, inv, chars.real.copy(), ptr, st, val)
+                                 full, inv, phmask, phxor, chars.real.copy(), ptr, st, val)
     for k, r in enumerate(reps):
         hv = apply_h(sym_vector(int(r)))
         expected = {}
@@ -323,3 +324,92 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
         for rp, e in expected.items():
             if abs(e) > 1e-12 or rp in ours:
                 assert rp in ours and abs(ours[rp] - np.conj(e)) < 1e-12, (hex(int(r)), hex(rp), ours.get(rp), e)
+
+
+# --- particle-hole ------------------------------------------------------------------------------
+PH_CASES = [  # lattice, model (particle-hole symmetric: mu = z V / 2, mu = U / 2), charges, sector keys
+    ({"type": "chain", "size": [8]}, {"type": "tV", "V": 1.3, "mu": 1.3}, {"N": 4}, {"particle_hole": "all"}),
+    ({"type": "chain", "size": [8]}, {"type": "tV", "V": 1.3, "mu": 1.3}, {"N": 4},
+     {"particle_hole": "all", "momentum": "all", "reflection": "all"}),  # here C T = -T C: no joint sectors
+    ({"type": "chain", "size": [6]}, {"type": "hubbard", "U": 3.0, "mu": 1.5}, {"N_up": 3, "N_dn": 3},
+     {"particle_hole": "all", "spin_flip": "all", "momentum": "all"}),
+    ({"type": "square", "size": [2, 4]}, {"type": "hubbard", "U": 2.0, "mu": 1.0}, {"N_up": 4, "N_dn": 4},
+     {"particle_hole": "all", "momentum": "all"}),
+]
+
+
+@pytest.mark.parametrize("lattice, model, charges, keys", PH_CASES, ids=["tV8", "tV8-k-P", "hub6-k-F", "hub2x4-k"])
+def test_particle_hole_sectors_union(lattice, model, charges, keys):
+    from mpi4py import MPI
+    from fockmpi.config import parse_job
+    from fockmpi.pipeline import build_problem
+    base = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges)}, path="x", text=""))
+    ref = np.linalg.eigvalsh(matrix_elements_dense(base.compiled, U1Basis(base.sector)))
+    p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges, **keys)},
+                                path="x", text=""))
+    parts, with_ph = [], 0
+    for g in p.groups:
+        with_ph += any(x.particle_hole for x in g.generators)
+        try:
+            b = SymmetricBasis(p.sector, g, MPI.COMM_SELF)
+        except SectorError as e:
+            assert "empty" in str(e)
+            continue
+        M = symmetric_matrix_dense(p.compiled, b, MPI.COMM_SELF)
+        assert np.allclose(M, M.conj().T, atol=1e-12)
+        parts.append(np.linalg.eigvalsh(M))
+    ev = np.sort(np.concatenate(parts))
+    assert len(ev) == len(ref) and np.allclose(ev, ref, atol=1e-10)
+    assert with_ph > 0 or "momentum" in keys
+
+
+def dense_particle_hole(D, eta):
+    """C |n> = (eta c_a1) ... (eta c_ak) |full>, |full> = c+_0 c+_1 ... |0> (modes in JW order),
+    for |n> = c+_a1 ... c+_ak |0>: built from the creation and annihilation matrices."""
+    from scipy import sparse
+    c = {m: sparse.csr_matrix(D.c(*m)) for m in D.modes}
+    full = np.zeros(D.dim)
+    full[0] = 1.0
+    for m in reversed(D.modes):
+        full = c[m].T @ full
+    v = D.local_states()
+    C = np.zeros((D.dim, D.dim))
+    for col in range(D.dim):
+        occ = [(site, spin) for site, spin in D.modes if v[col, site] & (1 if spin in (None, "up") else 2)]
+        vec = full
+        for m in reversed(occ):
+            vec = eta[m[0]] * (c[m] @ vec)
+        C[:, col] = vec
+    return C
+
+
+@pytest.mark.parametrize("lattice, model, charges, keys", [
+    ({"type": "chain", "size": [6]}, {"type": "tV", "V": 0.7, "mu": 0.7}, {"N": 3}, {"particle_hole": 1}),
+    ({"type": "chain", "size": [6]}, {"type": "tV", "V": 0.7, "mu": 0.7}, {"N": 3}, {"particle_hole": -1}),
+    ({"type": "chain", "size": [4]}, {"type": "hubbard", "U": 2.0, "mu": 1.0}, {"N_up": 2, "N_dn": 2},
+     {"particle_hole": -1, "momentum": 2, "spin_flip": 1}),
+])
+def test_particle_hole_against_an_independent_projector(lattice, model, charges, keys):
+    from scipy import sparse
+    from fockmpi.config import parse_job
+    from fockmpi.pipeline import build_problem
+    p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges, **keys)},
+                                path="x", text=""))
+    D = DenseSystem([s.kind for s in p.space.sites])
+    u1 = U1Basis(p.sector)
+    index = (p.space.decode(u1.states) * np.cumprod([1] + list(D.dims[:-1]))).sum(axis=1)
+    H = matrix_elements_dense(p.compiled, u1)
+    cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
+    C = dense_particle_hole(D, p.group.eta)
+    P = 0
+    for (perm, flip, ph), chi in zip(p.group.elements, p.group.characters):
+        G = dense_group_element(D, perm, flip, cdag)
+        P = P + np.conj(chi) * ((C @ G) if ph else G)
+    P = (P / p.group.order)[np.ix_(index, index)]
+    assert np.allclose(P @ P, P, atol=1e-10)  # the characters form a representation of these operators
+    w, U = np.linalg.eigh((P + P.conj().T) / 2)
+    R = U[:, w > 0.5]
+    ref = np.linalg.eigvalsh(R.conj().T @ H @ R)
+    basis = SymmetricBasis(p.sector, p.group, COMM)
+    ours = np.linalg.eigvalsh(symmetric_matrix_dense(p.compiled, basis, COMM))
+    assert len(ours) == len(ref) > 0 and np.allclose(ours, ref, atol=1e-10)
