@@ -20,6 +20,9 @@ CASES = [
     ({"type": "hubbard", "U": 4.0}, {"type": "chain", "size": [6]}, {"N_up": 3, "N_dn": 3, "momentum": 3, "spin_flip": -1}),
     ({"type": "tV", "V": 1.5}, {"type": "chain", "size": [12]}, {"N": 6, "momentum": 0, "reflection": -1}),
     ({"type": "bose_hubbard", "U": 3.0, "nmax": 3}, {"type": "chain", "size": [7]}, {"N": 7, "momentum": 0, "reflection": 1}),
+    ({"type": "hubbard", "U": 3.0, "mu": 1.5}, {"type": "chain", "size": [6]},
+     {"N_up": 3, "N_dn": 3, "momentum": 0, "particle_hole": -1}),
+    ({"type": "tV", "V": 1.0, "mu": 1.0}, {"type": "chain", "size": [10]}, {"N": 5, "particle_hole": 1}),
 ]
 
 
