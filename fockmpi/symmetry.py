@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError, SectorError
+from .errors import ConfigError, SectorError, did_you_mean
 
 MAX_ELEMENTS = 1 << 16
 
@@ -412,6 +412,66 @@ POINT_GROUPS = {
 }
 
 
+def little_group(lattice, momentum=None):
+    """``(name, [(generator name, permutation)], irreps)`` of the point-group operations about
+    site 0 that fix ``momentum`` (integers m_d, k = 2 pi m_d / L_d; None: Gamma), or None.
+
+    Named C{n}v (Cs for a single mirror) or C{n}; the irreps of C{n}v are given on the
+    generators (rotation by 360/n degrees, mirror): A1 (+1, +1), A2 (+1, -1), and for even n
+    B1 (-1, +1), B2 (-1, -1); Cs: A' (+1), A'' (-1); C2: A (+1), B (-1).
+    """
+    full = point_group(lattice)
+    if full is None:
+        return None
+    key = lattice.kind if not (lattice.kind == "square" and lattice.size[0] != lattice.size[1]) else "rectangular"
+    mats = [m for _, m in POINT_GROUPS[key][1]]
+    group = [np.eye(2)]
+    frontier = [np.eye(2)]
+    while frontier:
+        nxt = []
+        for g in frontier:
+            for m in mats:
+                h = m @ g
+                if not any(np.allclose(h, x) for x in group):
+                    group.append(h)
+                    nxt.append(h)
+        frontier = nxt
+    A = np.array(lattice.vectors, dtype=float).T  # columns a1, a2
+    f = np.zeros(2) if momentum is None else np.array(momentum, float) / np.array(lattice.size, float)
+    little = []
+    for g in group:
+        ML = np.linalg.inv(A) @ g @ A
+        f2 = np.linalg.inv(ML).T @ f
+        d = f2 - f
+        if np.allclose(d, np.round(d), atol=1e-9):
+            little.append(g)
+    rotations = [g for g in little if np.linalg.det(g) > 0]
+    mirrors = [g for g in little if np.linalg.det(g) < 0]
+    n = len(rotations)
+    if n == 1 and not mirrors:
+        return None
+    gens = []
+    if n > 1:
+        rot = next(g for g in rotations if np.allclose(g, _rotation(360 / n)))
+        gens.append((f"C{n}", rot))
+    if mirrors:
+        gens.append(("mirror", mirrors[0]))
+    if mirrors and n > 1:
+        name = f"C{n}v"
+        irreps = {"A1": (1, 1), "A2": (1, -1)}
+        if n % 2 == 0:
+            irreps.update({"B1": (-1, 1), "B2": (-1, -1)})
+    elif mirrors:
+        name, irreps = "Cs", {"A'": (1,), "A''": (-1,)}
+    elif n == 2:
+        name, irreps = "C2", {"A": (1,), "B": (-1,)}
+    else:
+        name = f"C{n}"
+        irreps = {f"m{j}": (momentum_character(j, n),) for j in range(n)}
+    perms = [(g, _site_map(lattice, m, f"{g} of the {name} little group")) for g, m in gens]
+    return name, perms, irreps
+
+
 def point_group(lattice):
     """``(name, [(generator name, permutation)], irreps)`` of a periodic built-in 2D lattice."""
     if lattice.vectors is None or any(b != "periodic" for b in lattice.boundary):
@@ -527,6 +587,7 @@ def sector_choices(t, lattice, space):
             return list(values)
         return [t.get(key, kind, choices=tuple(values))]
 
+    momenta = [None]  # alternatives: (generators, momentum integers)
     if "momentum" in t:
         trans = translation_generators(lattice)
         if not trans:
@@ -540,9 +601,10 @@ def sector_choices(t, lattice, space):
                                            for m in value):
             raise ConfigError(t.key("momentum"), f"a list of {len(trans)} integer(s) m (k = 2 pi m / L), one "
                               f"per periodic direction ({', '.join(n for n, _, _ in trans)}), or \"all\"", raw)
-        for (name, perm, n), m in zip(trans, value):
-            ms = range(n) if m == "all" else [m % n]
-            options.append([[Generator(name, tuple(perm), False, momentum_character(x, n), x)] for x in ms])
+        import itertools
+        ranges = [range(n) if m == "all" else [m % n] for (_, _, n), m in zip(trans, value)]
+        momenta = [([Generator(name, tuple(perm), False, momentum_character(x, n), x)
+                     for (name, perm, n), x in zip(trans, ms)], list(ms)) for ms in itertools.product(*ranges)]
     if "reflection" in t:
         if lattice.kind != "chain":
             raise ConfigError(t.key("reflection"), message=f"{t.key('reflection')}: built-in reflections exist "
@@ -550,16 +612,16 @@ def sector_choices(t, lattice, space):
                               "lattices, or give the mirror as a [[sector.symmetry]] permutation")
         perm = tuple(chain_reflection(lattice))
         options.append([[Generator("reflection", perm, False, p, p)] for p in many("reflection", "int", (1, -1))])
+    point = None
     if "point_group" in t:
-        pg = point_group(lattice)
-        if pg is None:
+        if point_group(lattice) is None:
             raise ConfigError(t.key("point_group"), message=f"{t.key('point_group')}: no built-in point group for "
                               f"a {lattice.kind} lattice with {'/'.join(lattice.boundary or ['custom'])} boundaries",
                               hint="give its generators as [[sector.symmetry]] permutations")
-        name, perms, irreps = pg
-        options.append([[Generator(gname, tuple(perm), False, chi, chi, irrep=(name, irrep))
-                         for (gname, perm), chi in zip(perms, irreps[irrep])]
-                        for irrep in many("point_group", "str", tuple(irreps))])
+        point = t.data["point_group"]
+        t.used.add("point_group")
+        if point != "all" and not isinstance(point, str):
+            raise ConfigError(t.key("point_group"), "an irrep name such as \"A1\", or \"all\"", point)
     if "spin_flip" in t:
         options.append([[Generator("spin_flip", None, True, f, f)] for f in many("spin_flip", "int", (1, -1))])
     if "particle_hole" in t:
@@ -580,7 +642,25 @@ def sector_choices(t, lattice, space):
         e.finish()
         perm = tuple(int(x) for x in perm)
         options.append([[Generator(name, perm, flip, momentum_character(m, order), m)] for m in ms])
-    choices = [[]]
+    choices = []
+    for mom in momenta:
+        gens0, ms = mom if mom is not None else ([], None)
+        alternatives = [gens0]
+        if point is not None:
+            little = little_group(lattice, ms)
+            if little is None:
+                if point != "all":
+                    raise SectorError(f"{t.key('point_group')}: no point-group operation fixes the momentum {ms}")
+            else:
+                name, perms, irreps = little
+                if point != "all" and point not in irreps:
+                    raise ConfigError(t.key("point_group"), f"an irrep of the little group {name} at momentum "
+                                      f"{ms if ms is not None else 'Gamma'}: one of {', '.join(map(repr, irreps))}",
+                                      point, hint=did_you_mean(point, list(irreps)))
+                names = list(irreps) if point == "all" else [point]
+                alternatives = [gens0 + [Generator(gname, tuple(perm), False, chi, chi, irrep=(name, irrep))
+                                         for (gname, perm), chi in zip(perms, irreps[irrep])] for irrep in names]
+        choices.extend(alternatives)
     for alternatives in options:
         choices = [c + alt for c in choices for alt in alternatives]
     return choices

@@ -193,9 +193,11 @@ BAD_JOBS = [
     ("[lattice]\ntype='kagome'\nsize=[2,2]\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A1'\n",
      "no built-in point group"),
     ("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A3'\n",
-     "expected one of 'A1', 'A2', 'B1', 'B2'"),
+     "little group C4v at momentum Gamma: one of 'A1', 'A2', 'B1', 'B2', found 'A3'"),
     ("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,0]\n"
-     "point_group='A1'\n", "does not exist"),
+     "point_group='A1'\n", "little group Cs at momentum [1, 0]: one of \"A'\", \"A''\""),
+    ("[lattice]\ntype='square'\nsize=[6,6]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,2]\n"
+     "point_group='A1'\n", "no point-group operation fixes the momentum [1, 2]"),
 ]
 
 

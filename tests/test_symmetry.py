@@ -205,12 +205,17 @@ def test_spin_flip_needs_spin_or_electron_sites():
     ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [0, 0]),
     ({"type": "honeycomb", "size": [2, 2]}, {"type": "heisenberg"}, {"Sz": 0}, [0, 0]),
     ({"type": "square", "size": [3, 3]}, {"type": "tV", "V": 0.8}, {"N": 4}, [0, 0]),
-], ids=["square3x3", "hubbard2x2-M", "rect2x4-X", "triangular3x3", "honeycomb2x2", "tV3x3"])
+    ({"type": "square", "size": [3, 3]}, {"type": "heisenberg", "J2": 0.3}, {"Sz": 0.5}, [1, 0]),
+    ({"type": "square", "size": [3, 3]}, {"type": "heisenberg", "J2": 0.3}, {"Sz": 0.5}, [1, 1]),
+    ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [1, 2]),
+    ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [1, 0]),
+], ids=["square3x3", "hubbard2x2-M", "rect2x4-X", "triangular3x3", "honeycomb2x2", "tV3x3", "square3x3-Cs",
+        "square3x3-diagonal", "triangular3x3-K", "triangular3x3-M"])
 def test_point_group_irreps_against_an_independent_projector(lattice, model, charges, momentum):
     from scipy import sparse
     from fockmpi.config import parse_job
     from fockmpi.pipeline import build_problem
-    from fockmpi.symmetry import point_group
+    from fockmpi.symmetry import little_group
     base = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges)}, path="x", text=""))
     kinds = [s.kind for s in base.space.sites]
     D = DenseSystem(kinds)
@@ -218,7 +223,7 @@ def test_point_group_irreps_against_an_independent_projector(lattice, model, cha
     index = (base.space.decode(u1.states) * np.cumprod([1] + list(D.dims[:-1]))).sum(axis=1)
     H = matrix_elements_dense(base.compiled, u1)
     cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
-    name, perms, irreps = point_group(base.lattice)
+    name, perms, irreps = little_group(base.lattice, momentum)
     found = 0
     for irrep in irreps:
         sector = dict(charges, momentum=momentum, point_group=irrep)
