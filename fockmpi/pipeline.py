@@ -249,6 +249,11 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
     if not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | {len(problem.groups)} sectors of "
                      f"{problem.sector.label()} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
+    with_e = sorted({g.irrep[0] for grp in problem.groups if grp for g in grp.generators
+                     if g.irrep and g.irrep[0] in ("C3v", "C4v", "C6v")})
+    if with_e and not quiet:
+        print0(comm, f"  note: the two-dimensional irreps (E) of {', '.join(with_e)} are not sectors here: "
+                     "levels that belong to them are missing from this tower")
     sectors, matvecs, peak_matrix = [], 0, 0
     for group in problem.groups:
         problem.group = group
