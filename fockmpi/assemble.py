@@ -176,7 +176,7 @@ def _symmetric_rows(compiled, basis, comm, scalar_t, rows=None):
     annihilates are not found (column -1; their entries vanish in exact arithmetic).
     """
     args = compiled.kernel_args(scalar_t)
-    tab, xor, nx, tshift, tmask, full, inv, phmask, phxor, _, chars = basis.group_args
+    tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor, _, chars = basis.group_args
     chars = chars.real.copy() if scalar_t.kind != "c" else chars
     a, b = rows if rows is not None else (0, basis.local_size)
     bound = compiled.max_row_length()
@@ -184,7 +184,7 @@ def _symmetric_rows(compiled, basis, comm, scalar_t, rows=None):
     st = np.empty((b - a) * bound, dtype=np.uint64)  # untouched pages cost no memory
     val = np.empty((b - a) * bound, dtype=scalar_t)
     kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, tab, xor, nx, tshift, tmask,
-                                 full, inv, phmask, phxor, chars, ptr, st, val)
+                                 full, rowmin, top, inv, phmask, phxor, chars, ptr, st, val)
     nnz = int(ptr[-1])
     cols = basis.index_of(st[:nnz], comm)
     return ptr, cols, val[:nnz]

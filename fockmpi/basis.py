@@ -334,7 +334,7 @@ class SymmetricBasis:
         if self.u1_dim == 0:
             raise SectorError(f"the sector {sector.label()} is empty for this lattice")
         self.group_args = group.kernel_args(self.space)
-        tab, xor, nx, tshift, tmask, full, inv, phmask, phxor, fmask, chars = self.group_args
+        tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor, fmask, chars = self.group_args
         u1_off = block_offsets(self.u1_dim, comm.size)
         lo, hi = int(u1_off[comm.rank]), int(u1_off[comm.rank + 1])
         from .parallel import Progress
@@ -344,8 +344,8 @@ class SymmetricBasis:
             st = tables.states(a, min(self.SCAN_CHUNK, hi - a))
             keep = np.empty(len(st), dtype=np.bool_)
             nr = np.empty(len(st), dtype=np.float64)
-            kernels.find_representatives(st, tab, xor, nx, tshift, tmask, full, inv, phmask, phxor, fmask, chars,
-                                         keep, nr)
+            kernels.find_representatives(st, tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor,
+                                         fmask, chars, keep, nr)
             reps.append(st[keep])
             norms.append(nr[keep])
             progress.update(min(hi, a + self.SCAN_CHUNK) - lo)

@@ -282,17 +282,20 @@ def _move_sign(s, image, e, inversions, phmask, phxor, fmask):
 
 
 @njit(cache=True)
-def find_representatives(states, tables, xor, nx, tshift, tmask, full, inversions, phmask, phxor, fmask,
-                         chars, keep, norms):
+def find_representatives(states, tables, xor, nx, tshift, tmask, full, rowmin, top, inversions, phmask, phxor,
+                         fmask, chars, keep, norms):
     """For each state: is it the smallest of its orbit with a non-zero norm in the irrep?
 
     ``norms[k]`` receives ``sum over the stabilizer of conj(chi(g)) sign(g)``, which is the
     stabilizer's order when the state survives and 0 when the irrep annihilates it.  The orbit
-    scan stops at the first smaller image.  Returns the number of states kept.
+    scan stops at the first smaller image, and a whole row of x-translations is skipped when
+    the smallest rotation of its top row (``rowmin``, if given) is above the top row of ``s``.
+    Returns the number of states kept.
     """
     nh = tables.shape[0]
     ny = tshift.shape[0] - nx
     nT = nx * ny
+    prune = rowmin.shape[0] > 1
     kept = 0
     for k in range(states.shape[0]):
         s = states[k]
@@ -302,6 +305,8 @@ def find_representatives(states, tables, xor, nx, tshift, tmask, full, inversion
             u = _image(s, h, tables, xor)
             for jy in range(ny):
                 v = _shift_y(u, jy, nx, tshift, full)
+                if prune and rowmin[v >> np.uint64(top)] > (s >> np.uint64(top)):
+                    continue  # every x-translation of v is above s
                 for jx in range(nx):
                     t = _shift_x(v, jx, tshift, tmask)
                     if t < s:
@@ -323,11 +328,13 @@ def find_representatives(states, tables, xor, nx, tshift, tmask, full, inversion
 
 
 @njit(cache=True, inline="always")
-def _representative(s, tables, xor, nx, tshift, tmask, full):
-    """(smallest image of ``s``, an element reaching it, number of elements reaching it)."""
+def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top):
+    """(smallest image of ``s``, an element reaching it, number of elements reaching it).
+    Rows of x-translations whose top row cannot reach the best so far are skipped."""
     nh = tables.shape[0]
     ny = tshift.shape[0] - nx
     nT = nx * ny
+    prune = rowmin.shape[0] > 1
     best = np.uint64(0xFFFFFFFFFFFFFFFF)
     arg = 0
     count = 0
@@ -335,6 +342,8 @@ def _representative(s, tables, xor, nx, tshift, tmask, full):
         u = _image(s, h, tables, xor)
         for jy in range(ny):
             v = _shift_y(u, jy, nx, tshift, full)
+            if prune and rowmin[v >> np.uint64(top)] > (best >> np.uint64(top)):
+                continue
             for jx in range(nx):
                 t = _shift_x(v, jx, tshift, tmask)
                 if t < best:
@@ -366,8 +375,8 @@ def _insert_state(buf_s, buf_val, n, r, v):
 @njit(cache=True)
 def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                          coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
-                         tables, xor, nx, tshift, tmask, full, inversions, phmask, phxor, chars,
-                         ptr, out_state, out_val):
+                         tables, xor, nx, tshift, tmask, full, rowmin, top, inversions, phmask, phxor,
+                         chars, ptr, out_state, out_val):
     """Rows of H in a symmetric basis, with columns still given as representative *states*.
 
     Row ``k`` belongs to ``|r~> = P|r> / ||P|r>||`` with ``r = reps[k]``.  For every state
@@ -398,7 +407,7 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                                          site_offsets, site_masks, fmask)
             if v == 0:
                 continue
-            rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full)
+            rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full, rowmin, top)
             w = v * _move_sign(new, rep, e, inversions, phmask, phxor, fmask) * np.sqrt(count * inv_norm)
             w = w * np.conj(chars[e])
             n = _insert_state(buf_s, buf_val, n, rep, np.conj(w))

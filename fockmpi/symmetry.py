@@ -253,13 +253,14 @@ class SymmetryGroup:
         return T, H, geometry
 
     def kernel_args(self, space):
-        """Arrays for :mod:`fockmpi.kernels`: ``(tables, xor, nx, tshift, tmask, full,
-        inversions, phmask, phxor, fmask, chars)``.  Element ``e = h * nT + jy * nx + jx`` is ``Tx^jx Ty^jy h``.
+        """Arrays for :mod:`fockmpi.kernels`: ``(tables, xor, nx, tshift, tmask, full, rowmin,
+        top, inversions, phmask, phxor, fmask, chars)``.  Element ``e = h * nT + jy * nx + jx`` is ``Tx^jx Ty^jy h``.
 
         ``tables[h, c, x]``: image under coset representative ``h`` of the bits ``x`` of byte
         ``c``; ``xor[h]``: bits flipped after the move; ``tshift[j]`` = (right shift, left shift)
         and ``tmask[j]`` = (mask, mask) of translation ``j < nx`` along x (rows of cells), rows
-        ``nx + j`` the same for y; ``inversions[e, b]``: fermionic bits above ``b`` that land below
+        ``nx + j`` the same for y; ``rowmin[x]``: the smallest x-rotation of a top row ``x``
+        (bits ``top`` and up; a single entry when unused); ``inversions[e, b]``: fermionic bits above ``b`` that land below
         ``b``'s image (the sign of a move is the parity of the sum of ``popcount(s &
         inversions[e, b])`` over the occupied fermionic bits ``b``); for particle-hole elements
         ``phxor[e]`` is the complement applied last and ``phmask[e]`` the bits whose occupation
@@ -305,10 +306,19 @@ class SymmetryGroup:
                         if b2 > b and dest[b2] < dest[b]:
                             m |= 1 << b2
                     inversions[e, b] = np.uint64(m)
+        rowmin, top = np.zeros(1, dtype=np.uint64), 0
+        if ny > 1 and rb <= 16:  # smallest x-rotation of every possible top row
+            x = np.arange(1 << rb, dtype=np.uint64)
+            rowmin = x.copy()
+            for j in range(1, nx):
+                lo = np.uint64((1 << ((Lx - j) * cb)) - 1)
+                rot = ((x >> np.uint64(j * cb)) & lo) | ((x << np.uint64((Lx - j) * cb)) & (np.uint64((1 << rb) - 1) & ~lo))
+                rowmin = np.minimum(rowmin, rot)
+            top = (ny - 1) * rb
         phmask = np.array([self._ph_mask(space) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
         phxor = np.array([int(space.fermion_mask) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
-        return (tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), inversions, phmask, phxor,
-                np.uint64(fmask), chars)
+        return (tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), rowmin, np.int64(top), inversions,
+                phmask, phxor, np.uint64(fmask), chars)
 
     def _bit_map(self, space, perm, flip, ph=False):
         """Destination bit of every bit, and the XOR mask, for one element."""

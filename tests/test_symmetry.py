@@ -305,18 +305,18 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
     rng = np.random.default_rng(7)
     randoms = [sum(1 << int(k) for k in rng.permutation(36)[:18]) for _ in range(2)]
     reps = np.array(sorted({rep_of(s) for s in [neel, stripes] + randoms}), dtype=np.uint64)
-    tab, xor, nx, tshift, tmask, full, inv, phmask, phxor, fmask, chars = group.kernel_args(p.space)
+    tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor, fmask, chars = group.kernel_args(p.space)
     keep = np.empty(len(reps), dtype=np.bool_)
     norms = np.empty(len(reps))
-    kernels.find_representatives(reps, tab, xor, nx, tshift, tmask, full, inv, phmask, phxor, fmask, chars,
-                                 keep, norms)
+    kernels.find_representatives(reps, tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor,
+                                 fmask, chars, keep, norms)
     assert keep.all()  # these states survive A1 and flip +1
     bound = p.compiled.max_row_length()
     ptr = np.zeros(len(reps) + 1, dtype=np.int64)
     st = np.empty(len(reps) * bound, dtype=np.uint64)
     val = np.empty(len(reps) * bound)
     kernels.build_symmetric_rows(reps, norms, *p.compiled.kernel_args(np.float64), tab, xor, nx, tshift, tmask,
-                                 full, inv, phmask, phxor, chars.real.copy(), ptr, st, val)
+                                 full, rowmin, top, inv, phmask, phxor, chars.real.copy(), ptr, st, val)
     for k, r in enumerate(reps):
         hv = apply_h(sym_vector(int(r)))
         expected = {}
