@@ -112,5 +112,6 @@ class Progress:
         now = time.perf_counter()
         if now - self.last >= self.every:
             self.last = now
+            self.every = max(self.every, 10.0)  # first line after a few seconds, then every 10 s
             frac = done / max(self.total, 1)
             print(f"  {self.label}: {100 * frac:5.1f}%  ({now - self.t0:.1f} s)", flush=True)
