@@ -157,15 +157,7 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
         d_col, d_val = np.empty(nnz_d, dtype=int_t), np.empty(nnz_d, dtype=scalar_t)
         o_col, o_val = np.empty(nnz_o, dtype=int_t), np.empty(nnz_o, dtype=scalar_t)
         _rows(basis, args, kernels.FILL, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 2)
-    N = basis.dim
-    mat = PETSc.Mat().createAIJWithArrays([(n, N), (n, N)], [(d_ptr, d_col, d_val), (o_ptr, o_col, o_val)],
-                                          comm=comm)
-    mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
-    if scalar_t.kind != "c":
-        mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-    nnz_global = comm.allreduce(nnz_d + nnz_o)
-    return DistributedOperator(mat, ((d_ptr, d_col, d_val), (o_ptr, o_col, o_val)), nnz_d + nnz_o,
-                               nnz_global, one_pass)
+    return _operator(PETSc, comm, basis.dim, (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass)
 
 
 def _symmetric_rows(compiled, basis, comm, scalar_t, rows=None):
@@ -228,15 +220,7 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
         progress.update(b)
     d_col, d_val = _join(d_parts, int_t, scalar_t)
     o_col, o_val = _join(o_parts, int_t, scalar_t)
-    N = basis.dim
-    mat = PETSc.Mat().createAIJWithArrays([(n, N), (n, N)], [(d_ptr, d_col, d_val), (o_ptr, o_col, o_val)],
-                                          comm=comm)
-    mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
-    if scalar_t.kind != "c":
-        mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-    nnz_local = len(d_col) + len(o_col)
-    return DistributedOperator(mat, ((d_ptr, d_col, d_val), (o_ptr, o_col, o_val)), nnz_local,
-                               comm.allreduce(nnz_local), one_pass=True)
+    return _operator(PETSc, comm, basis.dim, (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass=True)
 
 
 def _join(parts, int_t, scalar_t):
@@ -265,6 +249,18 @@ def symmetric_matrix_dense(compiled, basis, comm):
     dense = np.zeros((basis.local_size, basis.dim), dtype=dtype)
     np.add.at(dense, (rows[keep], cols[keep]), val[keep])
     return dense
+
+
+def _operator(PETSc, comm, dim, diag, offdiag, one_pass):
+    """MPIAIJ from this rank's split CSR blocks (PETSc borrows the arrays; they are kept alive
+    by the returned operator), marked hermitian (and symmetric for real scalars)."""
+    n = len(diag[0]) - 1
+    mat = PETSc.Mat().createAIJWithArrays([(n, dim), (n, dim)], [diag, offdiag], comm=comm)
+    mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
+    if np.dtype(PETSc.ScalarType).kind != "c":
+        mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+    nnz_local = len(diag[1]) + len(offdiag[1])
+    return DistributedOperator(mat, (diag, offdiag), nnz_local, comm.allreduce(nnz_local), one_pass)
 
 
 def _land():

@@ -57,7 +57,7 @@ class Sector:
             if abs(scaled - round(scaled)) > 1e-9:
                 unit = "half-integer or integer" if name == "Sz" else "integer"
                 raise SectorError(f"[sector] {name} = {value}: expected an {unit} value")
-            self.internal[name] = int(round(scaled))
+            self.internal[name] = int(round(scaled))  # noqa: RUF046 - numpy scalars round to floats
         self._reduce_electrons()
         self._check_ranges()
 

@@ -161,7 +161,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into e.g. head
-        sys.stdout = open(os.devnull, "w")
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
         return 0
     except Exception:  # noqa: BLE001 - last resort: never hang the other ranks
         sys.stderr.write(f"[rank {rank}] fockmpi: internal error:\n{traceback.format_exc()}")

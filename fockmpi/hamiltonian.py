@@ -159,9 +159,9 @@ def _bitwise_local(tgt, amp, nbits):
         if not agree >> bit & 1 and w in support and np.sign(amp[w]) != np.sign(amp[v0]):
             pm |= 1 << bit
     for v in support:
-        if np.sign(amp[v]) != np.sign(amp[v0]) * (-1) ** bin((v ^ v0) & pm).count("1"):
+        if np.sign(amp[v]) != np.sign(amp[v0]) * (-1) ** ((v ^ v0) & pm).bit_count():
             return None
-    factor = abs(amp[v0]) * np.sign(amp[v0]) * (-1) ** bin(v0 & pm).count("1")
+    factor = abs(amp[v0]) * np.sign(amp[v0]) * (-1) ** (v0 & pm).bit_count()
     return agree, cv, flips.pop(), pm, factor
 
 
@@ -288,7 +288,7 @@ def _check_hermitian(units, unit_source, space):
     for key, value in units.items():
         odd = 0
         for site, new, old in key:
-            if site in fermionic and bin(new ^ old).count("1") % 2:
+            if site in fermionic and (new ^ old).bit_count() % 2:
                 odd += 1
         sign = -1 if (odd * (odd - 1) // 2) % 2 else 1
         partner = tuple((site, old, new) for site, new, old in key)

@@ -149,7 +149,8 @@ def diagonal(states, bit_masks, bit_coef, nbdiag, coef, nsites, sites, target, a
 
 @njit(cache=True, inline="always")
 def _insert(buf_col, buf_val, n, col, v):
-    """Insert (col, v) into the sorted buffer of length n, merging equal columns; new length."""
+    """Insert (col, v) into the sorted buffer of length n, merging equal keys; new length.
+    The keys are column indices (U(1) rows) or representative states (symmetric rows)."""
     j = n - 1
     while j >= 0 and buf_col[j] > col:
         j -= 1
@@ -355,23 +356,6 @@ def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top):
     return best, arg, count
 
 
-@njit(cache=True, inline="always")
-def _insert_state(buf_s, buf_val, n, r, v):
-    """Insert (state, value) into the buffer sorted by state, merging equal states; new length."""
-    j = n - 1
-    while j >= 0 and buf_s[j] > r:
-        j -= 1
-    if j >= 0 and buf_s[j] == r:
-        buf_val[j] += v
-        return n
-    for m in range(n, j + 1, -1):
-        buf_s[m] = buf_s[m - 1]
-        buf_val[m] = buf_val[m - 1]
-    buf_s[j + 1] = r
-    buf_val[j + 1] = v
-    return n + 1
-
-
 @njit(cache=True)
 def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                          coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
@@ -410,7 +394,7 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
             rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full, rowmin, top)
             w = v * _move_sign(new, rep, e, inversions, phmask, phxor, fmask) * np.sqrt(count * inv_norm)
             w = w * np.conj(chars[e])
-            n = _insert_state(buf_s, buf_val, n, rep, np.conj(w))
+            n = _insert(buf_s, buf_val, n, rep, np.conj(w))  # sorted by state
         p = ptr[k]
         for j in range(n):
             if buf_val[j] == 0 and buf_s[j] != r:

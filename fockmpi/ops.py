@@ -380,7 +380,7 @@ def parse_operator(text, site_kind=None, bindings=None):
     flavor_letters = {m.group("flavor") for m in (_FACTOR_RE.match(w) for w in words)
                       if m and m.group("flavor") and m.group("flavor").lower() not in _FLAVOR_ALIASES}
     if flavor_letters - {"s"} - set(bindings):
-        bad = sorted(flavor_letters - {"s"} - set(bindings))[0]
+        bad = min(flavor_letters - {"s"} - set(bindings))
         raise OperatorError(f"in {text!r}: spin label {bad!r} not understood (use up, dn, or s "
                             "for a sum over both)")
     if "s" in flavor_letters and "s" not in bindings:

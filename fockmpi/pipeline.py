@@ -21,7 +21,14 @@ from .lattice import lattice_from_table
 from .models import model_from_table
 from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0
 from .solve import default_ncv, settings_from_table
-from .symmetry import SYMMETRY_KEYS, SymmetryGroup, check_invariance, lattice_cells, sector_choices, sector_values
+from .symmetry import (
+    SYMMETRY_KEYS,
+    SymmetryGroup,
+    check_invariance,
+    lattice_cells,
+    sector_choices,
+    sector_values,
+)
 
 
 @dataclass
@@ -60,7 +67,7 @@ def sector_from_table(t: Table, space):
     """Read ``[sector]``: charge name -> value.  Not collective."""
     names = space.charge_names()
     values = {}
-    for key, value in t.data.items():
+    for key in t.data:
         if key in SYMMETRY_KEYS:
             continue
         if key not in names:
@@ -143,6 +150,14 @@ def _sample_states(sector, count=4):
     return np.concatenate([tables.states(int(i), 1) for i in idx])
 
 
+def _provenance(comm, started):
+    """Versions, commit, ranks, host, start and end time for the results file."""
+    return dict({"fockmpi": __version__, "git_commit": _git_commit(), "ranks": comm.size,
+                 "host": socket.gethostname(), "start": started,
+                 "end": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
+                **{k: str(v) for k, v in _runtime.versions().items()})
+
+
 def _git_commit():
     here = os.path.dirname(os.path.abspath(__file__))
     try:
@@ -182,11 +197,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     elif not quiet:
         print0(comm, f"  basis: {basis.dim} representatives of {basis.u1_dim} U(1) states "
                      f"({timer.seconds['basis']:.1f} s) | {scalar}")
-    with collective_errors(comm):
-        PETSc, SLEPc = _runtime.init(scalar, basis.dim)
-    PETSc.Log.begin()
-    for k, v in (petsc_options or {}).items():
-        problem.solver.options[k] = v
+    PETSc, SLEPc = _start_petsc(scalar, basis.dim, comm, problem, petsc_options)
     from .assemble import assemble_hamiltonian
     from .solve import solve
     with timer.phase("assembly"):
@@ -219,11 +230,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                    "basis_bytes": comm.allgather(basis.states.nbytes)},
     }
     record["timings"] = timings_now
-    record["provenance"] = dict(
-        {"fockmpi": __version__, "git_commit": _git_commit(), "ranks": comm.size,
-         "host": socket.gethostname(), "start": started,
-         "end": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
-        **{k: str(v) for k, v in _runtime.versions().items()})
+    record["provenance"] = _provenance(comm, started)
     write_results(problem.output_path, comm, record)
     timer.seconds["output"] = time.perf_counter() - t_output
     timings = timer.summary(comm)
@@ -231,6 +238,17 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         print_summary(comm, problem, basis, pairs, timings, record["memory"])
     return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
+
+
+def _start_petsc(scalar, dim, comm, problem, petsc_options):
+    """Import and initialize PETSc/SLEPc for ``scalar`` (collective), start its event log (for
+    matvec counts) and add command-line PETSc options to the solver's."""
+    with collective_errors(comm):
+        PETSc, SLEPc = _runtime.init(scalar, dim)
+    PETSc.Log.begin()
+    for k, v in (petsc_options or {}).items():
+        problem.solver.options[k] = v
+    return PETSc, SLEPc
 
 
 def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None):
@@ -241,11 +259,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
     from .solve import solve
     real = problem.compiled.is_real and all(g is None or g.is_real for g in problem.groups)
     scalar = "real" if real else "complex"
-    with collective_errors(comm):
-        PETSc, SLEPc = _runtime.init(scalar, RankingTables(problem.sector).dim)
-    PETSc.Log.begin()
-    for k, v in (petsc_options or {}).items():
-        problem.solver.options[k] = v
+    PETSc, SLEPc = _start_petsc(scalar, RankingTables(problem.sector).dim, comm, problem, petsc_options)
     if not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | {len(problem.groups)} sectors of "
                      f"{problem.sector.label()} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
@@ -256,7 +270,6 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
                      "levels that belong to them are missing from this tower")
     sectors, matvecs, peak_matrix = [], 0, 0
     for group in problem.groups:
-        problem.group = group
         with timer.phase("basis"):
             try:
                 with collective_errors(comm):
@@ -277,7 +290,6 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         if not quiet:
             print0(comm, f"  {group.label():<40} dim {basis.dim:>10}   E = "
                          + " ".join(f"{e:.10f}" for e in pairs.values[:4]) + (" ..." if len(pairs.values) > 4 else ""))
-    problem.group = None
     if not sectors:
         raise SectorError(f"no symmetry sector of {problem.sector.label()} has any state")
     t_output = time.perf_counter()
@@ -301,11 +313,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
                    "matrix_bytes": comm.allgather(peak_matrix)},
         "timings": timings_now,
-        "provenance": dict(
-            {"fockmpi": __version__, "git_commit": _git_commit(), "ranks": comm.size,
-             "host": socket.gethostname(), "start": started,
-             "end": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
-            **{k: str(v) for k, v in _runtime.versions().items()}),
+        "provenance": _provenance(comm, started),
     }
     write_results(problem.output_path, comm, record)
     timings = timer.summary(comm)
@@ -315,7 +323,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         plot = plot_tower(problem.output_path, sectors)
     plot = comm.bcast(plot, root=0)
     if not quiet and comm.rank == 0:
-        print(f"  lowest levels:", flush=True)
+        print("  lowest levels:", flush=True)
         for i in order[:min(10, len(order))]:
             print(f"    {energies[i]:>20.12f}   {sectors[owner[i]]['label']}")
         phases = ", ".join(f"{k} {v[1]:.2f} s" for k, v in timings.items())
@@ -366,7 +374,7 @@ def describe_job(job, ranks=1):
             from mpi4py import MPI
             dim = SymmetricBasis(problem.sector, problem.group, MPI.COMM_SELF).dim
         else:
-            dim, exact = int(round(dim / problem.group.order)), False
+            dim, exact = int(dim // problem.group.order), False
     t_dim = time.perf_counter() - t0
     nnz_row = _sample_row_length(problem, tables)
     real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)

@@ -166,7 +166,11 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
                              f"(deflated solve from a new random vector)", flush=True)
             pair = _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed=checks,
                                          tol=_check_tol(settings.tol, gap), start=None)
-            if pair is None or key(pair[0]) > key(edge) + gap * max(1.0, abs(edge)):
+            if pair is None:
+                print0(comm, "  warning: the multiplet check did not converge; a degenerate copy of the "
+                             "last level may be missing (raise [solver] max_it)", flush=True)
+                break
+            if key(pair[0]) > key(edge) + gap * max(1.0, abs(edge)):
                 break
             # something at or below the cut was missed: converge it to the requested tolerance
             pair = _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed=checks,

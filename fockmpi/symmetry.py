@@ -48,10 +48,6 @@ class Generator:
     particle_hole: bool = False  # c_i -> eta_i c+_i on every fermionic mode (after the permutation)
     eta: tuple = None            # the signs eta_i per site (particle_hole only)
 
-    @property
-    def label(self):
-        return self.name
-
 
 def _order(perm, flip, ph=False):
     """Order of the element (perm, flip, ph) as a label (signs aside)."""
@@ -151,7 +147,7 @@ class SymmetryGroup:
             u |= ((s >> b) & 1) << int(dest[b])
         sign = -1 if inversions % 2 else 1
         if ph:
-            sign *= -1 if bin(u & self._ph_mask(space)).count("1") % 2 else 1
+            sign *= -1 if (u & self._ph_mask(space)).bit_count() % 2 else 1
         return u ^ xor, sign
 
     def _cocycle(self, a, b):
@@ -674,15 +670,6 @@ def sector_choices(t, lattice, space):
     for alternatives in options:
         choices = [c + alt for c in choices for alt in alternatives]
     return choices
-
-
-def generators_from_table(t, lattice, space):
-    """The generators of the one sector that ``[sector]`` fixes (see :func:`sector_choices`)."""
-    choices = sector_choices(t, lattice, space)
-    if len(choices) != 1:
-        raise ConfigError(t.key("momentum"), message="several symmetry sectors were asked for (\"all\") "
-                          "where one is needed")
-    return choices[0]
 
 
 def bipartition_signs(lattice):

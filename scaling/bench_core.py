@@ -52,7 +52,7 @@ def run(case, ranks, tol, extra, workdir):
     out = os.path.join(workdir, f"{case}_{ranks}.h5")
     fockmpi = [sys.executable, "-m", "fockmpi.cli", "run", job, "-o", out, "--force", "-q"]
     t0 = time.perf_counter()
-    r = subprocess.run(["mpirun", "-n", str(ranks)] + fockmpi, env=ENV, capture_output=True, text=True)
+    r = subprocess.run(["mpirun", "-n", str(ranks)] + fockmpi, env=ENV, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     if r.returncode:
         raise SystemExit(f"{case} on {ranks} ranks failed:\n{r.stderr}")

@@ -47,7 +47,7 @@ def run_fockmpi(case, ranks, workdir):
     out = os.path.join(workdir, f"{case}.h5")
     cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "fockmpi.cli", "run", job, "-o", out, "--force", "-q"]
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     if r.returncode:
         raise SystemExit(f"fockmpi {case} failed:\n{r.stderr}")
@@ -69,7 +69,8 @@ def run_fockmpi(case, ranks, workdir):
 def run_quspin(case, python, threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     t0 = time.perf_counter()
-    r = subprocess.run([python, os.path.join(HERE, "quspin_case.py"), case], env=env, capture_output=True, text=True)
+    r = subprocess.run([python, os.path.join(HERE, "quspin_case.py"), case], env=env, capture_output=True, text=True,
+                       check=False)
     wall = time.perf_counter() - t0
     if r.returncode:
         return {"case": case, "code": "QuSpin", "error": r.stderr[-500:]}

@@ -12,11 +12,15 @@ import time
 
 def main(case):
     import numpy as np
-    from quspin.basis import spin_basis_1d, spinful_fermion_basis_1d, spinful_fermion_basis_general
+    from quspin.basis import (
+        spin_basis_1d,
+        spinful_fermion_basis_1d,
+        spinful_fermion_basis_general,
+    )
     from quspin.operators import hamiltonian
     from scipy.sparse.linalg import eigsh
     t0 = time.perf_counter()
-    kw = dict(check_symm=False, check_herm=False, check_pcon=False)
+    kw = {"check_symm": False, "check_herm": False, "check_pcon": False}
     if case.startswith("heis"):
         L = int(case[4:])
         basis = spin_basis_1d(L, Nup=L // 2, pauli=0, kblock=0, pblock=1, zblock=1)

@@ -23,7 +23,8 @@ def fockmpi(*args, ranks=None, timeout=300):
     cmd = FOCKMPI + list(args)
     if ranks:
         cmd = ["mpirun", "-n", str(ranks)] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=MPI_ENV, cwd=ROOT)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=MPI_ENV, cwd=ROOT,
+                          check=False)
 
 
 def write(tmp_path, text, name="job.toml"):
@@ -90,7 +91,7 @@ def test_complex_job_runs_on_complex_petsc(tmp_path, ranks):
     from fockmpi._runtime import import_h5py
     with import_h5py().File(out, "r") as f:
         states, vec = f["basis_states"][()], f["eigenvectors"][:, 0]
-    D, M = flux_hamiltonian()
+    _, M = flux_hamiltonian()
     index = states.astype(np.int64)  # spinless fermions: packed state = dense index
     sub = M[np.ix_(index, index)]
     assert np.allclose(sub @ vec, res["eigenvalues"][0] * vec, atol=1e-8)
@@ -100,6 +101,7 @@ def test_complex_job_runs_on_complex_petsc(tmp_path, ranks):
 def test_complex_momentum_sectors_on_ranks(tmp_path, ranks):
     from scipy import sparse
     from test_symmetry import dense_group_element
+
     from fockmpi.output import read_results
     from fockmpi.symmetry import momentum_character
     D, M = flux_hamiltonian()
@@ -125,8 +127,9 @@ def test_complex_momentum_sectors_on_ranks(tmp_path, ranks):
 
 @pytest.mark.parametrize("ranks", [None, 3])
 def test_all_sectors_in_one_job_give_the_whole_spectrum(tmp_path, ranks):
-    from fockmpi.output import read_results
     from test_pipeline_reference import dense_heisenberg_chain_spectrum
+
+    from fockmpi.output import read_results
     job = write(tmp_path, "[lattice]\ntype='chain'\nsize=[10]\n[model]\ntype='heisenberg'\nJ2=0.25\n"
                           "[sector]\nSz=0\nmomentum='all'\nreflection='all'\nspin_flip='all'\n"
                           "[solver]\nnev=100\n")
@@ -173,8 +176,8 @@ BAD_JOBS = [
      "do not commute"),
     ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\nh=0.3\n[sector]\nSz=0\nspin_flip=1\n",
      "not invariant under the symmetry 'spin_flip'"),
-    ("[lattice]\ntype='custom'\nsites=4\nbonds={nn=[[0,1,1.0],[1,2,1.0],[2,3,0.5],[3,0,1.0]]}\n"
-     "[model]\ntype='heisenberg'\n[sector]\n[[sector.symmetry]]\npermutation=[1,2,3,0]\n",
+    (("[lattice]\ntype='custom'\nsites=4\nbonds={nn=[[0,1,1.0],[1,2,1.0],[2,3,0.5],[3,0,1.0]]}\n"
+      "[model]\ntype='heisenberg'\n[sector]\n[[sector.symmetry]]\npermutation=[1,2,3,0]\n"),
      "not invariant under the symmetry 'symmetry1'"),
     ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,2]\n",
      "a list of 1 integer(s)"),
@@ -194,10 +197,10 @@ BAD_JOBS = [
      "no built-in point group"),
     ("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A3'\n",
      "little group C4v at momentum Gamma: one of 'A1', 'A2', 'B1', 'B2', found 'A3'"),
-    ("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,0]\n"
-     "point_group='A1'\n", "little group Cs at momentum [1, 0]: one of \"A'\", \"A''\""),
-    ("[lattice]\ntype='square'\nsize=[6,6]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,2]\n"
-     "point_group='A1'\n", "no point-group operation fixes the momentum [1, 2]"),
+    (("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,0]\n"
+      "point_group='A1'\n"), "little group Cs at momentum [1, 0]: one of \"A'\", \"A''\""),
+    (("[lattice]\ntype='square'\nsize=[6,6]\n[model]\ntype='heisenberg'\n[sector]\nmomentum=[1,2]\n"
+      "point_group='A1'\n"), "no point-group operation fixes the momentum [1, 2]"),
 ]
 
 
@@ -266,5 +269,6 @@ def test_dimension_beyond_32bit_indices_is_refused_or_uses_64bit_build():
             "    import numpy as np; print('INT', np.dtype(PETSc.IntType).itemsize)\n"
             "except CapacityError as e:\n"
             "    print('REFUSED', e)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=MPI_ENV, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=MPI_ENV, timeout=120,
+                       check=False)
     assert "REFUSED" in r.stdout and "64-bit" in r.stdout or "INT 8" in r.stdout, r.stdout + r.stderr

@@ -1,8 +1,7 @@
 """Small dense references shared by the command-line tests (no fockmpi inside)."""
 import numpy as np
-from scipy import sparse
-
 from dense_reference import DenseSystem
+from scipy import sparse
 
 
 def dense_heisenberg_chain_spectrum(L, J2=0.0, Sz=0.0):

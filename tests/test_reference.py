@@ -91,7 +91,7 @@ CASES = [("spin", 7), ("fermion", 7), ("electron", 4), ("boson", 5)]
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("complex_", [False, True])
 def test_random_models_full_space_against_dense(kind, n, seed, complex_):
-    H, space, M, D = random_model(kind, n, seed, complex_)
+    H, space, M, _ = random_model(kind, n, seed, complex_)
     assert np.allclose(fockmpi_spectrum(H, space), np.linalg.eigvalsh(M), atol=1e-10)
 
 

@@ -21,8 +21,14 @@ from fockmpi.hamiltonian import compile_operator
 from fockmpi.lattice import make_lattice
 from fockmpi.models import model_from_table
 from fockmpi.parallel import world
-from fockmpi.symmetry import (Generator, SymmetryGroup, chain_reflection, momentum_character,
-                              lattice_cells, translation_generators)
+from fockmpi.symmetry import (
+    Generator,
+    SymmetryGroup,
+    chain_reflection,
+    lattice_cells,
+    momentum_character,
+    translation_generators,
+)
 
 COMM = world()
 
@@ -76,7 +82,7 @@ CASES = [  # model, lattice kind, size, charges, with reflection, with spin flip
 @pytest.mark.parametrize("model, kind, size, charges, refl, flip", CASES,
                          ids=[f"{c[0]['type']}-{c[1]}{c[2]}-{list(c[3].values())}" for c in CASES])
 def test_union_of_sectors_is_the_u1_spectrum(model, kind, size, charges, refl, flip, fast):
-    lat, space, sector, compiled = problem(model, kind, size, charges)
+    lat, _, sector, compiled = problem(model, kind, size, charges)
     ref = np.linalg.eigvalsh(matrix_elements_dense(compiled, U1Basis(sector)))
     L = lat.nsites
     parts = []
@@ -172,7 +178,7 @@ def test_free_fermions_with_flux_fill_their_momentum_sectors():
     space, H = model_from_table(Table({"type": "custom", "site": "fermion", "term": terms}, "[model]"), lat)
     sector = Sector(space, {"N": N})
     compiled = compile_operator(H, space, sector.names)
-    (name, perm, n), = translation_generators(lat)
+    (_, perm, _), = translation_generators(lat)
     eps = -2 * t * np.cos(2 * np.pi * np.arange(L) / L - phi)  # plane wave sum_j e^{iqj} c+_j
     for m in range(L):
         ref = sorted(sum(eps[list(occ)]) for occ in itertools.combinations(range(L), N)
@@ -183,7 +189,7 @@ def test_free_fermions_with_flux_fill_their_momentum_sectors():
 
 def test_reflection_needs_momentum_zero_or_pi():
     lat = make_lattice("chain", [8])
-    (name, perm, n), = translation_generators(lat)
+    (_, perm, _), = translation_generators(lat)
     gens = [Generator("T", perm, False, momentum_character(1, 8)), Generator("P", chain_reflection(lat), False, 1)]
     with pytest.raises(SectorError, match="do not commute"):
         SymmetryGroup(8, gens)
@@ -191,7 +197,7 @@ def test_reflection_needs_momentum_zero_or_pi():
 
 
 def test_spin_flip_needs_spin_or_electron_sites():
-    lat, space, sector, compiled = problem({"type": "tV", "t": 1.0}, "chain", [6], {"N": 3})
+    _, _, sector, _ = problem({"type": "tV", "t": 1.0}, "chain", [6], {"N": 3})
     group = SymmetryGroup(6, [Generator("F", None, True, 1)])
     with pytest.raises(SectorError, match="spin flip"):
         SymmetricBasis(sector, group, COMM)
@@ -213,6 +219,7 @@ def test_spin_flip_needs_spin_or_electron_sites():
         "square3x3-diagonal", "triangular3x3-K", "triangular3x3-M"])
 def test_point_group_irreps_against_an_independent_projector(lattice, model, charges, momentum):
     from scipy import sparse
+
     from fockmpi.config import parse_job
     from fockmpi.pipeline import build_problem
     from fockmpi.symmetry import little_group
@@ -223,7 +230,7 @@ def test_point_group_irreps_against_an_independent_projector(lattice, model, cha
     index = (base.space.decode(u1.states) * np.cumprod([1] + list(D.dims[:-1]))).sum(axis=1)
     H = matrix_elements_dense(base.compiled, u1)
     cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
-    name, perms, irreps = little_group(base.lattice, momentum)
+    _, _, irreps = little_group(base.lattice, momentum)
     found = 0
     for irrep in irreps:
         sector = dict(charges, momentum=momentum, point_group=irrep)
@@ -346,6 +353,7 @@ PH_CASES = [  # lattice, model (particle-hole symmetric: mu = z V / 2, mu = U / 
 @pytest.mark.parametrize("lattice, model, charges, keys", PH_CASES, ids=["tV8", "tV8-k-P", "hub6-k-F", "hub2x4-k"])
 def test_particle_hole_sectors_union(lattice, model, charges, keys):
     from mpi4py import MPI
+
     from fockmpi.config import parse_job
     from fockmpi.pipeline import build_problem
     base = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges)}, path="x", text=""))
@@ -396,6 +404,7 @@ def dense_particle_hole(D, eta):
 ])
 def test_particle_hole_against_an_independent_projector(lattice, model, charges, keys):
     from scipy import sparse
+
     from fockmpi.config import parse_job
     from fockmpi.pipeline import build_problem
     p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges, **keys)},
