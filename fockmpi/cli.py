@@ -33,7 +33,8 @@ def _parser():
     r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     i = sub.add_parser("info", help="sector dimension and memory estimate, without solving",
-                       description="Count the sector dimension exactly and estimate memory per rank.")
+                       description="Count the sector dimension (U(1) sectors exactly; symmetry sectors exactly up to 5e7 "
+                                   "U(1) states, estimated beyond) and estimate memory per rank.")
     i.add_argument("job", help="job file (TOML)")
     i.add_argument("-n", "--ranks", type=int, default=1, help="number of MPI ranks to plan for (default 1)")
 
