@@ -19,7 +19,7 @@ import numpy as np
 
 from . import kernels
 from .errors import CapacityError, FockmpiError
-from .parallel import Progress, raise_collectively
+from .parallel import Progress, raise_collectively, release_free_memory
 
 CHUNK_ROWS = 1 << 16
 SYMMETRIC_CHUNK_ROWS = 1 << 16  # rows per collective lookup in symmetric assembly
@@ -168,15 +168,15 @@ def _symmetric_rows(compiled, basis, comm, scalar_t, rows=None):
     annihilates are not found (column -1; their entries vanish in exact arithmetic).
     """
     args = compiled.kernel_args(scalar_t)
-    tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor, _, chars = basis.group_args
-    chars = chars.real.copy() if scalar_t.kind != "c" else chars
+    group = basis.group_args
+    if scalar_t.kind != "c":
+        group = group._replace(chars=group.chars.real.copy())
     a, b = rows if rows is not None else (0, basis.local_size)
     bound = compiled.max_row_length()
     ptr = np.zeros(b - a + 1, dtype=np.int64)
     st = np.empty((b - a) * bound, dtype=np.uint64)  # untouched pages cost no memory
     val = np.empty((b - a) * bound, dtype=scalar_t)
-    kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, tab, xor, nx, tshift, tmask,
-                                 full, rowmin, top, inv, phmask, phxor, chars, ptr, st, val)
+    kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, *group, ptr, st, val)
     nnz = int(ptr[-1])
     cols = basis.index_of(st[:nnz], comm)
     return ptr, cols, val[:nnz]
@@ -186,8 +186,10 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
     """H on a symmetric basis as MPIAIJ (columns of a row come sorted from the kernel).
 
     Rows are built, looked up and split in chunks (every rank the same number of chunks, since
-    the lookup is collective), so the transient arrays stay small; the diagonal and
-    off-diagonal blocks grow chunk by chunk into their final arrays.
+    the lookup is collective), so the transient arrays stay small.  The diagonal and
+    off-diagonal blocks are written chunk by chunk into arrays reserved for the largest possible
+    row length (untouched pages cost no memory; PETSc gets views of the used part), or, where
+    that reservation would not fit comfortably, kept as pieces and joined at the end.
     """
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
@@ -197,6 +199,14 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
     n = basis.local_size
     chunk = SYMMETRIC_CHUNK_ROWS
     nchunks = comm.allreduce(-(-n // chunk), op=_max())
+    bound = n * compiled.max_row_length()
+    reserved = None
+    if bound < np.iinfo(int_t).max and _reservable(bound * (int_t.itemsize + scalar_t.itemsize), comm):
+        try:
+            reserved = (np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t),
+                        np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t))
+        except MemoryError:
+            reserved = None
     d_ptr = np.zeros(n + 1, dtype=int_t)
     o_ptr = np.zeros(n + 1, dtype=int_t)
     d_parts, o_parts = [], []
@@ -210,28 +220,44 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
         op = np.zeros(b - a + 1, dtype=np.int64)
         kernels.split_rows(ptr, cols, val, lo, hi, dp, op, none_i, none_v, none_i, none_v)
         dp, op = np.cumsum(dp), np.cumsum(op)
-        dc, dv = np.empty(dp[-1], dtype=int_t), np.empty(dp[-1], dtype=scalar_t)
-        oc, ov = np.empty(op[-1], dtype=int_t), np.empty(op[-1], dtype=scalar_t)
+        d0, o0 = int(d_ptr[a]), int(o_ptr[a])
+        if reserved is not None:  # straight into the final arrays
+            dc, dv = reserved[0][d0:d0 + dp[-1]], reserved[1][d0:d0 + dp[-1]]
+            oc, ov = reserved[2][o0:o0 + op[-1]], reserved[3][o0:o0 + op[-1]]
+        else:
+            dc, dv = np.empty(dp[-1], dtype=int_t), np.empty(dp[-1], dtype=scalar_t)
+            oc, ov = np.empty(op[-1], dtype=int_t), np.empty(op[-1], dtype=scalar_t)
+            d_parts.append((dc, dv))
+            o_parts.append((oc, ov))
         kernels.split_rows(ptr, cols, val, lo, hi, dp, op, dc, dv, oc, ov)
-        d_ptr[a + 1:b + 1] = d_ptr[a] + dp[1:]
-        o_ptr[a + 1:b + 1] = o_ptr[a] + op[1:]
-        d_parts.append((dc, dv))
-        o_parts.append((oc, ov))
+        d_ptr[a + 1:b + 1] = d0 + dp[1:]
+        o_ptr[a + 1:b + 1] = o0 + op[1:]
+        del ptr, cols, val
+        release_free_memory()
         progress.update(b)
-    d_col, d_val = _join(d_parts, int_t, scalar_t)
-    o_col, o_val = _join(o_parts, int_t, scalar_t)
+    if reserved is not None:
+        nnz_d, nnz_o = int(d_ptr[-1]), int(o_ptr[-1])
+        d_col, d_val, o_col, o_val = reserved[0][:nnz_d], reserved[1][:nnz_d], reserved[2][:nnz_o], reserved[3][:nnz_o]
+    else:
+        d_col, d_val = _join(d_parts, int_t, scalar_t)
+        o_col, o_val = _join(o_parts, int_t, scalar_t)
     return _operator(PETSc, comm, basis.dim, (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass=True)
 
 
 def _join(parts, int_t, scalar_t):
-    """Concatenate (columns, values) pieces, releasing each piece as it is copied."""
+    """Concatenate (columns, values) pieces, releasing each piece as it is copied.  The result's
+    pages are touched only as pieces arrive, and each piece is handed back to the system once
+    copied, so this needs the matrix plus one piece, not twice the matrix."""
     total = sum(len(c) for c, _ in parts)
     col, val = np.empty(total, dtype=int_t), np.empty(total, dtype=scalar_t)
     k = 0
+    parts.reverse()
     while parts:
-        c, v = parts.pop(0)
+        c, v = parts.pop()
         col[k:k + len(c)], val[k:k + len(c)] = c, v
         k += len(c)
+        del c, v
+        release_free_memory()
     return col, val
 
 

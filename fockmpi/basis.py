@@ -318,7 +318,9 @@ class SymmetricBasis:
     Attributes
     ----------
     dim : int                  number of representatives (the sector's dimension)
-    states, norms : ndarray    this rank's representatives (ascending) and stabilizer orders
+    states, norms : ndarray    this rank's representatives, ascending in the sort layout of
+                               the group (:meth:`packed_states` gives them packed as in
+                               :mod:`fockmpi.space`), and their stabilizer orders
     start, end : int           this rank's block of global indices
     u1_dim : int               dimension of the U(1) sector
     """
@@ -334,7 +336,7 @@ class SymmetricBasis:
         if self.u1_dim == 0:
             raise SectorError(f"the sector {sector.label()} is empty for this lattice")
         self.group_args = group.kernel_args(self.space)
-        tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor, fmask, chars = self.group_args
+        layout = self.group_args.layout
         u1_off = block_offsets(self.u1_dim, comm.size)
         lo, hi = int(u1_off[comm.rank]), int(u1_off[comm.rank + 1])
         from .parallel import Progress
@@ -342,10 +344,11 @@ class SymmetricBasis:
         reps, norms = [], []
         for a in range(lo, hi, self.SCAN_CHUNK):
             st = tables.states(a, min(self.SCAN_CHUNK, hi - a))
+            if len(layout):
+                kernels.relayout(st, layout, 0, st)
             keep = np.empty(len(st), dtype=np.bool_)
             nr = np.empty(len(st), dtype=np.float64)
-            kernels.find_representatives(st, tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor,
-                                         fmask, chars, keep, nr)
+            kernels.find_representatives(st, *self.group_args, keep, nr)
             reps.append(st[keep])
             norms.append(nr[keep])
             progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
@@ -356,6 +359,9 @@ class SymmetricBasis:
         if self.dim == 0:
             raise SectorError(f"the sector {sector.label()}, {group.label()} is empty (no state of this "
                               "U(1) sector has that symmetry)")
+        if len(layout):  # the scan followed the packed order: sort by the sort layout
+            reps, norms = _sample_sort(comm, reps, norms)
+            counts = np.array(comm.allgather(len(reps)), dtype=np.int64)
         self.rank, self.size = comm.rank, comm.size
         self.offsets = block_offsets(self.dim, comm.size)
         self.states, self.norms = _rebalance(comm, counts, self.offsets, reps, norms)
@@ -370,6 +376,13 @@ class SymmetricBasis:
     @property
     def local_size(self):
         return self.end - self.start
+
+    def packed_states(self):
+        """This rank's representatives in the packed layout of :mod:`fockmpi.space` (``states``
+        holds them in the sort layout of :meth:`fockmpi.symmetry.SymmetryGroup.kernel_args`)."""
+        out = np.empty_like(self.states)
+        kernels.relayout(self.states, self.group_args.layout, 1, out)
+        return out
 
     def _hash(self):
         """Hash table of this rank's representatives (built once, ~2-4 entries of 16 bytes per
@@ -411,6 +424,30 @@ class SymmetricBasis:
         out = np.empty(len(states), dtype=np.int64)
         out[order] = back
         return out
+
+
+def _sample_sort(comm, states, norms, samples_per_rank=64):
+    """Move ``states`` (with their ``norms``) between ranks so that every rank's states are
+    ascending and come before the next rank's (counts only roughly equal; :func:`_rebalance`
+    evens them out).  Collective."""
+    from mpi4py import MPI
+    order = np.argsort(states)
+    states, norms = states[order], norms[order]
+    if comm.size == 1:
+        return states, norms
+    picks = states[np.linspace(0, len(states) - 1, min(len(states), samples_per_rank)).astype(np.int64)]
+    pool = np.sort(np.concatenate(comm.allgather(picks)))
+    splitters = pool[(np.arange(1, comm.size) * len(pool)) // comm.size]
+    cut = np.concatenate([[0], np.searchsorted(states, splitters), [len(states)]]).astype(np.int64)
+    scounts = np.diff(cut)
+    rcounts = np.array(comm.alltoall([int(c) for c in scounts]), dtype=np.int64)
+    rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
+    out_s = np.empty(int(rcounts.sum()), dtype=np.uint64)
+    out_n = np.empty(int(rcounts.sum()), dtype=np.float64)
+    comm.Alltoallv([states, (scounts, cut[:-1]), MPI.UINT64_T], [out_s, (rcounts, rdispl), MPI.UINT64_T])
+    comm.Alltoallv([norms, (scounts, cut[:-1]), MPI.DOUBLE], [out_n, (rcounts, rdispl), MPI.DOUBLE])
+    order = np.argsort(out_s)
+    return out_s[order], out_n[order]
 
 
 def _rebalance(comm, counts, offsets, states, norms):

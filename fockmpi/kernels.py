@@ -262,10 +262,31 @@ def _shift_x(u, jx, tshift, tmask):
 
 
 @njit(cache=True, inline="always")
-def _shift_y(u, jy, nx, tshift, full):
+def _shift_y(u, jy, nx, tshift, tmask):
     if jy == 0:
         return u
-    return ((u >> np.uint64(tshift[nx + jy, 0])) | (u << np.uint64(tshift[nx + jy, 1]))) & full
+    return (((u >> np.uint64(tshift[nx + jy, 0])) & tmask[nx + jy, 0]) |
+            ((u << np.uint64(tshift[nx + jy, 1])) & tmask[nx + jy, 1]))
+
+
+@njit(cache=True, inline="always")
+def _relayout(s, table):
+    """``s`` with its bits moved by the byte tables ``table[c, x]`` (one of ``layout``)."""
+    out = np.uint64(0)
+    for c in range(table.shape[0]):
+        out |= table[c, (s >> np.uint64(8 * c)) & np.uint64(255)]
+    return out
+
+
+@njit(cache=True)
+def relayout(states, layout, direction, out):
+    """``out[k]``: ``states[k]`` moved from the packed to the sort layout (``direction`` 0) or
+    back (1); a copy when ``layout`` is empty (the two layouts agree)."""
+    if layout.shape[0] == 0:
+        out[:] = states
+        return
+    for k in range(states.shape[0]):
+        out[k] = _relayout(states[k], layout[direction])
 
 
 @njit(cache=True, inline="always")
@@ -283,8 +304,8 @@ def _move_sign(s, image, e, inversions, phmask, phxor, fmask):
 
 
 @njit(cache=True)
-def find_representatives(states, tables, xor, nx, tshift, tmask, full, rowmin, top, inversions, phmask, phxor,
-                         fmask, chars, keep, norms):
+def find_representatives(states, tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask, inversions, phmask,
+                         phxor, fmask, chars, layout, keep, norms):
     """For each state: is it the smallest of its orbit with a non-zero norm in the irrep?
 
     ``norms[k]`` receives ``sum over the stabilizer of conj(chi(g)) sign(g)``, which is the
@@ -305,7 +326,7 @@ def find_representatives(states, tables, xor, nx, tshift, tmask, full, rowmin, t
         for h in range(nh):
             u = _image(s, h, tables, xor)
             for jy in range(ny):
-                v = _shift_y(u, jy, nx, tshift, full)
+                v = _shift_y(u, jy, nx, tshift, tmask)
                 if prune and rowmin[v >> np.uint64(top)] > (s >> np.uint64(top)):
                     continue  # every x-translation of v is above s
                 for jx in range(nx):
@@ -329,9 +350,11 @@ def find_representatives(states, tables, xor, nx, tshift, tmask, full, rowmin, t
 
 
 @njit(cache=True, inline="always")
-def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top):
+def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask):
     """(smallest image of ``s``, an element reaching it, number of elements reaching it).
-    Rows of x-translations whose top row cannot reach the best so far are skipped."""
+    Rows of x-translations whose top row cannot reach the best so far are skipped; on a chain
+    (``cellmask`` non-zero) only the translations that put a longest run of empty cells on top
+    are tried (:func:`_chain_candidates`)."""
     nh = tables.shape[0]
     ny = tshift.shape[0] - nx
     nT = nx * ny
@@ -341,8 +364,24 @@ def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top):
     count = 0
     for h in range(nh):
         u = _image(s, h, tables, xor)
+        if cellmask:
+            tops = _chain_candidates(u, nx, tshift, tmask, cellmask)
+            if tops:
+                while tops:
+                    low = tops & (~tops + np.uint64(1))
+                    tops ^= low
+                    # a run whose top cell is c is put on top by the translation c + 1
+                    jx = ((_popcount(low - np.uint64(1)) - top) // tshift[1, 0] + 1) % nx
+                    t = _shift_x(u, jx, tshift, tmask)
+                    if t < best:
+                        best = t
+                        arg = h * nT + jx
+                        count = 1
+                    elif t == best:
+                        count += 1
+                continue
         for jy in range(ny):
-            v = _shift_y(u, jy, nx, tshift, full)
+            v = _shift_y(u, jy, nx, tshift, tmask)
             if prune and rowmin[v >> np.uint64(top)] > (best >> np.uint64(top)):
                 continue
             for jx in range(nx):
@@ -356,11 +395,39 @@ def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top):
     return best, arg, count
 
 
+@njit(cache=True, inline="always")
+def _chain_candidates(u, nx, tshift, tmask, cellmask):
+    """On a chain of ``nx`` cells (``tshift[1, 0]`` bits each; ``cellmask`` = the lowest bit of
+    every cell of the top row, the most significant one): the top cells of the longest cyclic
+    runs of empty cells of the top row, as bits of ``cellmask``; 0 when no cell there is empty
+    (then every translation is a candidate).
+
+    Why this suffices: a translation ``Tx^j`` moves cell ``c`` of every row to ``c - j``, and
+    as integers a state with more empty cells on top is smaller, so the smallest translate of
+    ``u`` puts one of the longest runs of empty cells of the top row on top.  Each pass keeps
+    the cells whose lower neighbour is empty too; the last non-empty set marks the tops of the
+    longest runs.
+    """
+    cb = tshift[1, 0]
+    occupied = u
+    for b in range(1, cb):
+        occupied |= u >> np.uint64(b)
+    runs = ~occupied & cellmask
+    if runs == 0:
+        return np.uint64(0)
+    while True:
+        # bit of cell c kept if cell c - 1 (cyclically) is empty as well: shift cells up by one
+        longer = runs & _shift_x(runs, nx - 1, tshift, tmask)
+        if longer == 0 or longer == runs:
+            return runs
+        runs = longer
+
+
 @njit(cache=True)
 def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                          coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
-                         tables, xor, nx, tshift, tmask, full, rowmin, top, inversions, phmask, phxor,
-                         chars, ptr, out_state, out_val):
+                         tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask, inversions, phmask, phxor,
+                         key_fmask, chars, layout, ptr, out_state, out_val):
     """Rows of H in a symmetric basis, with columns still given as representative *states*.
 
     Row ``k`` belongs to ``|r~> = P|r> / ||P|r>||`` with ``r = reps[k]``.  For every state
@@ -375,12 +442,14 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
     nmono = coef.shape[0]
     buf_s = np.empty(nmono + nbit + 1, dtype=np.uint64)
     buf_val = np.empty(nmono + nbit + 1, dtype=out_val.dtype)
+    moved = layout.shape[0] > 0
     for k in range(reps.shape[0]):
-        r = reps[k]
+        key = reps[k]  # the representative in the sort layout; H acts on the packed layout
+        r = _relayout(key, layout[1]) if moved else key
         inv_norm = 1.0 / norms[k]
         d = _diagonal_one(r, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
                           site_offsets, site_masks)
-        buf_s[0] = r
+        buf_s[0] = key
         buf_val[0] = d
         n = 1
         for a in range(nbdiag, nbit + nmono - ndiag):
@@ -391,13 +460,15 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
                                          site_offsets, site_masks, fmask)
             if v == 0:
                 continue
-            rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full, rowmin, top)
-            w = v * _move_sign(new, rep, e, inversions, phmask, phxor, fmask) * np.sqrt(count * inv_norm)
+            if moved:
+                new = _relayout(new, layout[0])
+            rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask)
+            w = v * _move_sign(new, rep, e, inversions, phmask, phxor, key_fmask) * np.sqrt(count * inv_norm)
             w = w * np.conj(chars[e])
             n = _insert(buf_s, buf_val, n, rep, np.conj(w))  # sorted by state
         p = ptr[k]
         for j in range(n):
-            if buf_val[j] == 0 and buf_s[j] != r:
+            if buf_val[j] == 0 and buf_s[j] != key:
                 continue
             out_state[p] = buf_s[j]
             out_val[p] = buf_val[j]

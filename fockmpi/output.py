@@ -14,7 +14,8 @@ Layout (``fockmpi show FILE`` prints it)::
     /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz,
                           scalar, matmult_seconds, multiplet_checks, check_seconds
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
-    /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,)
+    /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,), peak_rss_after_<phase>
+                          (nranks,): the high-water mark when that phase ended
     /provenance           attrs: versions of fockmpi, PETSc, SLEPc, MPI, h5py; git commit;
                           ranks, host, start and end time
 

@@ -66,6 +66,25 @@ def peak_memory_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+_LIBC = []
+
+
+def release_free_memory():
+    """Hand memory that was freed but kept by glibc's heap back to the system (``malloc_trim``).
+
+    Chunked builds free large transient arrays between chunks; glibc keeps such holes in its
+    heap (resident, counted in the peak) unless asked.  No-op where glibc is not the allocator.
+    """
+    if not _LIBC:
+        try:
+            import ctypes
+            _LIBC.append(ctypes.CDLL("libc.so.6").malloc_trim)
+        except (OSError, AttributeError):
+            _LIBC.append(None)
+    if _LIBC[0] is not None:
+        _LIBC[0](0)
+
+
 def current_memory_bytes():
     """Current resident memory of this process in bytes (from /proc; 0 where unavailable)."""
     try:
@@ -76,10 +95,14 @@ def current_memory_bytes():
 
 
 class PhaseTimer:
-    """Wall time per named phase on this rank; :meth:`summary` reduces over ranks."""
+    """Wall time per named phase on this rank, and the memory high-water mark and the resident
+    memory when each phase ended (so a memory peak can be traced to its phase);
+    :meth:`summary` reduces the times over ranks."""
 
     def __init__(self):
         self.seconds = {}
+        self.peak_bytes = {}
+        self.rss_bytes = {}
 
     @contextmanager
     def phase(self, name):
@@ -88,6 +111,8 @@ class PhaseTimer:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+            self.peak_bytes[name] = peak_memory_bytes()
+            self.rss_bytes[name] = current_memory_bytes()
 
     def summary(self, comm):
         """``{phase: (min, max, mean)}`` over ranks.  Collective."""
@@ -96,6 +121,12 @@ class PhaseTimer:
         all_ = np.array(comm.allgather(local)).reshape(comm.size, len(names))
         return {n: (float(all_[:, k].min()), float(all_[:, k].max()), float(all_[:, k].mean()))
                 for k, n in enumerate(names)}
+
+    def memory_record(self, comm):
+        """``{"peak_rss_after_<phase>": [bytes per rank]}``: each rank's memory high-water mark
+        when the phase ended.  Collective."""
+        return {f"peak_rss_after_{n}": comm.allgather(self.peak_bytes.get(n, 0)) for n in sorted(self.seconds)
+                if n != "output"}
 
 
 class Progress:

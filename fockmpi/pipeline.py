@@ -215,7 +215,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     record = {
         "job_text": job.text, "job_path": os.path.abspath(job.path),
         "sector_label": problem.sector_label(), "sector_values": problem.sector_values(),
-        "dimension": basis.dim, "start": basis.start, "states": basis.states,
+        "dimension": basis.dim, "start": basis.start,
+        "states": basis.packed_states() if problem.group is not None else basis.states,
         "norms": getattr(basis, "norms", None),
         "eigenvalues": pairs.values, "residuals": pairs.residuals,
         "vectors": pairs.vectors if problem.write_vectors else None,
@@ -227,7 +228,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                    "check_seconds": pairs.stats.get("check_seconds", 0.0)},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
                    "matrix_bytes": comm.allgather(matrix_bytes),
-                   "basis_bytes": comm.allgather(basis.states.nbytes)},
+                   "basis_bytes": comm.allgather(basis.states.nbytes), **timer.memory_record(comm)},
     }
     record["timings"] = timings_now
     record["provenance"] = _provenance(comm, started)
@@ -311,7 +312,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
                    "matvecs": matvecs, "requested": problem.solver.nev, "scalar": scalar,
                    "sectors": len(sectors)},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
-                   "matrix_bytes": comm.allgather(peak_matrix)},
+                   "matrix_bytes": comm.allgather(peak_matrix), **timer.memory_record(comm)},
         "timings": timings_now,
         "provenance": _provenance(comm, started),
     }
@@ -341,7 +342,9 @@ def print_summary(comm, problem, basis, pairs, timings, memory):
         if phase in timings:
             lo, hi, mean = timings[phase]
             lines.append(f"  {phase:<10}{lo:>10.3f}{hi:>10.3f}{mean:>10.3f}")
-    lines.append(f"  peak memory per rank: {max(memory['peak_rss_bytes']) / 2**20:.0f} MiB (max), "
+    after = ", ".join(f"{p} {max(memory[f'peak_rss_after_{p}']) / 2**20:.0f}" for p in ("model", "basis", "assembly")
+                      if f"peak_rss_after_{p}" in memory)
+    lines.append(f"  peak memory per rank: {max(memory['peak_rss_bytes']) / 2**20:.0f} MiB (max; after {after}), "
                  f"matrix {max(memory['matrix_bytes']) / 2**20:.0f} MiB (max)")
     checks = pairs.stats.get("multiplet_checks", 0)
     lines.append(f"  {pairs.iterations} iterations, {pairs.matvecs} matvecs ({pairs.method})"

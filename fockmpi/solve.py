@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import Table
 from .errors import ConfigError, ConvergenceError, FockmpiError
-from .parallel import print0
+from .parallel import print0, release_free_memory
 
 METHODS = ("krylovschur", "lanczos", "lobpcg", "jd")
 WHICH = ("smallest", "largest", "target")
@@ -155,6 +155,7 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     its = eps.getIterationNumber()
     method = eps.getType()
     eps.destroy()
+    release_free_memory()  # the Krylov basis just freed is reused by the check, not kept twice
 
     checks, t_check = 0, time.perf_counter()
     if settings.complete_multiplets and not dense:
@@ -260,6 +261,7 @@ def _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed, tol, s
         raise FockmpiError(f"SLEPc failed in the multiplet check: {e}; check [solver] and its options") from None
     pair = _harvest(eps, 1, mat, SLEPc)[0] if eps.getConverged() >= 1 else None
     eps.destroy()
+    release_free_memory()
     return pair
 
 

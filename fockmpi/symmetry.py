@@ -26,12 +26,62 @@ tables that move the bits of a packed state, an XOR mask (spin flip of spins), m
 count the fermionic inversions, and the character.
 """
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import ConfigError, SectorError, did_you_mean
 
 MAX_ELEMENTS = 1 << 16
+
+
+class KernelArrays(NamedTuple):
+    """What the kernels need to know of a group (:meth:`SymmetryGroup.kernel_args`), in the
+    order of their arguments; every mask and table refers to the sort layout.
+
+    ``tables[h, c, x]``: image under coset representative ``h`` of the bits ``x`` of byte
+    ``c``; ``xor[h]``: bits flipped after the move; ``tshift[j]`` = (right shift, left shift)
+    and ``tmask[j]`` = (mask, mask) of translation ``j < nx`` along x, rows ``nx + j`` the same
+    for y; ``full``: the state's bits; ``rowmin[x]``: the smallest x-rotation of a top row
+    ``x`` (the bits from ``top`` up; a single entry when unused); ``cellmask``: on a chain, the
+    lowest bit of every cell of the top row (0 otherwise); ``inversions[e, b]``: fermionic
+    bits above ``b`` in Jordan-Wigner order that land below ``b``'s image (the sign of a move
+    is the parity of the sum of ``popcount(s & inversions[e, b])`` over the occupied fermionic
+    bits ``b``); for particle-hole elements ``phxor[e]`` is the complement applied last and
+    ``phmask[e]`` the bits whose occupation before it flips the sign; ``fmask``: the fermionic
+    bits; ``chars[e]``: the characters; ``layout``: byte tables packed -> sort layout and back
+    (``layout[0]``, ``layout[1]``), or empty when the two are the same.
+    """
+
+    tables: np.ndarray
+    xor: np.ndarray
+    nx: np.int64
+    tshift: np.ndarray
+    tmask: np.ndarray
+    full: np.uint64
+    rowmin: np.ndarray
+    top: np.int64
+    cellmask: np.uint64
+    inversions: np.ndarray
+    phmask: np.ndarray
+    phxor: np.ndarray
+    fmask: np.uint64
+    chars: np.ndarray
+    layout: np.ndarray
+
+
+def sort_layout(space):
+    """``key_bit[b]``: the position of packed bit ``b`` in the sort layout (see
+    :meth:`SymmetryGroup.kernel_args`).  Species-major for a space of electron sites only
+    (down modes of sites 0, 1, ... in the low half, up modes in the high half), the packed
+    layout itself otherwise."""
+    n = space.nsites
+    if n > 1 and all(s.kind == "electron" for s in space.sites):
+        key_bit = np.empty(2 * n, dtype=np.int64)
+        key_bit[0::2] = n + np.arange(n)   # up mode of site i (packed bit 2i)
+        key_bit[1::2] = np.arange(n)       # down mode of site i (packed bit 2i + 1)
+        return key_bit
+    return np.arange(space.nbits, dtype=np.int64)
 
 
 @dataclass
@@ -249,72 +299,95 @@ class SymmetryGroup:
         return T, H, geometry
 
     def kernel_args(self, space):
-        """Arrays for :mod:`fockmpi.kernels`: ``(tables, xor, nx, tshift, tmask, full, rowmin,
-        top, inversions, phmask, phxor, fmask, chars)``.  Element ``e = h * nT + jy * nx + jx`` is ``Tx^jx Ty^jy h``.
+        """The arrays of :mod:`fockmpi.kernels` for this group on ``space``, as
+        :class:`KernelArrays`.  Element ``e = h * nT + jy * nx + jx`` is ``Tx^jx Ty^jy h``.
 
-        ``tables[h, c, x]``: image under coset representative ``h`` of the bits ``x`` of byte
-        ``c``; ``xor[h]``: bits flipped after the move; ``tshift[j]`` = (right shift, left shift)
-        and ``tmask[j]`` = (mask, mask) of translation ``j < nx`` along x (rows of cells), rows
-        ``nx + j`` the same for y; ``rowmin[x]``: the smallest x-rotation of a top row ``x``
-        (bits ``top`` and up; a single entry when unused); ``inversions[e, b]``: fermionic bits above ``b`` that land below
-        ``b``'s image (the sign of a move is the parity of the sum of ``popcount(s &
-        inversions[e, b])`` over the occupied fermionic bits ``b``); for particle-hole elements
-        ``phxor[e]`` is the complement applied last and ``phmask[e]`` the bits whose occupation
-        before it flips the sign.
+        Every array acts on states in the *sort layout* (:func:`sort_layout`): the bit order in
+        which representatives are the smallest of their orbit.  It is the packed layout of
+        :mod:`fockmpi.space`, except for lattices of electron sites, where all down modes come
+        first and all up modes above them (so representatives, and the matrix, are grouped by
+        their up configuration: a down hop keeps its column close to the row's).  The
+        Jordan-Wigner order of the signs stays that of :mod:`fockmpi.space`.
         """
         T, H, (nx, ny, cb, rb) = self._split(space)
         nbits = space.nbits
         nbytes = max(1, (nbits + 7) // 8)
-        tables = np.zeros((len(H), nbytes, 256), dtype=np.uint64)
-        xor = np.zeros(len(H), dtype=np.uint64)
+        key_bit = sort_layout(space)
         x = np.arange(256, dtype=np.uint64)
-        for h, (perm, flip, ph) in enumerate(H):
-            dest, flipmask = self._bit_map(space, perm, flip, ph)
+
+        def byte_tables(dest):  # tables[c, x]: where the bits x of byte c go
+            t = np.zeros((nbytes, 256), dtype=np.uint64)
             for b in range(nbits):
                 c, k = divmod(b, 8)
-                tables[h, c] |= ((x >> np.uint64(k)) & np.uint64(1)) << np.uint64(dest[b])
-            xor[h] = np.uint64(flipmask)
-        total = ny * rb if nx * ny > 1 else nbits
-        full = (1 << total) - 1
+                t[c] |= ((x >> np.uint64(k)) & np.uint64(1)) << np.uint64(dest[b])
+            return t
+
+        def to_key(mask):
+            return sum(1 << int(key_bit[b]) for b in range(nbits) if (int(mask) >> b) & 1)
+
+        tables = np.zeros((len(H), nbytes, 256), dtype=np.uint64)
+        xor = np.zeros(len(H), dtype=np.uint64)
+        for h, (perm, flip, ph) in enumerate(H):
+            dest, flipmask = self._bit_map(space, perm, flip, ph)
+            key_dest = np.empty(nbits, dtype=np.int64)
+            key_dest[key_bit] = key_bit[dest]
+            tables[h] = byte_tables(key_dest)
+            xor[h] = np.uint64(to_key(flipmask))
+        identity = bool(np.all(key_bit == np.arange(nbits)))
+        layout = (np.zeros((0, nbytes, 256), dtype=np.uint64) if identity else
+                  np.stack([byte_tables(key_bit), byte_tables(np.argsort(key_bit))]))
+
+        # translations as shifts in the sort layout: rows of Lx cells of kc bits; the rows form
+        # `blocks` blocks (two for electrons: down, up), y-translations rotate rows within a block
+        Lx = rb // cb if cb else 1
+        blocks = 1 if identity else 2
+        kc = cb // blocks if nx * ny > 1 else nbits
+        krb = Lx * kc
+        rows = nbits // krb if nx * ny > 1 else 1
+        per_block = rows // blocks
+        full = (1 << nbits) - 1
         tshift = np.zeros((nx + ny, 2), dtype=np.int64)
         tmask = np.zeros((nx + ny, 2), dtype=np.uint64)
-        Lx = rb // cb if cb else 1
-        rows = ny if nx * ny > 1 else 1
         for j in range(nx):
-            lo = sum(((1 << ((Lx - j) * cb)) - 1) << (y * rb) for y in range(rows))
-            tshift[j] = (j * cb, (Lx - j) * cb)
+            lo = sum(((1 << ((Lx - j) * kc)) - 1) << (y * krb) for y in range(rows))
+            tshift[j] = (j * kc, (Lx - j) * kc)
             tmask[j] = (np.uint64(lo), np.uint64(full & ~lo))
         for j in range(ny):
-            tshift[nx + j] = (j * rb, (ny - j) * rb)
-            tmask[nx + j] = (np.uint64(full), np.uint64(full))
+            lo = sum(((1 << ((per_block - j) * krb)) - 1) << (k * per_block * krb) for k in range(blocks))
+            tshift[nx + j] = (j * krb, (per_block - j) * krb)
+            tmask[nx + j] = (np.uint64(lo), np.uint64(full & ~lo))
+        top = (rows - 1) * krb  # the most significant row
+        rowmin = np.zeros(1, dtype=np.uint64)
+        if ny > 1 and krb <= 16:  # smallest x-rotation of every possible top row
+            x = np.arange(1 << krb, dtype=np.uint64)
+            rowmin = x.copy()
+            for j in range(1, nx):
+                lo = np.uint64((1 << ((Lx - j) * kc)) - 1)
+                rot = ((x >> np.uint64(j * kc)) & lo) | ((x << np.uint64((Lx - j) * kc)) & (np.uint64((1 << krb) - 1) & ~lo))
+                rowmin = np.minimum(rowmin, rot)
+        cellmask = 0
+        if ny == 1 and nx > 2 and nx == Lx:  # a chain: see kernels._chain_candidates
+            cellmask = sum(1 << (top + c * kc) for c in range(nx))
+
         ordered = [_compose(t, h) for h in H for t in T]
         chars_of = dict(zip(self.elements, self.characters))
         chars = np.array([chars_of[g] for g in ordered], dtype=np.complex128)
         fmask = int(space.fermion_mask)
         fbits = [b for b in range(nbits) if (fmask >> b) & 1]
         inversions = np.zeros((len(ordered), 64), dtype=np.uint64)
-        if fbits:
+        if fbits:  # in Jordan-Wigner (packed) order, stored at the sort-layout positions
             for e, (perm, flip, ph) in enumerate(ordered):
                 dest, _ = self._bit_map(space, perm, flip, ph)
                 for b in fbits:
                     m = 0
                     for b2 in fbits:
                         if b2 > b and dest[b2] < dest[b]:
-                            m |= 1 << b2
-                    inversions[e, b] = np.uint64(m)
-        rowmin, top = np.zeros(1, dtype=np.uint64), 0
-        if ny > 1 and rb <= 16:  # smallest x-rotation of every possible top row
-            x = np.arange(1 << rb, dtype=np.uint64)
-            rowmin = x.copy()
-            for j in range(1, nx):
-                lo = np.uint64((1 << ((Lx - j) * cb)) - 1)
-                rot = ((x >> np.uint64(j * cb)) & lo) | ((x << np.uint64((Lx - j) * cb)) & (np.uint64((1 << rb) - 1) & ~lo))
-                rowmin = np.minimum(rowmin, rot)
-            top = (ny - 1) * rb
-        phmask = np.array([self._ph_mask(space) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
-        phxor = np.array([int(space.fermion_mask) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
-        return (tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), rowmin, np.int64(top), inversions,
-                phmask, phxor, np.uint64(fmask), chars)
+                            m |= 1 << int(key_bit[b2])
+                    inversions[e, key_bit[b]] = np.uint64(m)
+        phmask = np.array([to_key(self._ph_mask(space)) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
+        phxor = np.array([to_key(fmask) if ph else 0 for _, _, ph in ordered], dtype=np.uint64)
+        return KernelArrays(tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), rowmin, np.int64(top),
+                            np.uint64(cellmask), inversions, phmask, phxor, np.uint64(to_key(fmask)), chars, layout)
 
     def _bit_map(self, space, perm, flip, ph=False):
         """Destination bit of every bit, and the XOR mask, for one element."""
@@ -404,8 +477,10 @@ def _rotation(degrees):
 _MIRROR_Y = np.array([[1.0, 0.0], [0.0, -1.0]])   # y -> -y
 _MIRROR_X = np.array([[-1.0, 0.0], [0.0, 1.0]])   # x -> -x
 
-# point groups about site 0 of the periodic built-in lattices: (name, generators, irreps), the
-# irreps given by their characters on the generators (a rotation, then a mirror)
+# point groups of the periodic built-in lattices: (name, generators, irreps), the irreps given
+# by their characters on the generators (a rotation, then a mirror).  They act about site 0,
+# except on the kagome lattice, whose full point group C6v acts about the centre of a hexagon
+# (POINT_GROUP_CENTRES; about a kagome site there would only be C2v)
 POINT_GROUPS = {
     "square": ("C4v", (("C4", _rotation(90)), ("mirror", _MIRROR_Y)),
                {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
@@ -415,12 +490,17 @@ POINT_GROUPS = {
                    {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
     "honeycomb": ("C3v", (("C3", _rotation(120)), ("mirror", _MIRROR_X)),
                   {"A1": (1, 1), "A2": (1, -1)}),
+    "kagome": ("C6v", (("C6", _rotation(60)), ("mirror", _MIRROR_Y)),
+               {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
 }
+# the hexagon of the cell at the origin, bounded by sites 1, 2 and their translates
+POINT_GROUP_CENTRES = {"kagome": (0.75, np.sqrt(3) / 4)}
 
 
 def little_group(lattice, momentum=None):
-    """``(name, [(generator name, permutation)], irreps)`` of the point-group operations about
-    site 0 that fix ``momentum`` (integers m_d, k = 2 pi m_d / L_d; None: Gamma), or None.
+    """``(name, [(generator name, permutation)], irreps)`` of the point-group operations (about
+    site 0; kagome: about a hexagon centre) that fix ``momentum`` (integers m_d,
+    k = 2 pi m_d / L_d; None: Gamma), or None.
 
     Named C{n}v (Cs for a single mirror) or C{n}; the irreps of C{n}v are given on the
     generators (rotation by 360/n degrees, mirror): A1 (+1, +1), A2 (+1, -1), and for even n
@@ -474,7 +554,8 @@ def little_group(lattice, momentum=None):
     else:
         name = f"C{n}"
         irreps = {f"m{j}": (momentum_character(j, n),) for j in range(n)}
-    perms = [(g, _site_map(lattice, m, f"{g} of the {name} little group")) for g, m in gens]
+    perms = [(g, _site_map(lattice, m, f"{g} of the {name} little group", POINT_GROUP_CENTRES.get(key)))
+             for g, m in gens]
     return name, perms, irreps
 
 
@@ -488,17 +569,19 @@ def point_group(lattice):
     if key not in POINT_GROUPS:
         return None
     name, gens, irreps = POINT_GROUPS[key]
-    perms = [(g, _site_map(lattice, m, f"{g} of the {name} point group")) for g, m in gens]
+    perms = [(g, _site_map(lattice, m, f"{g} of the {name} point group", POINT_GROUP_CENTRES.get(key)))
+             for g, m in gens]
     return name, perms, irreps
 
 
-def _site_map(lattice, matrix, what):
-    """Permutation of the sites under the linear map ``matrix`` about site 0, on the torus."""
+def _site_map(lattice, matrix, what, centre=None):
+    """Permutation of the sites under the linear map ``matrix`` about ``centre`` (default:
+    site 0), on the torus."""
     a1, a2 = (np.array(v) for v in lattice.vectors)
     Lx, Ly = lattice.size
     torus = np.array([Lx * a1, Ly * a2]).T  # columns: the periods
     inv = np.linalg.inv(torus)
-    pos = lattice.coords - lattice.coords[0]
+    pos = lattice.coords - (lattice.coords[0] if centre is None else np.array(centre))
     frac = (inv @ pos.T).T % 1.0
     key = lambda f: tuple(np.round(f % 1.0 * 1e6).astype(np.int64) % 1000000)
     where = {key(f): i for i, f in enumerate(frac)}

@@ -2,7 +2,7 @@
 """Symmetry-sector benchmark, fockmpi (mpirun -n 2) side by side with QuSpin (same machine, same run).
 
 Cases (issue #3), ground state only, tol 1e-8:
-  heis24, heis28, heis32   Heisenberg ring, Sz = 0, k = 0, reflection +1, spin flip +1
+  heis24 ... heis32        Heisenberg ring, Sz = 0, k = 0, reflection +1, spin flip +1
   hub14                    Hubbard ring L = 14, U = 4, half filling, k = 0
   hub4x4                   4x4 Hubbard, U = 4, half filling, Gamma (translations only)
 
@@ -29,6 +29,7 @@ sys.path.insert(0, ROOT)
 CASES = {
     "heis24": ('type="chain"\nsize=[24]', 'type="heisenberg"', "Sz=0\nmomentum=0\nreflection=1\nspin_flip=1"),
     "heis28": ('type="chain"\nsize=[28]', 'type="heisenberg"', "Sz=0\nmomentum=0\nreflection=1\nspin_flip=1"),
+    "heis30": ('type="chain"\nsize=[30]', 'type="heisenberg"', "Sz=0\nmomentum=0\nreflection=1\nspin_flip=1"),
     "heis32": ('type="chain"\nsize=[32]', 'type="heisenberg"', "Sz=0\nmomentum=0\nreflection=1\nspin_flip=1"),
     "hub14": ('type="chain"\nsize=[14]', 'type="hubbard"\nU=4.0', "N_up=7\nN_dn=7\nmomentum=0"),
     "hub4x4": ('type="square"\nsize=[4,4]', 'type="hubbard"\nU=4.0', "N_up=8\nN_dn=8\nmomentum=[0,0]"),

@@ -193,7 +193,7 @@ BAD_JOBS = [
      "not invariant under the symmetry 'particle_hole'"),
     ("[lattice]\ntype='chain'\nsize=[6]\n[model]\ntype='heisenberg'\n[sector]\nSz=0\nparticle_hole=1\n",
      "for spins use spin_flip"),
-    ("[lattice]\ntype='kagome'\nsize=[2,2]\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A1'\n",
+    ("[lattice]\ntype='square'\nsize=[3,3]\nboundary='open'\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A1'\n",
      "no built-in point group"),
     ("[lattice]\ntype='square'\nsize=[3,3]\n[model]\ntype='heisenberg'\n[sector]\npoint_group='A3'\n",
      "little group C4v at momentum Gamma: one of 'A1', 'A2', 'B1', 'B2', found 'A3'"),
@@ -238,6 +238,10 @@ def test_info_and_show(tmp_path):
     assert fockmpi("run", job, "-o", out, "-q").returncode == 0
     r = fockmpi("show", out)
     assert r.returncode == 0 and "dimension 20" in r.stdout and "solve" in r.stdout
+    from fockmpi.output import read_results
+    mem = read_results(out)["memory"]  # the high-water mark after each phase never decreases
+    marks = [mem[f"peak_rss_after_{p}"][0] for p in ("model", "basis", "assembly", "solve")]
+    assert 0 < marks[0] and marks == sorted(marks) and marks[-1] <= mem["peak_rss_bytes"][0], mem
     r = fockmpi("show", str(tmp_path / "missing.h5"))
     assert r.returncode == 1 and "no such file" in r.stderr
 

@@ -215,8 +215,10 @@ def test_spin_flip_needs_spin_or_electron_sites():
     ({"type": "square", "size": [3, 3]}, {"type": "heisenberg", "J2": 0.3}, {"Sz": 0.5}, [1, 1]),
     ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [1, 2]),
     ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [1, 0]),
+    ({"type": "kagome", "size": [2, 2]}, {"type": "heisenberg"}, {"Sz": 0}, [0, 0]),
+    ({"type": "kagome", "size": [2, 2]}, {"type": "xxz", "Delta": 0.6}, {"Sz": 1}, [1, 0]),
 ], ids=["square3x3", "hubbard2x2-M", "rect2x4-X", "triangular3x3", "honeycomb2x2", "tV3x3", "square3x3-Cs",
-        "square3x3-diagonal", "triangular3x3-K", "triangular3x3-M"])
+        "square3x3-diagonal", "triangular3x3-K", "triangular3x3-M", "kagome2x2", "kagome2x2-M"])
 def test_point_group_irreps_against_an_independent_projector(lattice, model, charges, momentum):
     from scipy import sparse
 
@@ -312,18 +314,18 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
     rng = np.random.default_rng(7)
     randoms = [sum(1 << int(k) for k in rng.permutation(36)[:18]) for _ in range(2)]
     reps = np.array(sorted({rep_of(s) for s in [neel, stripes] + randoms}), dtype=np.uint64)
-    tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor, fmask, chars = group.kernel_args(p.space)
+    g = group.kernel_args(p.space)
+    assert len(g.layout) == 0  # spins: the sort layout is the packed one
     keep = np.empty(len(reps), dtype=np.bool_)
     norms = np.empty(len(reps))
-    kernels.find_representatives(reps, tab, xor, nx, tshift, tmask, full, rowmin, top, inv, phmask, phxor,
-                                 fmask, chars, keep, norms)
+    kernels.find_representatives(reps, *g, keep, norms)
     assert keep.all()  # these states survive A1 and flip +1
     bound = p.compiled.max_row_length()
     ptr = np.zeros(len(reps) + 1, dtype=np.int64)
     st = np.empty(len(reps) * bound, dtype=np.uint64)
     val = np.empty(len(reps) * bound)
-    kernels.build_symmetric_rows(reps, norms, *p.compiled.kernel_args(np.float64), tab, xor, nx, tshift, tmask,
-                                 full, rowmin, top, inv, phmask, phxor, chars.real.copy(), ptr, st, val)
+    kernels.build_symmetric_rows(reps, norms, *p.compiled.kernel_args(np.float64), *g._replace(chars=g.chars.real.copy()),
+                                 ptr, st, val)
     for k, r in enumerate(reps):
         hv = apply_h(sym_vector(int(r)))
         expected = {}
@@ -427,3 +429,33 @@ def test_particle_hole_against_an_independent_projector(lattice, model, charges,
     basis = SymmetricBasis(p.sector, p.group, COMM)
     ours = np.linalg.eigvalsh(symmetric_matrix_dense(p.compiled, basis, COMM))
     assert len(ours) == len(ref) > 0 and np.allclose(ours, ref, atol=1e-10)
+
+
+@pytest.mark.parametrize("model, kind, size, charges", [
+    ({"type": "heisenberg"}, "chain", [13], {"Sz": 0.5}),
+    ({"type": "hubbard", "U": 2.0}, "chain", [7], {"N_up": 3, "N_dn": 4}),
+    ({"type": "hubbard", "U": 2.0}, "chain", [6], {"N_up": 3, "N_dn": 3}),
+    ({"type": "bose_hubbard", "U": 2.0, "nmax": 3}, "chain", [6], {"N": 7}),
+    ({"type": "heisenberg"}, "ladder", [5], {"Sz": 0}),
+])
+def test_chain_representative_against_the_full_orbit_scan(model, kind, size, charges):
+    """On chains the representative search only tries the translations that put a longest run
+    of empty cells on top; it must find the same smallest image, and as many elements reaching
+    it, as the scan of the whole orbit (all states of the sector, so also those without an
+    empty cell)."""
+    from fockmpi import kernels
+    lat, space, sector, _ = problem(model, kind, size, charges)
+    gens = next(momentum_sectors(lat))[1] + [Generator("F", None, True, 1)] * (model["type"] == "heisenberg")
+    if kind == "chain":
+        gens.append(Generator("P", chain_reflection(lat), False, 1))
+    g = SymmetryGroup(space.nsites, gens, lattice_cells(lat)).kernel_args(space)
+    assert g.cellmask != 0
+    states = U1Basis(sector).states
+    kernels.relayout(states, g.layout, 0, states)
+    args = (g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top)
+    for s in states:
+        fast = kernels._representative(s, *args, g.cellmask)
+        slow = kernels._representative(s, *args, np.uint64(0))
+        assert fast[0] == slow[0] and fast[2] == slow[2], (int(s), fast, slow)
+        h, j = divmod(int(fast[1]), int(g.nx))
+        assert kernels._shift_x(kernels._image(s, h, g.tables, g.xor), j, g.tshift, g.tmask) == fast[0]

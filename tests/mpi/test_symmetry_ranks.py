@@ -38,10 +38,14 @@ def test_ranks_agree_with_the_dense_sector(comm, mpi_tmp_path, model, lattice, s
     all_ok(comm, k >= 3 and np.allclose(res["eigenvalues"], ref[:k], atol=1e-9), f"values {res['eigenvalues']} {ref[:k]}")
 
 
-def test_assembly_in_many_small_chunks(comm, mpi_tmp_path, monkeypatch):
-    # uneven numbers of chunks per rank must still meet in every collective lookup
+@pytest.mark.parametrize("reserve", [True, False], ids=["reserved-arrays", "joined-pieces"])
+def test_assembly_in_many_small_chunks(comm, mpi_tmp_path, monkeypatch, reserve):
+    # uneven numbers of chunks per rank must still meet in every collective lookup; the
+    # blocks are written straight into reserved arrays, or (memory tight) joined from pieces
     from fockmpi import assemble
     monkeypatch.setattr(assemble, "SYMMETRIC_CHUNK_ROWS", 7 + comm.rank)
+    if not reserve:
+        monkeypatch.setattr(assemble, "_reservable", lambda nbytes, comm: False)
     model, lattice, sector = CASES[0]
     sections = {"lattice": lattice, "model": model, "sector": sector, "solver": {"nev": 3, "tol": 1e-12}}
     res, _ = run(comm, mpi_tmp_path, sections, "sym_chunks")
