@@ -9,7 +9,8 @@ Layout (``fockmpi show FILE`` prints it)::
     /residuals            (nev,) float64   ||H x - E x|| for normalized x
     /eigenvectors         (nev, dim)       written collectively, each rank its slice (optional)
     /basis_states         (dim,) uint64    packed states, the columns of /eigenvectors (for a
-                                           symmetry sector: the representatives)
+                                           symmetry sector: the representatives, in the order of
+                                           the basis: docs/conventions.md, "sort layout")
     /basis_norms          (dim,) float64   symmetry sectors only: stabilizer order of each
     /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz,
                           scalar, matmult_seconds, multiplet_checks, check_seconds

@@ -33,6 +33,7 @@ import numpy as np
 from .errors import ConfigError, SectorError, did_you_mean
 
 MAX_ELEMENTS = 1 << 16
+PRUNE_BITS = 12  # the representative search prunes on the top rows of up to this many bits (table: 32 KiB)
 
 
 class KernelArrays(NamedTuple):
@@ -42,9 +43,9 @@ class KernelArrays(NamedTuple):
     ``tables[h, c, x]``: image under coset representative ``h`` of the bits ``x`` of byte
     ``c``; ``xor[h]``: bits flipped after the move; ``tshift[j]`` = (right shift, left shift)
     and ``tmask[j]`` = (mask, mask) of translation ``j < nx`` along x, rows ``nx + j`` the same
-    for y; ``full``: the state's bits; ``rowmin[x]``: the smallest x-rotation of a top row
+    for y; ``full``: the state's bits; ``rowmin[x]``: the smallest x-rotation of the top rows
     ``x`` (the bits from ``top`` up; a single entry when unused); ``cellmask``: on a chain, the
-    lowest bit of every cell of the top row (0 otherwise); ``inversions[e, b]``: fermionic
+    lowest bit of every cell of the top row, which starts at bit ``top`` (0 otherwise); ``inversions[e, b]``: fermionic
     bits above ``b`` in Jordan-Wigner order that land below ``b``'s image (the sign of a move
     is the parity of the sum of ``popcount(s & inversions[e, b])`` over the occupied fermionic
     bits ``b``); for particle-hole elements ``phxor[e]`` is the complement applied last and
@@ -358,13 +359,15 @@ class SymmetryGroup:
             tmask[nx + j] = (np.uint64(lo), np.uint64(full & ~lo))
         top = (rows - 1) * krb  # the most significant row
         rowmin = np.zeros(1, dtype=np.uint64)
-        if ny > 1 and krb <= 16:  # smallest x-rotation of every possible top row
-            x = np.arange(1 << krb, dtype=np.uint64)
+        if ny > 1 and krb <= PRUNE_BITS:  # smallest x-rotation of every possible window of top rows
+            w = min(rows, PRUNE_BITS // krb)
+            top = (rows - w) * krb
+            x = np.arange(1 << (w * krb), dtype=np.uint64)
             rowmin = x.copy()
             for j in range(1, nx):
-                lo = np.uint64((1 << ((Lx - j) * kc)) - 1)
-                rot = ((x >> np.uint64(j * kc)) & lo) | ((x << np.uint64((Lx - j) * kc)) & (np.uint64((1 << krb) - 1) & ~lo))
-                rowmin = np.minimum(rowmin, rot)
+                lo = np.uint64(sum(((1 << ((Lx - j) * kc)) - 1) << (y * krb) for y in range(w)))
+                hi = np.uint64((1 << (w * krb)) - 1) & ~lo
+                rowmin = np.minimum(rowmin, ((x >> np.uint64(j * kc)) & lo) | ((x << np.uint64((Lx - j) * kc)) & hi))
         cellmask = 0
         if ny == 1 and nx > 2 and nx == Lx:  # a chain: see kernels._chain_candidates
             cellmask = sum(1 << (top + c * kc) for c in range(nx))
