@@ -88,6 +88,8 @@ def main():
     ap.add_argument("--quspin", default=os.path.join(ROOT, ".venv-quspin", "bin", "python"),
                     help="python of an environment with QuSpin ('' to skip)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quspin-cases", nargs="*", default=["heis24", "heis28", "heis30", "hub14"],
+                    help="cases also run with QuSpin (it needs ~10 min at L=32 and longer for 4x4)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -95,7 +97,7 @@ def main():
         for case in args.cases:
             rows.append(run_fockmpi(case, args.ranks, d))
             print(f"{case} fockmpi: {rows[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
-            if args.quspin and os.path.exists(args.quspin):
+            if args.quspin and os.path.exists(args.quspin) and case in args.quspin_cases:
                 rows.append(run_quspin(case, args.quspin, args.threads))
                 print(f"{case} QuSpin: {rows[-1].get('wall_s', float('nan')):.1f} s", file=sys.stderr, flush=True)
     cols = ["case", "code", "dimension", "wall_s", "basis_s", "assembly_s", "solve_s", "check_s",
