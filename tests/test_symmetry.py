@@ -69,10 +69,13 @@ CASES = [  # model, lattice kind, size, charges, with reflection, with spin flip
     ({"type": "hubbard", "t": 1.0, "U": 3.0}, "chain", [6], {"N_up": 2, "N_dn": 3}, True, False),
     ({"type": "bose_hubbard", "t": 1.0, "U": 3.0, "mu": 0.1, "nmax": 3}, "chain", [6], {"N": 6}, True, False),
     ({"type": "heisenberg", "J2": 0.4}, "square", [3, 4], {"Sz": 0}, False, True),
+    ({"type": "heisenberg", "J2": 0.3}, "square", [4, 4], {"Sz": 3}, False, False),  # 16 momenta, dim 4368
     ({"type": "heisenberg"}, "ladder", [5], {"Sz": 0}, False, True),
     ({"type": "heisenberg"}, "triangular", [3, 3], {"Sz": 0.5}, False, False),
     ({"type": "heisenberg"}, "kagome", [2, 2], {"Sz": 0}, False, True),
     ({"type": "hubbard", "t": 1.0, "U": 4.0}, "square", [2, 3], {"N_up": 3, "N_dn": 2}, False, False),
+    ({"type": "hubbard", "t": 1.0, "U": 2.0}, "ladder", [4], {"N_up": 3, "N_dn": 3}, False, True),  # 2 sites a cell
+    ({"type": "hubbard", "t": 1.0, "U": 2.0}, "honeycomb", [2, 2], {"N_up": 2, "N_dn": 3}, False, False),
     ({"type": "tV", "t": 1.0, "V": 0.7}, "square", [3, 3], {"N": 4}, False, False),
     ({"type": "bose_hubbard", "t": 1.0, "U": 2.0, "nmax": 2}, "square", [2, 3], {"N": 4}, False, False),
 ]
