@@ -22,7 +22,7 @@ from .errors import CapacityError, FockmpiError
 from .parallel import Progress, raise_collectively, release_free_memory
 
 CHUNK_ROWS = 1 << 16
-SYMMETRIC_CHUNK_ROWS = 1 << 16  # rows per collective lookup in symmetric assembly
+SYMMETRIC_CHUNK_ROWS = 1 << 14  # rows per collective lookup in symmetric assembly
 
 
 class DistributedOperator:

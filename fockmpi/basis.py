@@ -385,10 +385,11 @@ class SymmetricBasis:
         return out
 
     def _hash(self):
-        """Hash table of this rank's representatives (built once, ~2-4 entries of 16 bytes per
-        representative): a lookup costs about one cache miss instead of a binary search."""
+        """Hash table of this rank's representatives (built once, 1.4-2.9 slots of 16 bytes per
+        representative, so at most 70% full): a lookup costs about one cache miss instead of a
+        binary search."""
         if getattr(self, "_table", None) is None:
-            bits = max(4, int(2 * max(1, len(self.states)) - 1).bit_length())
+            bits = max(4, int(-(-10 * max(1, len(self.states)) // 7) - 1).bit_length())
             keys = np.zeros(1 << bits, dtype=np.uint64)
             vals = np.full(1 << bits, -1, dtype=np.int64)
             kernels.hash_build(self.states, keys, vals, np.int64(64 - bits))

@@ -233,13 +233,47 @@ def _harvest(eps, n, mat, SLEPc):
     return out
 
 
+class _MovedAside:
+    """``H + sigma sum_i |v_i><v_i|`` for the eigenvectors ``v_i`` found so far (a PETSc shell
+    matrix): their levels move by ``sigma`` past the cut, the complement keeps its levels.
+
+    Used instead of SLEPc's deflation space, which doubles the memory of the Krylov basis
+    while it inserts the constraints; this costs one dot product and one update per found
+    vector and product."""
+
+    def __init__(self, mat, vectors, sigma):
+        self.mat, self.vectors, self.sigma = mat, vectors, sigma
+
+    def mult(self, _, x, y):
+        self.mat.mult(x, y)
+        for v in self.vectors:
+            y.axpy(self.sigma * x.dot(v), v)  # x.dot(v) = v^H x
+
+
 def _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed, tol, start):
-    """The wanted-most eigenpair orthogonal to every vector in ``found`` (Krylov-Schur with a
-    deflation space), started from ``start`` or from a random vector drawn with ``seed``, which
-    differs from SLEPc's own start vector.  None when it does not converge."""
+    """The wanted-most eigenpair orthogonal to every vector in ``found`` (Krylov-Schur from
+    ``start`` or from a random vector drawn with ``seed``, which differs from SLEPc's own start
+    vector), or a pair beyond the cut when there is none at or below it.  None when it does not
+    converge.
+
+    For ``which = "smallest"``/``"largest"`` the found levels are moved aside by a shift past
+    the cut (:class:`_MovedAside`); around a target, where the operator may be factorized,
+    SLEPc's deflation space keeps them out.
+    """
     dim = mat.getSize()[0]
     eps = SLEPc.EPS().create(comm=comm)
-    eps.setOperators(mat)
+    op, shell = mat, None
+    values = [p[0] for p in found]
+    if settings.which in ("smallest", "largest"):
+        span = max(values) - min(values)
+        margin = max(1.0, 0.1 * max(abs(v) for v in values))
+        sigma = span + margin if settings.which == "smallest" else -(span + margin)
+        n, N = mat.getLocalSize()[0], dim
+        shell = PETSc.Mat().createPython([(n, N), (n, N)], context=_MovedAside(mat, [p[1] for p in found], sigma),
+                                         comm=comm)
+        shell.setUp()
+        op = shell
+    eps.setOperators(op)
     eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
     _apply_which(eps, settings, SLEPc, dense=False)
     _set_from_options(eps, settings, PETSc)  # options for the transform (st_ksp_type, ...) apply here too
@@ -247,7 +281,8 @@ def _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed, tol, s
     eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
     eps.setDimensions(nev=1, ncv=min(12, dim - len(found)))
     eps.setTolerances(tol=tol, max_it=settings.max_it if settings.max_it else PETSc.DECIDE)
-    eps.setDeflationSpace([p[1] for p in found])
+    if shell is None:
+        eps.setDeflationSpace([p[1] for p in found])
     if start is None:
         start = mat.createVecRight()
         rng = PETSc.Random().create(comm=comm)
@@ -259,8 +294,17 @@ def _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed, tol, s
         eps.solve()
     except PETSc.Error as e:
         raise FockmpiError(f"SLEPc failed in the multiplet check: {e}; check [solver] and its options") from None
-    pair = _harvest(eps, 1, mat, SLEPc)[0] if eps.getConverged() >= 1 else None
+    pair = None
+    if eps.getConverged() >= 1:
+        value, vec, _ = _harvest(eps, 1, op, SLEPc)[0]
+        r = mat.createVecLeft()  # residual with H itself, not with the shifted operator
+        mat.mult(vec, r)
+        r.axpy(-value, vec)
+        pair = (value, vec, r.norm())
+        r.destroy()
     eps.destroy()
+    if shell is not None:
+        shell.destroy()
     release_free_memory()
     return pair
 
