@@ -13,8 +13,8 @@
     mpd = 0                 # maximum projected dimension (0: default)
     max_it = 0              # maximum restarts (0: default)
     complete_multiplets = true   # return the whole degenerate multiplet at the cut, verified by a
-                                 # deflated solve from a new random vector (about one more
-                                 # ground-state solve; false skips the check)
+                                 # solve from a new random vector with the found levels moved
+                                 # aside (about one more ground-state solve; false skips it)
     options = {}            # extra PETSc/SLEPc options, e.g. {eps_lanczos_reorthog = "local"}
 
 Options given in ``options`` (or on the command line as ``-eps_...``) are applied last, so they
@@ -129,8 +129,9 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     Why a check is needed: a Krylov space grown from one start vector v0 holds, of each
     degenerate eigenspace, only the direction of v0's projection on it; further copies appear
     only through rounding, often after the wanted pairs have converged.  So after the main solve
-    the lowest level of the complement of everything found is computed (a deflated solve from a
-    *new* random vector, which does have components along the missing copies).  If it lies at or
+    the lowest level of the complement of everything found is computed (a solve, with the found
+    levels moved aside, from a *new* random vector, which does have components along the
+    missing copies).  If it lies at or
     below the cut, it is added (converged to ``tol``) and the check repeats; otherwise the result
     is complete.  The check costs about one more ground-state solve.
     """
@@ -164,7 +165,7 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
             checks += 1
             if show_progress:
                 print0(comm, f"  solve: check {checks} for a missed level at or below {edge:.12g} "
-                             f"(deflated solve from a new random vector)", flush=True)
+                             f"(found levels moved aside, new random start)", flush=True)
             pair = _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed=checks,
                                          tol=_check_tol(settings.tol, gap), start=None)
             if pair is None:
