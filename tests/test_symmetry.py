@@ -462,3 +462,42 @@ def test_chain_representative_against_the_full_orbit_scan(model, kind, size, cha
         assert fast[0] == slow[0] and fast[2] == slow[2], (int(s), fast, slow)
         h, j = divmod(int(fast[1]), int(g.nx))
         assert kernels._shift_x(kernels._image(s, h, g.tables, g.xor), j, g.tshift, g.tmask) == fast[0]
+
+
+@pytest.mark.parametrize("lattice, model, sector", [
+    ({"type": "chain", "size": [6]}, {"type": "hubbard", "U": 3.0}, {"N_up": 3, "N_dn": 2, "momentum": 0}),
+    ({"type": "square", "size": [2, 2]}, {"type": "hubbard", "U": 2.0},
+     {"N_up": 2, "N_dn": 1, "momentum": [1, 1], "point_group": "B1"}),
+    ({"type": "chain", "size": [8]}, {"type": "heisenberg"}, {"Sz": 0, "momentum": 4, "reflection": -1}),
+])
+def test_eigenvector_in_the_results_file_solves_the_dense_problem(tmp_path, lattice, model, sector):
+    """The file's promise: row i of a sector eigenvector belongs to the normalized P|basis_states[i]>
+    (packed states, whatever order the sort layout gave the basis), with P the projector built here
+    from the group's permutations and dense creation operators."""
+    from scipy import sparse
+
+    from fockmpi._runtime import import_h5py
+    from fockmpi.config import parse_job
+    from fockmpi.pipeline import build_problem, run_job
+    sections = {"lattice": lattice, "model": model, "sector": sector, "solver": {"nev": 1, "tol": 1e-12}}
+    job = parse_job(sections, path=str(tmp_path / "job.toml"), text="")
+    out = str(tmp_path / "vec.h5")
+    res = run_job(job, COMM, output_path=out, quiet=True)
+    with import_h5py().File(out, "r") as f:
+        states, vec = f["basis_states"][()], f["eigenvectors"][:, 0]
+    p = build_problem(job)
+    D = DenseSystem([s.kind for s in p.space.sites])
+    u1 = U1Basis(p.sector)
+    weights = np.cumprod([1] + list(D.dims[:-1]))
+    index = (p.space.decode(u1.states) * weights).sum(axis=1)
+    H = matrix_elements_dense(p.compiled, u1)
+    cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
+    P = sum(np.conj(chi) * dense_group_element(D, perm, flip, cdag)
+            for (perm, flip, _), chi in zip(p.group.elements, p.group.characters))
+    P = P[np.ix_(index, index)] / p.group.order
+    where = {int(k): i for i, k in enumerate(index)}
+    columns = P[:, [where[int(k)] for k in (p.space.decode(states) * weights).sum(axis=1)]]
+    columns /= np.linalg.norm(columns, axis=0)
+    psi = columns @ vec
+    assert np.isclose(np.linalg.norm(psi), 1.0)
+    assert np.allclose(H @ psi, res["eigenvalues"][0] * psi, atol=1e-8)
