@@ -482,8 +482,8 @@ _MIRROR_X = np.array([[-1.0, 0.0], [0.0, 1.0]])   # x -> -x
 
 # point groups of the periodic built-in lattices: (name, generators, irreps), the irreps given
 # by their characters on the generators (a rotation, then a mirror).  They act about site 0,
-# except on the kagome lattice, whose full point group C6v acts about the centre of a hexagon
-# (POINT_GROUP_CENTRES; about a kagome site there would only be C2v)
+# except on the honeycomb and kagome lattices, whose full point group C6v acts about the centre
+# of a hexagon (POINT_GROUP_CENTRES; about a site there would only be C3v and C2v)
 POINT_GROUPS = {
     "square": ("C4v", (("C4", _rotation(90)), ("mirror", _MIRROR_Y)),
                {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
@@ -491,18 +491,18 @@ POINT_GROUPS = {
                     {"A1": (1, 1), "A2": (-1, -1), "B1": (-1, 1), "B2": (1, -1)}),
     "triangular": ("C6v", (("C6", _rotation(60)), ("mirror", _MIRROR_Y)),
                    {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
-    "honeycomb": ("C3v", (("C3", _rotation(120)), ("mirror", _MIRROR_X)),
-                  {"A1": (1, 1), "A2": (1, -1)}),
+    "honeycomb": ("C6v", (("C6", _rotation(60)), ("mirror", _MIRROR_Y)),
+                  {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
     "kagome": ("C6v", (("C6", _rotation(60)), ("mirror", _MIRROR_Y)),
                {"A1": (1, 1), "A2": (1, -1), "B1": (-1, 1), "B2": (-1, -1)}),
 }
-# the hexagon of the cell at the origin, bounded by sites 1, 2 and their translates
-POINT_GROUP_CENTRES = {"kagome": (0.75, np.sqrt(3) / 4)}
+# a hexagon next to the cell at the origin
+POINT_GROUP_CENTRES = {"kagome": (0.75, np.sqrt(3) / 4), "honeycomb": (1.0, np.sqrt(3) / 3)}
 
 
 def little_group(lattice, momentum=None):
     """``(name, [(generator name, permutation)], irreps)`` of the point-group operations (about
-    site 0; kagome: about a hexagon centre) that fix ``momentum`` (integers m_d,
+    site 0; honeycomb and kagome: about a hexagon centre) that fix ``momentum`` (integers m_d,
     k = 2 pi m_d / L_d; None: Gamma), or None.
 
     Named C{n}v (Cs for a single mirror) or C{n}; the irreps of C{n}v are given on the

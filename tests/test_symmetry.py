@@ -219,9 +219,10 @@ def test_spin_flip_needs_spin_or_electron_sites():
     ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [1, 2]),
     ({"type": "triangular", "size": [3, 3]}, {"type": "heisenberg"}, {"Sz": 0.5}, [1, 0]),
     ({"type": "kagome", "size": [2, 2]}, {"type": "heisenberg"}, {"Sz": 0}, [0, 0]),
+    ({"type": "honeycomb", "size": [2, 2]}, {"type": "tV", "V": 0.8}, {"N": 3}, [1, 0]),
     ({"type": "kagome", "size": [2, 2]}, {"type": "xxz", "Delta": 0.6}, {"Sz": 1}, [1, 0]),
 ], ids=["square3x3", "hubbard2x2-M", "rect2x4-X", "triangular3x3", "honeycomb2x2", "tV3x3", "square3x3-Cs",
-        "square3x3-diagonal", "triangular3x3-K", "triangular3x3-M", "kagome2x2", "kagome2x2-M"])
+        "square3x3-diagonal", "triangular3x3-K", "triangular3x3-M", "kagome2x2", "honeycomb2x2-tV-M", "kagome2x2-M"])
 def test_point_group_irreps_against_an_independent_projector(lattice, model, charges, momentum):
     from scipy import sparse
 
