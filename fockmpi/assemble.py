@@ -81,6 +81,16 @@ def _reservable(nbytes, comm):
     return nbytes <= total / (2 * ranks_here)
 
 
+def _reserve(bound, int_t, scalar_t):
+    """(columns, values) of the diagonal and off-diagonal blocks, ``bound`` entries each, as
+    address space only (pages are backed when written); None if it cannot be reserved."""
+    try:
+        return (np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t),
+                np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t))
+    except MemoryError:
+        return None
+
+
 def _shared_type():
     from mpi4py import MPI
     return MPI.COMM_TYPE_SHARED
@@ -121,13 +131,7 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
         # a row's entries go to one block or the other, so at most bound * entry bytes are
         # ever touched, however the address space of the two blocks is reserved
         one_pass = bound < np.iinfo(int_t).max and _reservable(bound * entry, comm)
-    reserved = None
-    if one_pass:
-        try:
-            reserved = (np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t),
-                        np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t))
-        except MemoryError:
-            reserved = None
+    reserved = _reserve(bound, int_t, scalar_t) if one_pass else None
     one_pass = bool(comm.allreduce(reserved is not None, op=_land()))
     progress = Progress(comm, "assembly", n, enabled=show_progress)
     d_ptr = np.zeros(n + 1, dtype=int_t if one_pass else np.int64)
@@ -202,11 +206,7 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
     bound = n * compiled.max_row_length()
     reserved = None
     if bound < np.iinfo(int_t).max and _reservable(bound * (int_t.itemsize + scalar_t.itemsize), comm):
-        try:
-            reserved = (np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t),
-                        np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t))
-        except MemoryError:
-            reserved = None
+        reserved = _reserve(bound, int_t, scalar_t)
     d_ptr = np.zeros(n + 1, dtype=int_t)
     o_ptr = np.zeros(n + 1, dtype=int_t)
     d_parts, o_parts = [], []

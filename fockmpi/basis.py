@@ -431,7 +431,6 @@ def _sample_sort(comm, states, norms, samples_per_rank=64):
     """Move ``states`` (with their ``norms``) between ranks so that every rank's states are
     ascending and come before the next rank's (counts only roughly equal; :func:`_rebalance`
     evens them out).  Collective."""
-    from mpi4py import MPI
     order = np.argsort(states)
     states, norms = states[order], norms[order]
     if comm.size == 1:
@@ -439,27 +438,25 @@ def _sample_sort(comm, states, norms, samples_per_rank=64):
     picks = states[np.linspace(0, len(states) - 1, min(len(states), samples_per_rank)).astype(np.int64)]
     pool = np.sort(np.concatenate(comm.allgather(picks)))
     splitters = pool[(np.arange(1, comm.size) * len(pool)) // comm.size]
-    cut = np.concatenate([[0], np.searchsorted(states, splitters), [len(states)]]).astype(np.int64)
-    scounts = np.diff(cut)
-    rcounts = np.array(comm.alltoall([int(c) for c in scounts]), dtype=np.int64)
-    rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
-    out_s = np.empty(int(rcounts.sum()), dtype=np.uint64)
-    out_n = np.empty(int(rcounts.sum()), dtype=np.float64)
-    comm.Alltoallv([states, (scounts, cut[:-1]), MPI.UINT64_T], [out_s, (rcounts, rdispl), MPI.UINT64_T])
-    comm.Alltoallv([norms, (scounts, cut[:-1]), MPI.DOUBLE], [out_n, (rcounts, rdispl), MPI.DOUBLE])
-    order = np.argsort(out_s)
-    return out_s[order], out_n[order]
+    cut = np.concatenate([[0], np.searchsorted(states, splitters), [len(states)]])
+    states, norms = _exchange(comm, states, norms, cut)
+    order = np.argsort(states)
+    return states[order], norms[order]
 
 
 def _rebalance(comm, counts, offsets, states, norms):
     """Move a globally ascending distributed list so that rank p holds ``offsets[p]:offsets[p+1]``."""
-    from mpi4py import MPI
     mine = int(counts[:comm.rank].sum())
-    n = len(states)
     # destination ranges of my items [mine, mine + n)
-    cut = np.clip(offsets - mine, 0, n)
-    scounts = np.diff(cut).astype(np.int64)
-    sdispl = cut[:-1].astype(np.int64)
+    return _exchange(comm, states, norms, np.clip(offsets - mine, 0, len(states)))
+
+
+def _exchange(comm, states, norms, cut):
+    """Send ``states[cut[p]:cut[p+1]]`` (and the same norms) to rank p; returns what this rank
+    receives, in rank order.  Collective."""
+    from mpi4py import MPI
+    cut = np.asarray(cut, dtype=np.int64)
+    scounts, sdispl = np.diff(cut), cut[:-1]
     rcounts = np.array(comm.alltoall([int(c) for c in scounts]), dtype=np.int64)
     rdispl = np.concatenate([[0], np.cumsum(rcounts)[:-1]])
     total = int(rcounts.sum())

@@ -168,6 +168,17 @@ def _insert(buf_col, buf_val, n, col, v):
 COUNT, FILL, APPEND = 0, 1, 2
 
 
+@njit(cache=True, inline="always")
+def _off_diagonal(s, a, nbit, ndiag, bit_masks, bit_coef, coef, nsites, sites, target, amp, odd, site_offsets,
+                  site_masks, fmask):
+    """(image, amplitude) of off-diagonal term ``a`` on state ``s``: the bit-operator terms come
+    first (``a < nbit``), then the monomials that are not diagonal."""
+    if a < nbit:
+        return _bit_apply(s, a, bit_masks, bit_coef)
+    return _apply_monomial(s, a - nbit + ndiag, coef, nsites, sites, target, amp, odd, site_offsets, site_masks,
+                           fmask)
+
+
 @njit(cache=True)
 def build_rows(states, row0, col_lo, col_hi, mode,
                bit_masks, bit_coef, nbdiag,
@@ -201,11 +212,8 @@ def build_rows(states, row0, col_lo, col_hi, mode,
                                    site_offsets, site_masks)
         n = 1
         for a in range(nbdiag, nbit + nmono - ndiag):
-            if a < nbit:
-                new, v = _bit_apply(s, a, bit_masks, bit_coef)
-            else:
-                new, v = _apply_monomial(s, a - nbit + ndiag, coef, nsites, sites, target, amp, odd,
-                                         site_offsets, site_masks, fmask)
+            new, v = _off_diagonal(s, a, nbit, ndiag, bit_masks, bit_coef, coef, nsites, sites, target, amp, odd,
+                                   site_offsets, site_masks, fmask)
             if v == 0:
                 continue
             col = _rank_one(new, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)
@@ -372,26 +380,25 @@ def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top, cellma
                     tops ^= low
                     # a run whose top cell is c is put on top by the translation c + 1
                     jx = ((_popcount(low - np.uint64(1)) - top) // tshift[1, 0] + 1) % nx
-                    t = _shift_x(u, jx, tshift, tmask)
-                    if t < best:
-                        best = t
-                        arg = h * nT + jx
-                        count = 1
-                    elif t == best:
-                        count += 1
+                    best, arg, count = _keep_smallest(_shift_x(u, jx, tshift, tmask), h * nT + jx, best, arg, count)
                 continue
         for jy in range(ny):
             v = _shift_y(u, jy, nx, tshift, tmask)
             if prune and rowmin[v >> np.uint64(top)] > (best >> np.uint64(top)):
                 continue
             for jx in range(nx):
-                t = _shift_x(v, jx, tshift, tmask)
-                if t < best:
-                    best = t
-                    arg = h * nT + jy * nx + jx
-                    count = 1
-                elif t == best:
-                    count += 1
+                best, arg, count = _keep_smallest(_shift_x(v, jx, tshift, tmask), h * nT + jy * nx + jx,
+                                                  best, arg, count)
+    return best, arg, count
+
+
+@njit(cache=True, inline="always")
+def _keep_smallest(t, e, best, arg, count):
+    """Fold image ``t`` of element ``e`` into (smallest image, an element reaching it, how many)."""
+    if t < best:
+        return t, e, 1
+    if t == best:
+        return best, arg, count + 1
     return best, arg, count
 
 
@@ -453,11 +460,8 @@ def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
         buf_val[0] = d
         n = 1
         for a in range(nbdiag, nbit + nmono - ndiag):
-            if a < nbit:
-                new, v = _bit_apply(r, a, bit_masks, bit_coef)
-            else:
-                new, v = _apply_monomial(r, a - nbit + ndiag, coef, nsites, sites, target, amp, odd,
-                                         site_offsets, site_masks, fmask)
+            new, v = _off_diagonal(r, a, nbit, ndiag, bit_masks, bit_coef, coef, nsites, sites, target, amp, odd,
+                                   site_offsets, site_masks, fmask)
             if v == 0:
                 continue
             if moved:

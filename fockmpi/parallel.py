@@ -2,7 +2,6 @@
 
 Only mpi4py is used here (never PETSc), so every stage can rely on it.
 """
-import os
 import resource
 import sys
 import time
@@ -85,24 +84,14 @@ def release_free_memory():
         _LIBC[0](0)
 
 
-def current_memory_bytes():
-    """Current resident memory of this process in bytes (from /proc; 0 where unavailable)."""
-    try:
-        with open(f"/proc/{os.getpid()}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0
-
-
 class PhaseTimer:
-    """Wall time per named phase on this rank, and the memory high-water mark and the resident
-    memory when each phase ended (so a memory peak can be traced to its phase);
-    :meth:`summary` reduces the times over ranks."""
+    """Wall time per named phase on this rank, and the memory high-water mark when each phase
+    ended (so a memory peak can be traced to its phase); :meth:`summary` reduces the times
+    over ranks."""
 
     def __init__(self):
         self.seconds = {}
         self.peak_bytes = {}
-        self.rss_bytes = {}
 
     @contextmanager
     def phase(self, name):
@@ -112,7 +101,6 @@ class PhaseTimer:
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
             self.peak_bytes[name] = peak_memory_bytes()
-            self.rss_bytes[name] = current_memory_bytes()
 
     def summary(self, comm):
         """``{phase: (min, max, mean)}`` over ranks.  Collective."""
