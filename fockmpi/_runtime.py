@@ -59,6 +59,37 @@ def has_64bit_build():
     return _debian_dir(DEBIAN_PETSC, "real", 64) is not None
 
 
+INDEX_HINT = ("use a PETSc configured --with-64-bit-indices (Debian: python3-petsc4py-64-real and "
+              "python3-slepc4py-64-real, picked automatically; conda-forge: a petsc build with int64; "
+              "spack: ^petsc+int64), or fix more quantum numbers in [sector]")
+
+
+def index_limit():
+    """The largest dimension the PETSc build that :func:`init` would pick can index, or None
+    when that cannot be told without initializing PETSc.  Not collective; imports nothing
+    heavy, so ``fockmpi info`` and the checks before the basis build can ask."""
+    if "petsc4py" in sys.modules:
+        import numpy as np
+        from petsc4py import PETSc
+        return int(np.iinfo(PETSc.IntType).max)
+    if not _user_petsc_dir() and _debian_dir(DEBIAN_PETSC, "real", 32) is not None:
+        return 2 ** 63 - 1 if has_64bit_build() else 2 ** 31 - 1
+    try:
+        import petsc4py
+        conf = petsc4py.get_config()
+        header = os.path.join(conf["PETSC_DIR"], conf.get("PETSC_ARCH", ""), "include", "petscconf.h")
+        with open(header) as f:
+            return 2 ** 63 - 1 if "PETSC_USE_64BIT_INDICES" in f.read() else 2 ** 31 - 1
+    except (ImportError, OSError, KeyError, AttributeError):
+        return None
+
+
+def capacity_error(dimension, limit):
+    """The :class:`CapacityError` for a dimension beyond the build's indices."""
+    return CapacityError(f"the sector dimension {dimension} exceeds the {'32' if limit < 2 ** 32 else '64'}-bit "
+                         f"indices of this PETSc build ({limit}): {INDEX_HINT}")
+
+
 def init(scalar="real", dimension=0):
     """Import and initialize petsc4py and slepc4py; return ``(PETSc, SLEPc)``.
 
@@ -90,10 +121,7 @@ def init(scalar="real", dimension=0):
                          "python3-slepc4py-complex; conda-forge: 'petsc=*=complex*' 'slepc=*=complex*') "
                          "or unset PETSC_DIR so fockmpi can pick one")
     if dimension > np.iinfo(PETSc.IntType).max:
-        raise CapacityError(f"the sector dimension {dimension} exceeds the 32-bit indices of this PETSc "
-                            "build (2^31-1): use a PETSc configured --with-64-bit-indices (Debian: "
-                            "python3-petsc4py-64-real and python3-slepc4py-64-real, picked "
-                            "automatically; conda-forge: a petsc build with int64)")
+        raise capacity_error(dimension, int(np.iinfo(PETSc.IntType).max))
     return PETSc, SLEPc
 
 

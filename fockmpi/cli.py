@@ -73,7 +73,7 @@ def cmd_run(args):
     comm = world()
     job = load_job(args.job)
     run_job(job, comm, output_path=args.output, force=args.force, quiet=args.quiet,
-            petsc_options=_petsc_options(args.petsc))
+            petsc_options=_petsc_options(args.petsc), guard=getattr(args, "guard", None))
     return 0
 
 
@@ -106,12 +106,23 @@ def cmd_info(args):
         print(f"  {k:<26}{_size_text(v):>12}")
         total += v
     print(f"  {'total':<26}{_size_text(total):>12}")
+    for text in info["warnings"]:
+        print(f"warning: {text}")
     return 0
 
 
 def cmd_show(args):
     from .output import read_results
     r = read_results(args.result)
+    try:
+        _show(args, r)
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        raise InputError(f"{args.result}: a damaged results file (marked complete, but {e!r} is missing "
+                         "or malformed)") from None
+    return 0
+
+
+def _show(args, r):
     sec = r["sector"]
     prov = r["provenance"]
     print(f"{args.result}: sector {sec['label']}, dimension {sec['dimension']}, {prov.get('ranks')} ranks, "
@@ -137,7 +148,10 @@ def cmd_show(args):
     return 0
 
 
-def main(argv=None):
+def main(argv=None, install_signal_handlers=False):
+    """The command line.  ``install_signal_handlers`` (the console script sets it) makes
+    SIGINT and SIGTERM end a run on every rank with one message (:class:`~fockmpi.parallel.RunGuard`);
+    a caller that runs :func:`main` in its own process (tests, notebooks) keeps its handlers."""
     # One BLAS thread per MPI rank: the ranks already fill the cores, and a threaded BLAS
     # (Debian links OpenBLAS-pthreads) oversubscribes them.  Must precede importing numpy.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -148,18 +162,28 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     args.petsc = petsc
     handler = {"run": cmd_run, "info": cmd_info, "show": cmd_show}[args.command]
-    rank, size = 0, 1
+    rank, size, guard = 0, 1, None
     if args.command == "run":
-        from .parallel import world
+        from .parallel import RunGuard, world
         comm = world()
         rank, size = comm.rank, comm.size
+        guard = RunGuard(comm)
+        if install_signal_handlers:
+            guard.install()
+        args.guard = guard
     try:
         return handler(args)
     except FockmpiError as e:
+        if guard is not None and size > 1 and not guard.all_agree(patience=10.0):
+            # only this rank failed (the others are still working or waiting): end them all
+            guard.end(e.exit_code, f"fockmpi: error: {e}", patience=0.0)
         if rank == 0:
             print(f"fockmpi: error: {e}", file=sys.stderr, flush=True)
         return e.exit_code
     except KeyboardInterrupt:
+        if guard is not None and size > 1:
+            guard.end(130, "fockmpi: interrupted by SIGINT; the run stopped", patience=2.0)
+        print("fockmpi: interrupted by SIGINT", file=sys.stderr, flush=True)
         return 130
     except BrokenPipeError:  # output piped into e.g. head
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
@@ -173,5 +197,10 @@ def main(argv=None):
         return 1
 
 
+def console_main():
+    """Entry point of the ``fockmpi`` command."""
+    sys.exit(main(install_signal_handlers=True))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

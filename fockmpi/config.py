@@ -5,6 +5,8 @@ A job file has the sections ``[lattice]``, ``[model]``, ``[sector]``, ``[solver]
 :class:`Table`, which checks types and choices and, at :meth:`Table.finish`, reports keys that
 nobody read, with the closest valid spelling.
 """
+import difflib
+import math
 import numbers
 import os
 from dataclasses import dataclass, field
@@ -57,6 +59,7 @@ class Table:
         self.used.add(name)
         if name not in self.data:
             if default is _REQUIRED:
+                self._misspelled(name)
                 expected = _KIND_NAMES[kind] + (f" (one of {', '.join(map(str, choices))})" if choices else "")
                 raise ConfigError(self.key(name), f"{expected}, but the key is missing")
             return default
@@ -68,6 +71,20 @@ class Table:
         if check is not None and not check[0](value):
             raise ConfigError(self.key(name), f"{_KIND_NAMES[kind]} {check[1]}", value)
         return value
+
+    def _misspelled(self, name):
+        """A required key is missing: if an unknown key looks like it, that is the error."""
+        unknown = [k for k in self.data if k not in self.used]
+        close = difflib.get_close_matches(name, unknown, n=1, cutoff=0.6)
+        if close:
+            raise ConfigError(self.key(close[0]), message=f"unknown key '{close[0]}' in {self.where}",
+                              hint=f"did you mean '{name}'?")
+
+    def require(self, name, expected):
+        """Raise the error for a missing required key ``name`` described as ``expected``."""
+        self.used.add(name)
+        self._misspelled(name)
+        raise ConfigError(self.key(name), f"{expected}, but the key is missing")
 
     def table(self, name, default=_REQUIRED):
         value = self.get(name, "table", default)
@@ -84,6 +101,20 @@ class Table:
                                   hint=hint or f"known keys: {', '.join(sorted(known)) or 'none'}")
 
 
+def check_finite(data, path=()):
+    """Refuse ``nan`` and ``inf`` anywhere in a job (TOML allows them): no coupling, weight,
+    tolerance or shift is meaningful as a non-finite number, and a ``nan`` coupling would
+    silently compile to no term at all.  Not collective."""
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for k, v in items:
+        here = path + ((k,) if isinstance(data, dict) else (f"[{k}]",))
+        if isinstance(v, (dict, list)):
+            check_finite(v, here)
+        elif isinstance(v, float) and not math.isfinite(v):
+            name = f"[{here[0]}]" + (" " + ".".join(str(x) for x in here[1:]).replace(".[", "[") if len(here) > 1 else "")
+            raise ConfigError(name, "a finite number", v, hint="nan and inf are not allowed anywhere in a job file")
+
+
 def _convert(value, kind, key):
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -94,13 +125,19 @@ def _convert(value, kind, key):
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(key, "a number", value)
+        if not math.isfinite(value):
+            raise ConfigError(key, "a finite number", value)
         return float(value)
     if kind == "complex":
         if isinstance(value, list) and len(value) == 2 and all(
                 isinstance(x, numbers.Real) and not isinstance(x, bool) for x in value):
+            if not all(math.isfinite(x) for x in value):
+                raise ConfigError(key, "a finite number or a pair [re, im] of finite numbers", value)
             return complex(value[0], value[1])
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(key, "a number or a pair [re, im]", value)
+        if not math.isfinite(value):
+            raise ConfigError(key, "a finite number", value)
         return float(value)
     if kind == "str":
         if not isinstance(value, str):
@@ -155,11 +192,16 @@ def load_job(path):
 def parse_job(data, path="<job>", text=""):
     """Check a job given as a dict (e.g. from a notebook)."""
     for name, value in data.items():
+        if not isinstance(value, (dict, list)) and name not in SECTIONS:
+            raise ConfigError(name, message=f"{path}: unknown key '{name}' at the top level, before any "
+                              "[section] header", hint=f"a job file holds only the sections {', '.join(SECTIONS)}; "
+                              "put keys under one of them")
         if name not in SECTIONS:
             raise ConfigError(f"[{name}]", message=f"{path}: unknown section [{name}]",
                               hint=did_you_mean(name, SECTIONS) or f"sections are {', '.join(SECTIONS)}")
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}]", "a table (a [section] header)", value)
+    check_finite(data)
     for name in ("lattice", "model"):
         if name not in data:
             raise ConfigError(f"[{name}]", message=f"{path}: the section [{name}] is missing")

@@ -80,9 +80,30 @@ class ConvergenceError(FockmpiError):
     """The eigensolver did not converge the requested number of eigenpairs."""
 
 
+# words users write for a choice, by meaning: a suggestion must never be the opposite of what
+# was meant ('lowest' is closer in spelling to 'largest' than to 'smallest')
+SYNONYMS = {
+    "smallest": ("lowest", "low", "min", "minimum", "minimal", "ground", "groundstate", "ground_state",
+                 "bottom", "smallest_real", "sr", "sa"),
+    "largest": ("highest", "high", "max", "maximum", "maximal", "top", "biggest", "largest_real", "lr", "la"),
+    "target": ("nearest", "closest", "interior", "shift", "around", "target_real", "tr"),
+    "periodic": ("pbc", "periodical", "torus", "ring", "cyclic", "closed"),
+    "open": ("obc", "free", "hard", "finite"),
+}
+
+
 def did_you_mean(word, candidates):
-    """Return ``"did you mean 'x'?"`` for the closest of ``candidates``, or ``None``."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.5)
+    """Return ``"did you mean 'x'?"`` for the closest of ``candidates``, or ``None``.
+
+    A known synonym wins over spelling (``'lowest'`` -> ``'smallest'``); a word that is a
+    synonym of something not among the candidates gets no suggestion rather than a wrong one.
+    """
+    text = str(word).strip().lower()
+    names = [str(c) for c in candidates]
+    for meaning, words in SYNONYMS.items():
+        if text in words:
+            return f"did you mean '{meaning}'?" if meaning in names else None
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.5)
     if close:
         return f"did you mean '{close[0]}'?"
     return None

@@ -241,6 +241,9 @@ def compile_operator(op, space, charges=(), check_hermitian=True):
     unit_source = {}
     for factors, coef in op.terms.items():
         text = format_term(factors, coef)
+        if not np.isfinite(complex(coef)):
+            # a nan coupling would otherwise compare unequal to everything and vanish silently
+            raise OperatorError(f"term {text!r}: the coefficient is not a finite number")
         res = _local_terms(factors, coef, space, text)
         if res is None:
             continue

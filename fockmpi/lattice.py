@@ -22,9 +22,15 @@ periodic clusters); a bond from a site to itself is an error.
 import numpy as np
 
 from .config import Table
-from .errors import ConfigError
+from .errors import CapacityError, ConfigError, did_you_mean
 
 LATTICE_TYPES = ("chain", "ladder", "square", "triangular", "honeycomb", "kagome", "custom")
+MAX_SITES = 64  # a basis state is one uint64 (fockmpi.space), and every site takes a bit or more
+
+
+def nsites_per_cell(kind):
+    """Sites per unit cell of a built-in lattice."""
+    return {"ladder": 2, "honeycomb": 2, "kagome": 3}.get(kind, 1)
 
 
 class Lattice:
@@ -93,10 +99,19 @@ def make_lattice(kind, size, boundary="periodic"):
     size = [size] if isinstance(size, int) else list(size)
     if len(size) != dims or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in size):
         raise ConfigError("[lattice] size", f"{dims} positive integer(s) for a {kind} lattice", size)
+    if nsites_per_cell(kind) * int(np.prod([min(n, 1 << 20) for n in size])) > MAX_SITES:
+        # refused before any bond is built: no packed state holds more than 64 sites
+        raise CapacityError(f"[lattice] size {list(size)}: a {kind} lattice of that size has more than "
+                            f"{MAX_SITES} sites, but a basis state is packed into 64 bits (one bit per "
+                            "spin-1/2 or spinless fermion, two per electron site)")
+    given = boundary
     if isinstance(boundary, str):
         boundary = [boundary] * dims
-    if len(boundary) != dims or any(b not in ("periodic", "open") for b in boundary):
-        raise ConfigError("[lattice] boundary", f"'periodic' or 'open' (or a list of {dims})", boundary)
+    if not isinstance(boundary, list) or len(boundary) != dims or any(b not in ("periodic", "open") for b in boundary):
+        raise ConfigError("[lattice] boundary", f"'periodic' or 'open', or a list of {dims} of them "
+                          "(one per direction)", given, hint=next((did_you_mean(b, ("periodic", "open")) for b in
+                                                                  (given if isinstance(given, list) else [given])
+                                                                  if isinstance(b, str) and b not in ("periodic", "open")), None))
     periodic = [b == "periodic" for b in boundary]
     if kind == "chain":
         (L,) = size
@@ -147,6 +162,9 @@ def custom_lattice(nsites, bonds, where="[lattice]"):
     """A lattice from a site count and bond lists ``{name: [[i, j], [i, j, J_ij], ...]}``."""
     if isinstance(nsites, bool) or not isinstance(nsites, int) or nsites < 1:
         raise ConfigError(f"{where} sites", "a positive integer", nsites)
+    if nsites > MAX_SITES:
+        raise CapacityError(f"{where} sites = {nsites}: more than {MAX_SITES} sites, but a basis state is "
+                            "packed into 64 bits (one bit per spin-1/2 or spinless fermion, two per electron site)")
     out = {}
     for name, entries in bonds.items():
         key = f"{where[:-1]}.bonds] {name}"
@@ -156,9 +174,9 @@ def custom_lattice(nsites, bonds, where="[lattice]"):
         for n, e in enumerate(entries):
             ok = isinstance(e, list) and len(e) in (2, 3) and all(
                 isinstance(v, int) and not isinstance(v, bool) for v in e[:2]) and (
-                len(e) == 2 or (isinstance(e[2], (int, float)) and not isinstance(e[2], bool)))
+                len(e) == 2 or (isinstance(e[2], (int, float)) and not isinstance(e[2], bool) and np.isfinite(e[2])))
             if not ok:
-                raise ConfigError(f"{key}[{n}]", "[i, j] or [i, j, J_ij] with integer sites", e)
+                raise ConfigError(f"{key}[{n}]", "[i, j] or [i, j, J_ij] with integer sites and a finite J_ij", e)
             i, j = e[0], e[1]
             for s in (i, j):
                 if not 0 <= s < nsites:
@@ -179,6 +197,9 @@ def lattice_from_table(t: Table):
         bonds = t.get("bonds", "table", default={})
         lat = custom_lattice(nsites, bonds)
     else:
+        if "size" not in t:
+            t.require("size", f"a list of {'one' if kind in ('chain', 'ladder') else 'two'} positive integer(s) "
+                              f"(cells per direction), such as {[8] if kind in ('chain', 'ladder') else [4, 4]}")
         size = t.get("size", "list") if isinstance(t.data.get("size"), list) else [t.get("size", "int")]
         boundary = t.data.get("boundary", "periodic")
         t.used.add("boundary")

@@ -89,6 +89,21 @@ class Operator:
 
     __radd__ = __add__
 
+    def __iadd__(self, other):
+        # in place: building H term by term (``H += ...`` over bonds) stays linear in the
+        # number of terms, where ``H = H + ...`` would copy the whole dict every time
+        other = _as_operator(other)
+        if other is NotImplemented:
+            return other
+        terms = self.terms
+        for key, coef in other.terms.items():
+            value = terms.get(key, 0) + coef
+            if value != 0:
+                terms[key] = value
+            else:
+                terms.pop(key, None)
+        return self
+
     def __neg__(self):
         return Operator({k: -v for k, v in self.terms.items()})
 
@@ -348,7 +363,8 @@ def format_operator(op):
 
 # --- parsing -----------------------------------------------------------------------------
 _NAMES = ("cdag", "c", "n", "bdag", "b", "S+", "S-", "Sp", "Sm", "Sz", "Sx", "Sy", "Id")
-_FACTOR_RE = re.compile(r"^(?P<name>[A-Za-z]+[+-]?)_(?P<site>[A-Za-z]|\d+)(?:,(?P<flavor>\w+))?$")
+# ASCII digits only: \d would accept any Unicode digit ("Sz_٣" as site 3)
+_FACTOR_RE = re.compile(r"^(?P<name>[A-Za-z]+[+-]?)_(?P<site>[A-Za-z]|[0-9]+)(?:,(?P<flavor>[A-Za-z0-9_↑↓]+))?$")
 _SPIN_OPS = {"S+", "S-", "Sp", "Sm", "Sz", "Sx", "Sy"}
 
 
@@ -401,7 +417,8 @@ def _parse_factor(word, text, site_kind, bindings):
             from .errors import did_you_mean
             hint = did_you_mean(name, _NAMES)
         msg = (f"in {text!r}: cannot read factor {word!r}; expected NAME_SITE or NAME_SITE,SPIN "
-               f"with NAME one of {', '.join(_NAMES)}")
+               f"with NAME one of {', '.join(_NAMES)} and SITE a number in the digits 0-9 or a "
+               "template letter")
         raise OperatorError(msg + (f" ({hint})" if hint else ""))
     name, site_text, flavor_text = m.group("name"), m.group("site"), m.group("flavor")
     if site_text.isdigit():

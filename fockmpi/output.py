@@ -20,40 +20,140 @@ Layout (``fockmpi show FILE`` prints it)::
     /provenance           attrs: versions of fockmpi, PETSc, SLEPc, MPI, h5py; git commit;
                           ranks, host, start and end time
 
-Atomicity: the file is written as ``NAME.tmp``, the attribute ``complete`` is set last, the
-file is closed, and rank 0 renames it to ``NAME``.  A crash leaves at most a stale ``.tmp``
-(removed by the next run), never a half file under the final name.  Readers check ``complete``.
+Atomicity: the file is written as ``NAME.<host>-<pid>.tmp`` (one name per run), the attribute
+``complete`` is set last, the file is closed, and rank 0 gives it the final name ``NAME`` by a
+hard link that fails if ``NAME`` exists (so a file that appeared meanwhile is never replaced
+without ``--force``).  A crash leaves at most a stale ``.tmp`` (removed by the next run on that
+host once its process is gone), never a half file under the final name.  Readers check
+``complete``.
 """
+import glob
 import os
+import socket
+import sys
 
 import numpy as np
 
 from ._runtime import import_h5py
-from .errors import FockmpiError, OutputExistsError
+from .errors import ConfigError, FockmpiError, InputError, OutputExistsError
 from .parallel import raise_collectively
 
 FORMAT = "fockmpi-results-1"
 
 
-def prepare_path(path, force, comm):
-    """Check that ``path`` may be written; remove a stale ``path.tmp``.  Collective.
+def temporary_name(path, comm):
+    """``NAME.<host>-<pid>.tmp``: the name this run writes under (rank 0's host and process id,
+    so two runs with the same output never write into one file, and a stale one can be told
+    from a live one).  Collective."""
+    tag = f"{socket.gethostname()}-{os.getpid()}" if comm.rank == 0 else None
+    return f"{path}.{comm.bcast(tag, root=0)}.tmp"
 
-    Raises :class:`OutputExistsError` (on every rank) if ``path`` exists and not ``force``.
+
+def _check_path(path, force, job_path):
+    """The :class:`InputError` that makes ``path`` unusable as a results file, or None."""
+    if not path or not path.strip():
+        return ConfigError("[output] path", "a file name such as \"results/run.h5\"", path)
+    if path.endswith(os.sep) or os.path.isdir(path):
+        return InputError(f"output path {path}: is a directory; give a file name such as "
+                          f"{os.path.join(path, 'run.h5')}")
+    if job_path is not None and os.path.exists(path) and os.path.exists(job_path) and os.path.samefile(path, job_path):
+        return InputError(f"output path {path}: is the job file itself; choose another path with -o")
+    parent = os.path.dirname(os.path.abspath(path))
+    probe = parent
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        return InputError(f"output path {path}: cannot create a directory there, {probe} is a file")
+    if os.path.exists(path) and not force:
+        return OutputExistsError(f"{path} exists already; pass --force to overwrite it or choose another "
+                                 "path with -o")
+    return None
+
+
+def prepare_path(path, force, comm, job_path=None):
+    """Check, before any work, that the results can be written to ``path``; remove stale
+    temporary files of earlier runs that were killed.  Collective.
+
+    Raises (on every rank) :class:`OutputExistsError` if ``path`` exists and not ``force``, and
+    :class:`InputError` for an empty path, a directory, the job file itself, a parent that is a
+    file, or a directory this process cannot write in (tried by creating the temporary file).
     """
+    tmp = temporary_name(path, comm)
     error = None
     if comm.rank == 0:
-        if os.path.exists(path) and not force:
-            error = OutputExistsError(f"{path} exists already; pass --force to overwrite it or choose "
-                                      "another path with -o")
-        else:
+        error = _check_path(path, force, job_path)
+        if error is None:
             parent = os.path.dirname(os.path.abspath(path))
             try:
                 os.makedirs(parent, exist_ok=True)
-                if os.path.exists(path + ".tmp"):
-                    os.remove(path + ".tmp")
+                fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                os.close(fd)
+                os.remove(tmp)
             except OSError as e:
-                error = FockmpiError(f"cannot prepare {path}: {e}")
+                error = InputError(f"output path {path}: cannot write there ({e.strerror or e}); choose "
+                                   "another path with -o")
+            else:
+                _remove_stale_temporaries(path)
     raise_collectively(comm, comm.bcast(error, root=0))
+
+
+def _remove_stale_temporaries(path):
+    """Remove ``path``'s temporary files left by killed runs on this host (their process is
+    gone) and the ``NAME.tmp`` of fockmpi versions before 0.x; live runs' files stay."""
+    host = socket.gethostname()
+    stale = [path + ".tmp"] if os.path.exists(path + ".tmp") else []
+    for name in glob.glob(glob.escape(path) + ".*.tmp"):
+        tag = name[len(path) + 1:-len(".tmp")]
+        who, _, pid = tag.rpartition("-")
+        if who == host and pid.isdigit() and not _alive(int(pid)):
+            stale.append(name)
+    for name in stale:
+        try:
+            os.remove(name)
+        except OSError:
+            pass
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def publish(tmp, path, force):
+    """Give the complete file ``tmp`` its final name; return that name.  Not collective (rank 0).
+
+    With ``force`` an existing file is replaced.  Without it the final name is claimed
+    atomically (a hard link, which fails if the name exists), so a file that appeared while
+    this run was working (another run with the same output) is never replaced: the results
+    then go to ``NAME.1.h5`` (or the next free number) and a warning says so.
+    """
+    if force:
+        os.replace(tmp, path)
+        return path
+    stem, ext = os.path.splitext(path)
+    for k in range(1000):
+        name = path if k == 0 else f"{stem}.{k}{ext}"
+        try:
+            try:
+                os.link(tmp, name)
+                os.remove(tmp)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links on this file system: reserve the name, then replace
+                os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                os.replace(tmp, name)
+        except FileExistsError:
+            continue
+        if k:
+            print(f"  warning: {path} appeared while this run was working (another run with the same "
+                  f"output?); it was left alone, these results are in {name}", file=sys.stderr, flush=True)
+        return name
+    raise FockmpiError(f"cannot find a free name for the results next to {path}; they are in {tmp}")
 
 
 def _write_rows(h5py, dset, start, data):
@@ -75,8 +175,9 @@ def _write_rows(h5py, dset, start, data):
             dset.id.write(mspace, fspace, np.zeros((1,) + dset.shape[1:], dtype=dset.dtype), dxpl=dxpl)
 
 
-def write_results(path, comm, record):
-    """Write a results file atomically.  Collective.
+def write_results(path, comm, record, force=False):
+    """Write a results file atomically; return its name (``path``, unless another file took
+    that name meanwhile: :func:`publish`).  Collective.
 
     ``record`` is a dict with keys: job_text, job_path, sector_label, sector_values (dict),
     dimension, start (this rank's first row), states (local uint64), norms (local, symmetry
@@ -87,7 +188,19 @@ def write_results(path, comm, record):
     ``eigenvalue_sector`` instead of states, norms and vectors.
     """
     h5py = import_h5py()
-    tmp = path + ".tmp"
+    tmp = temporary_name(path, comm)
+    try:
+        _write_file(h5py, tmp, comm, record)
+    except BaseException:
+        if comm.rank == 0 and os.path.exists(tmp):
+            os.remove(tmp)  # a failed write leaves no stray temporary file
+        raise
+    comm.Barrier()
+    final = publish(tmp, path, force) if comm.rank == 0 else None
+    return comm.bcast(final, root=0)
+
+
+def _write_file(h5py, tmp, comm, record):
     with h5py.File(tmp, "w", driver="mpio", comm=comm) as f:
         f.attrs["complete"] = False
         f.attrs["format"] = FORMAT
@@ -120,10 +233,6 @@ def write_results(path, comm, record):
         for k, v in record["provenance"].items():
             g.attrs[k] = str(v).replace("\x00", "").strip()
         f.attrs["complete"] = True
-    comm.Barrier()
-    if comm.rank == 0:
-        os.replace(tmp, path)
-    comm.Barrier()
 
 
 def _write_basis_and_vectors(h5py, f, record):
@@ -204,26 +313,61 @@ def plot_tower(path, sectors):
 
 
 def read_results(path):
-    """Read a results file (serially) into a dict; refuse incomplete files.  Not collective."""
+    """Read a results file (serially) into a dict.  Not collective.
+
+    Raises :class:`InputError` (exit status 2) for a missing path, a directory, a file that is
+    not HDF5 or not written by fockmpi, a damaged or truncated file, and a results file that is
+    incomplete (its run did not finish) or lacks parts a complete one has.
+    """
     h5py = import_h5py()
     if not os.path.exists(path):
-        raise FockmpiError(f"{path}: no such file")
-    with h5py.File(path, "r") as f:
-        if not f.attrs.get("complete", False):
-            raise FockmpiError(f"{path} is incomplete (the run that wrote it did not finish)")
-        out = {
-            "job_toml": f["job"].attrs["toml"],
-            "sector": dict(f["sector"].attrs),
-            "eigenvalues": f["eigenvalues"][()],
-            "residuals": f["residuals"][()],
-            "solver": dict(f["solver"].attrs),
-            "timings": {k: dict(v.attrs) for k, v in f["timings"].items()},
-            "memory": {k: v[()] for k, v in f["memory"].items()},
-            "provenance": dict(f["provenance"].attrs),
-            "has_vectors": "eigenvectors" in f,
-        }
-        if "sectors" in f:
-            out["eigenvalue_sector"] = f["eigenvalue_sector"][()]
-            out["sectors"] = [dict(dict(g.attrs), eigenvalues=g["eigenvalues"][()], residuals=g["residuals"][()])
-                              for _, g in sorted(f["sectors"].items())]
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a results file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise InputError(f"{path}: unreadable ({e.strerror or e})") from None
+    if not head:
+        raise InputError(f"{path}: an empty file, not a fockmpi results file")
+    if not h5py.is_hdf5(path):
+        raise InputError(f"{path}: not a fockmpi results file (not HDF5)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise InputError(f"{path}: unreadable HDF5 file (damaged or truncated: {e})") from None
+    with f:
+        try:
+            fmt, complete = f.attrs.get("format"), f.attrs.get("complete", False)
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            raise InputError(f"{path}: unreadable HDF5 file (damaged: {e})") from None
+        if fmt != FORMAT:
+            raise InputError(f"{path}: not a fockmpi results file (an HDF5 file without the "
+                             f"attribute format = '{FORMAT}')")
+        if not complete:
+            raise InputError(f"{path} is incomplete (the run that wrote it did not finish)")
+        try:
+            out = _read_groups(f)
+        except (KeyError, OSError, ValueError, TypeError) as e:
+            raise InputError(f"{path}: a damaged results file (marked complete, but {e})") from None
+    return out
+
+
+def _read_groups(f):
+    out = {
+        "job_toml": f["job"].attrs["toml"],
+        "sector": dict(f["sector"].attrs),
+        "eigenvalues": f["eigenvalues"][()],
+        "residuals": f["residuals"][()],
+        "solver": dict(f["solver"].attrs),
+        "timings": {k: dict(v.attrs) for k, v in f["timings"].items()},
+        "memory": {k: v[()] for k, v in f["memory"].items()},
+        "provenance": dict(f["provenance"].attrs),
+        "has_vectors": "eigenvectors" in f,
+    }
+    if "sectors" in f:
+        out["eigenvalue_sector"] = f["eigenvalue_sector"][()]
+        out["sectors"] = [dict(dict(g.attrs), eigenvalues=g["eigenvalues"][()], residuals=g["residuals"][()])
+                          for _, g in sorted(f["sectors"].items())]
     return out

@@ -2,7 +2,9 @@
 
 Only mpi4py is used here (never PETSc), so every stage can rely on it.
 """
+import os
 import resource
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -134,3 +136,68 @@ class Progress:
             self.every = max(self.every, 10.0)  # first line after a few seconds, then every 10 s
             frac = done / max(self.total, 1)
             print(f"  {self.label}: {100 * frac:5.1f}%  ({now - self.t0:.1f} s)", flush=True)
+
+
+class RunGuard:
+    """Ends a run on every rank when one rank fails or is interrupted, with one message.
+
+    MPI has no way to leave a collective that another rank will never enter: a rank that
+    returns early (an error only it saw, Ctrl-C, ``kill``, Slurm's SIGTERM) would leave the
+    others waiting forever.  So a rank that ends abnormally first offers the others to end
+    together (a non-blocking barrier on a private communicator, so it can never match a
+    collective of the run itself).  If every rank joins within ``patience`` seconds (all saw
+    the same error, or ``mpirun`` sent the signal to all), they end normally and rank 0 prints
+    the message; otherwise this rank prints it and aborts the communicator.
+
+    SIGINT and SIGTERM are handled at the next Python instruction of the main thread: between
+    kernel chunks, at every solver iteration (a monitor runs on every rank).  Collective (the
+    constructor duplicates ``comm``).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.private = comm.Dup() if comm.size > 1 else None
+        self.published = None  # the results file, once it has its final name
+
+    def install(self):
+        """Handle SIGINT and SIGTERM by ending the run on every rank (main thread only)."""
+        for sig in self.SIGNALS:
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, _frame):
+        name = signal.Signals(signum).name
+        if self.published:
+            what = f"the results file {self.published} was complete before"
+        else:
+            what = "no results file was written (a results file appears only when complete)"
+        for sig in self.SIGNALS:  # a second Ctrl-C must not interrupt the ending itself
+            signal.signal(sig, signal.SIG_IGN)
+        self.end(128 + signum, f"fockmpi: interrupted by {name}; the run stopped, {what}", patience=2.0)
+
+    def all_agree(self, patience):
+        """True if every rank calls this within ``patience`` seconds (then all have the same
+        reason to stop).  Collective in intent; never blocks longer than ``patience``."""
+        if self.private is None:
+            return True
+        request = self.private.Ibarrier()
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            if request.Test():
+                return True
+            time.sleep(0.005)
+        return False
+
+    def end(self, code, message, patience):
+        """Print ``message`` once and end the process (and, if the other ranks do not stop
+        with it, the whole run) with exit status ``code``.  Does not return."""
+        together = self.all_agree(patience)
+        if self.comm.rank == 0 or not together:
+            where = "" if together or self.comm.size == 1 else f" (rank {self.comm.rank} of {self.comm.size})"
+            sys.stderr.write(message + where + "\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if not together:
+            self.comm.Abort(code)
+        os._exit(code)  # noqa: SLF001 - PETSc's and MPI's clean-up would wait for the other ranks

@@ -15,7 +15,7 @@ import numpy as np
 from . import __version__, _runtime
 from .basis import RankingTables, Sector, SymmetricBasis, U1Basis
 from .config import Table
-from .errors import ConfigError, SectorError, did_you_mean
+from .errors import CapacityError, ConfigError, SectorError, did_you_mean
 from .hamiltonian import compile_operator
 from .lattice import lattice_from_table
 from .models import model_from_table
@@ -25,6 +25,7 @@ from .symmetry import (
     SYMMETRY_KEYS,
     SymmetryGroup,
     check_invariance,
+    check_sector_preserved,
     lattice_cells,
     sector_choices,
     sector_values,
@@ -86,6 +87,7 @@ def build_problem(job, output_path=None):
     sector = sector_from_table(sector_table, space)
     choices = sector_choices(sector_table, lattice, space)
     distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
+    check_sector_preserved(sector, list(distinct.values()))
     check_invariance(H, list(distinct.values()))
     groups, seen = [], set()
     samples = _sample_states(sector) if any(g.particle_hole for gens in choices for g in gens) else None
@@ -111,34 +113,17 @@ def build_problem(job, output_path=None):
                     seen.add(key)
                     groups.append(group)
                 break
-    if samples is not None:
-        _check_particle_hole_sector(sector, groups, samples)
     group = groups[0] if len(choices) == 1 else None
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")
     default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
     path = out.get("path", "str", default)  # read (and checked) even when -o overrides it
-    path = output_path or path
+    path = output_path if output_path is not None else path
     vectors = out.get("eigenvectors", "bool", True)
     out.finish()
     compiled = compile_operator(H, space, sector.names)
     return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors, group,
                    groups if len(choices) > 1 else None)
-
-
-def _check_particle_hole_sector(sector, groups, samples):
-    """Particle-hole must map the U(1) sector onto itself (half filling of every fixed charge)."""
-    tables = RankingTables(sector)
-    for group in groups:
-        for g in (group.generators if group else []):
-            if g.particle_hole:
-                label = (tuple(range(group.nsites)), False, True)
-                images = np.array([group._act(label, int(s))[0] for s in samples], dtype=np.uint64)
-                if np.any(tables.rank(images) < 0):
-                    raise SectorError(f"particle_hole maps the sector {sector.label()} to another one: it is a "
-                                      "symmetry only at half filling (N = number of modes / 2; for electrons "
-                                      "N_up = N_dn = sites / 2)")
-                return
 
 
 def _sample_states(sector, count=4):
@@ -148,6 +133,62 @@ def _sample_states(sector, count=4):
         return None
     idx = np.unique(np.linspace(0, tables.dim - 1, count).astype(np.int64))
     return np.concatenate([tables.states(int(i), 1) for i in idx])
+
+
+def capacity_problems(problem, ranks, ranks_on_node=None):
+    """What makes a job impossible before anything is allocated, as a list of
+    :class:`CapacityError` (empty: it may fit).  Not collective.
+
+    The U(1) dimension is counted exactly from the ranking tables (milliseconds, no states);
+    a symmetry sector has at least ``U(1) dimension / group order`` states.  That lower bound
+    is held against the index width of the PETSc build and, when ``ranks_on_node`` is given,
+    the basis states alone (8 bytes a state, 16 with symmetries) against this node's available
+    memory.
+    """
+    out = []
+    u1 = RankingTables(problem.sector).dim
+    groups = [problem.group] if problem.groups is None else problem.groups
+    order = min((g.order for g in groups if g is not None), default=1)
+    lower = -(-u1 // order)
+    limit = _runtime.index_limit()
+    if limit is not None and lower > limit:
+        err = _runtime.capacity_error(lower, limit)
+        if order > 1:
+            err = CapacityError(f"{err} (the symmetric sector has at least {lower} states: U(1) dimension "
+                                f"{u1} / {order} symmetry operations)")
+        out.append(err)
+    available = _available_memory_bytes()
+    if ranks_on_node and available:
+        need = (8 if order == 1 else 16) * lower / ranks
+        share = available / ranks_on_node
+        if need > share:
+            out.append(CapacityError(
+                f"the sector {problem.sector_label()} has {'at least ' if order > 1 else ''}{lower} states: "
+                f"the basis states alone need {need / 2**30:.3g} GiB per rank on {ranks} rank(s), but this "
+                f"node has {available / 2**30:.3g} GiB available for {ranks_on_node} rank(s); use more "
+                "nodes or fix more quantum numbers in [sector]"))
+    return out
+
+
+def _available_memory_bytes():
+    """MemAvailable of this node (Linux), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _ranks_on_this_node(comm):
+    """How many ranks of ``comm`` share this node's memory.  Collective."""
+    from mpi4py import MPI
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    n = node.size
+    node.Free()
+    return n
 
 
 def _provenance(comm, started):
@@ -167,8 +208,11 @@ def _git_commit():
         return "unknown"
 
 
-def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options=None):
+def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options=None, guard=None):
     """Run a job end to end and write its results file.  Collective on ``comm``.
+
+    ``guard`` (a :class:`~fockmpi.parallel.RunGuard`) learns the results file once it exists,
+    so an interruption after that says so.
 
     Returns a dict with the eigenvalues, residuals, timings and the output path.
     """
@@ -177,10 +221,18 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     with timer.phase("model"), collective_errors(comm):
         problem = build_problem(job, output_path)
     from .output import prepare_path, write_results
-    prepare_path(problem.output_path, force, comm)
+    prepare_path(problem.output_path, force, comm, job_path=job.path)
+    with collective_errors(comm):
+        for problem_found in capacity_problems(problem, comm.size, _ranks_on_this_node(comm)):
+            raise problem_found
     if problem.groups is not None:
-        return run_all_sectors(problem, comm, timer, started, quiet, petsc_options)
+        return run_all_sectors(problem, comm, timer, started, quiet, petsc_options, force, guard)
 
+    real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
+    scalar = "real" if real else "complex"
+    # PETSc starts (and the solver options are tried) before the basis is built, so that an
+    # option SLEPc rejects costs a second, not the basis and the assembly
+    PETSc, SLEPc = _start_petsc(scalar, 0, comm, problem, petsc_options)
     if problem.group is not None and not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                      f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
@@ -189,15 +241,16 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
             basis = U1Basis(problem.sector, comm.rank, comm.size)
         else:
             basis = SymmetricBasis(problem.sector, problem.group, comm, show_progress=not quiet)
-    real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
-    scalar = "real" if real else "complex"
+    with collective_errors(comm):
+        limit = _runtime.index_limit()
+        if basis.dim > limit:  # (a symmetric sector: only its lower bound was known before)
+            raise _runtime.capacity_error(basis.dim, limit)
     if not quiet and problem.group is None:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                f"dim {basis.dim} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
     elif not quiet:
         print0(comm, f"  basis: {basis.dim} representatives of {basis.u1_dim} U(1) states "
                      f"({timer.seconds['basis']:.1f} s) | {scalar}")
-    PETSc, SLEPc = _start_petsc(scalar, basis.dim, comm, problem, petsc_options)
     from .assemble import assemble_hamiltonian
     from .solve import solve
     with timer.phase("assembly"):
@@ -232,7 +285,9 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     }
     record["timings"] = timings_now
     record["provenance"] = _provenance(comm, started)
-    write_results(problem.output_path, comm, record)
+    problem.output_path = write_results(problem.output_path, comm, record, force)
+    if guard is not None:
+        guard.published = problem.output_path
     timer.seconds["output"] = time.perf_counter() - t_output
     timings = timer.summary(comm)
     if not quiet:
@@ -244,15 +299,18 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
 def _start_petsc(scalar, dim, comm, problem, petsc_options):
     """Import and initialize PETSc/SLEPc for ``scalar`` (collective), start its event log (for
     matvec counts) and add command-line PETSc options to the solver's."""
+    from .solve import check_options
     with collective_errors(comm):
         PETSc, SLEPc = _runtime.init(scalar, dim)
     PETSc.Log.begin()
     for k, v in (petsc_options or {}).items():
         problem.solver.options[k] = v
+    with collective_errors(comm):
+        check_options(problem.solver, PETSc, SLEPc)
     return PETSc, SLEPc
 
 
-def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None):
+def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None, force=False, guard=None):
     """Every symmetry sector of a job with ``"all"``: one solve per sector, one results file
     with the energies labelled by their quantum numbers (the tower of states).  Collective."""
     from .assemble import assemble_hamiltonian
@@ -260,7 +318,8 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
     from .solve import solve
     real = problem.compiled.is_real and all(g is None or g.is_real for g in problem.groups)
     scalar = "real" if real else "complex"
-    PETSc, SLEPc = _start_petsc(scalar, RankingTables(problem.sector).dim, comm, problem, petsc_options)
+    # (each sector's own dimension is held against the index width when its basis is built)
+    PETSc, SLEPc = _start_petsc(scalar, 0, comm, problem, petsc_options)
     if not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | {len(problem.groups)} sectors of "
                      f"{problem.sector.label()} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
@@ -275,6 +334,9 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
             try:
                 with collective_errors(comm):
                     basis = SymmetricBasis(problem.sector, group, comm)
+                    limit = _runtime.index_limit()
+                    if limit is not None and basis.dim > limit:
+                        raise _runtime.capacity_error(basis.dim, limit)
             except SectorError as e:
                 if "empty" not in str(e):
                     raise
@@ -316,7 +378,9 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         "timings": timings_now,
         "provenance": _provenance(comm, started),
     }
-    write_results(problem.output_path, comm, record)
+    problem.output_path = write_results(problem.output_path, comm, record, force)
+    if guard is not None:
+        guard.published = problem.output_path
     timings = timer.summary(comm)
     plot = None
     if comm.rank == 0:
@@ -393,8 +457,15 @@ def describe_job(job, ranks=1):
     }
     if problem.group is not None:
         est["basis states"] = 16 * per_rank  # representatives and their norms
+    warnings = [str(e) for e in capacity_problems(problem, ranks)]
+    total = sum(est.values())
+    available = _available_memory_bytes()
+    if available and total * ranks > available:
+        warnings.append(f"the estimate for {ranks} rank(s), {total * ranks / 2**30:.3g} GiB in all, exceeds "
+                        f"this node's available memory ({available / 2**30:.3g} GiB): spread the ranks over "
+                        "more nodes")
     return {"problem": problem, "dimension": dim, "exact": exact, "u1_dimension": u1_dim,
-            "seconds": t_dim, "nnz_per_row": nnz_row,
+            "seconds": t_dim, "nnz_per_row": nnz_row, "warnings": warnings,
             "estimate": est, "ranks": ranks, "scalar": "real" if scalar_bytes == 8 else "complex"}
 
 

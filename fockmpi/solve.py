@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import Table
-from .errors import ConfigError, ConvergenceError, FockmpiError
+from .errors import ConfigError, ConvergenceError, FockmpiError, did_you_mean
 from .parallel import print0, release_free_memory
 
 METHODS = ("krylovschur", "lanczos", "lobpcg", "jd")
@@ -67,6 +67,15 @@ def settings_from_table(t: Table):
     if "target" in t.data and s.which != "target":
         raise ConfigError(t.key("target"), message=f"{t.key('target')} is only used with which = \"target\"",
                           hint=f"found which = \"{s.which}\"")
+    if "transform" in t.data and s.which != "target":
+        raise ConfigError(t.key("transform"), message=f"{t.key('transform')} is only used with which = \"target\"",
+                          hint=f"found which = \"{s.which}\"")
+    if s.method == "lobpcg" and s.which == "target":
+        # SLEPc's LOBPCG computes extreme eigenvalues only (and takes no spectral transform)
+        raise ConfigError(t.key("method"), message=f"{t.key('method')} = \"lobpcg\" finds only the smallest or "
+                          "largest eigenvalues, not those nearest a target",
+                          hint="use method = \"krylovschur\" (with transform = \"sinvert\" for interior "
+                               "levels) or \"jd\"")
     t.finish()
     return s
 
@@ -325,6 +334,104 @@ def _apply_which(eps, settings, SLEPc, dense):
             eps.getST().setType(SLEPc.ST.Type.SINVERT)
 
 
+# SLEPc options worth suggesting for a misspelled one (the [solver] keys set most of them)
+KNOWN_OPTIONS = ("eps_type", "eps_nev", "eps_ncv", "eps_mpd", "eps_tol", "eps_max_it", "eps_target",
+                 "eps_view", "eps_view_values", "eps_view_vectors", "eps_monitor", "eps_monitor_all",
+                 "eps_monitor_conv", "eps_conv_abs", "eps_conv_rel", "eps_conv_norm", "eps_true_residual",
+                 "eps_krylovschur_restart", "eps_krylovschur_locking", "eps_lanczos_reorthog",
+                 "eps_lobpcg_blocksize", "eps_lobpcg_restart", "eps_lobpcg_locking", "eps_jd_krylov_start",
+                 "eps_jd_blocksize", "eps_jd_initial_size", "eps_jd_fix", "eps_balance", "eps_purify",
+                 "st_type", "st_shift", "st_ksp_type", "st_pc_type", "st_ksp_rtol", "st_ksp_max_it",
+                 "st_pc_factor_mat_solver_type", "st_matmode")
+_AT_SOLVE_END = ("view", "log_", "info", "malloc", "options_")  # read after setFromOptions, or at exit
+
+
+def check_options(settings, PETSc, SLEPc):
+    """Try ``[solver] options`` (and those after ``--``) on a small eigenproblem before any
+    work: a value SLEPc rejects (``eps_type = "notasolver"``) or a name nobody reads
+    (``eps_nevv``) is a :class:`ConfigError` naming it.  Not collective (a COMM_SELF probe;
+    every rank decides alike)."""
+    options = dict(settings.options)
+    if not options:
+        return
+    failed = _probe(settings, options, PETSc, SLEPc)
+    if failed is not None:
+        culprits = [k for k in options if _probe(settings, {k: options[k]}, PETSc, SLEPc) is not None]
+        named = ", ".join(f"{k} = {options[k]!r}" for k in (culprits or options))
+        raise ConfigError("[solver] options", message=f"[solver] options: SLEPc/PETSc rejected {named} "
+                          f"({failed})", hint="check the value against the SLEPc manual, e.g. eps_type is one "
+                          "of krylovschur, lanczos, lobpcg, jd, gd, arnoldi, power, subspace, lapack")
+    unused = [k for k in _probe(settings, options, PETSc, SLEPc, report_unused=True)
+              if not any(w in k for w in _AT_SOLVE_END)]
+    if unused:
+        hints = [f"{k}: {m}" for k in unused for m in [did_you_mean(k, KNOWN_OPTIONS)] if m]
+        raise ConfigError("[solver] options", message=f"[solver] options: PETSc/SLEPc does not use "
+                          f"{', '.join(unused)} (misspelled, or not an option of this solver)",
+                          hint="; ".join(hints) or "the SLEPc manual lists the options of each solver; "
+                          "-eps_view shows those in effect")
+
+
+def _probe(settings, options, PETSc, SLEPc, report_unused=False):
+    """Apply ``options`` to a 16x16 problem set up like the real one.  Returns the error text
+    (None if accepted), or with ``report_unused`` the option names that nobody read."""
+    import ctypes
+    n = 16
+    A = PETSc.Mat().createAIJ([n, n], nnz=1, comm=PETSc.COMM_SELF)
+    for i in range(n):
+        A[i, i] = float(i)
+    A.assemble()
+    eps = SLEPc.EPS().create(comm=PETSc.COMM_SELF)
+    eps.setOperators(A)
+    eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+    eps.setType(_EPS_TYPES[settings.method](SLEPc))
+    _apply_which(eps, settings, SLEPc, dense=False)
+    opts = PETSc.Options()
+    for k, v in options.items():
+        opts.setValue(k, v)
+    error, unused = None, []
+    PETSc.Sys.pushErrorHandler("ignore")  # the error is reported here, not as a PETSc trace
+    try:
+        eps.setFromOptions()
+    except PETSc.Error as e:
+        error = _petsc_error_text(e)
+    finally:
+        PETSc.Sys.popErrorHandler()
+        if report_unused:
+            used_flag = PetscOptionsUsed(PETSc)
+            for k in options:
+                flag = ctypes.c_int(0)
+                if used_flag is not None and used_flag(None, k.encode(), ctypes.byref(flag)) == 0 and not flag.value:
+                    unused.append(k)
+        for k in options:
+            opts.delValue(k)
+        eps.destroy()
+        A.destroy()
+    return unused if report_unused else error
+
+
+def PetscOptionsUsed(PETSc):  # noqa: N802 - the C name
+    """The C function ``PetscOptionsUsed`` of the loaded PETSc (petsc4py does not wrap it), or
+    None where it cannot be found (then unused options go unreported)."""
+    import ctypes
+    try:
+        function = ctypes.CDLL(PETSc.__file__).PetscOptionsUsed
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+    return function
+
+
+def _petsc_error_text(e):
+    codes = {86: "unknown type: misspelled, or not built into this SLEPc/PETSc",
+             62: "invalid argument", 63: "argument out of range", 56: "not supported", 73: "wrong state"}
+    code = getattr(e, "ierr", None)
+    return codes.get(code, f"PETSc error {code}")
+
+
+_EPS_TYPES = {"krylovschur": lambda S: S.EPS.Type.KRYLOVSCHUR, "lanczos": lambda S: S.EPS.Type.LANCZOS,
+              "lobpcg": lambda S: S.EPS.Type.LOBPCG, "jd": lambda S: S.EPS.Type.JD}
+
+
 def _set_from_options(eps, settings, PETSc):
     """Apply ``settings.options`` to ``eps`` and take them out of PETSc's global options again,
     so that they do not leak into the next solve of this process (notebooks, tests)."""
@@ -379,17 +486,21 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
         ncv = PETSc.DECIDE
     eps.setDimensions(nev=want, ncv=ncv, mpd=settings.mpd if settings.mpd else PETSc.DECIDE)
     eps.setTolerances(tol=settings.tol, max_it=settings.max_it if settings.max_it else PETSc.DECIDE)
-    if show_progress and comm.rank == 0:
-        state = {"last": time.perf_counter(), "t0": time.perf_counter()}
+    # a monitor on every rank, even a silent one: Python signal handlers (Ctrl-C, Slurm's
+    # SIGTERM: parallel.RunGuard) run only when Python code does, so each iteration gives
+    # them a chance instead of none until the whole solve is over
+    state = {"last": time.perf_counter(), "t0": time.perf_counter()}
+    talk = show_progress and comm.rank == 0
 
-        def monitor(eps_, its, nconv, eig, err):
+    def monitor(eps_, its, nconv, eig, err):
+        if talk:
             now = time.perf_counter()
             if now - state["last"] >= 3.0:
                 state["last"] = now
                 e0 = eig[0].real if len(eig) else float("nan")
                 print(f"  solve: iteration {its}, {nconv} converged, E0 ~ {e0:.12g}  "
                       f"({now - state['t0']:.1f} s)", flush=True)
-        eps.setMonitor(monitor)
+    eps.setMonitor(monitor)
     try:
         _set_from_options(eps, settings, PETSc)
         eps.solve()

@@ -189,7 +189,7 @@ class SymmetryGroup:
         (with its Jordan-Wigner sign), then particle-hole (see docs/conventions.md)."""
         space = self._space
         perm, flip, ph = label
-        dest, xor = self._bit_map(space, perm, flip, ph)
+        dest, xor = bit_map(space, perm, flip, ph)
         fbits = [b for b in range(space.nbits) if (int(space.fermion_mask) >> b) & 1]
         occ = [b for b in fbits if (s >> b) & 1]
         inversions = sum(1 for i, a in enumerate(occ) for b in occ[i + 1:] if dest[a] > dest[b])
@@ -329,7 +329,7 @@ class SymmetryGroup:
         tables = np.zeros((len(H), nbytes, 256), dtype=np.uint64)
         xor = np.zeros(len(H), dtype=np.uint64)
         for h, (perm, flip, ph) in enumerate(H):
-            dest, flipmask = self._bit_map(space, perm, flip, ph)
+            dest, flipmask = bit_map(space, perm, flip, ph)
             key_dest = np.empty(nbits, dtype=np.int64)
             key_dest[key_bit] = key_bit[dest]
             tables[h] = byte_tables(key_dest)
@@ -380,7 +380,7 @@ class SymmetryGroup:
         inversions = np.zeros((len(ordered), 64), dtype=np.uint64)
         if fbits:  # in Jordan-Wigner (packed) order, stored at the sort-layout positions
             for e, (perm, flip, ph) in enumerate(ordered):
-                dest, _ = self._bit_map(space, perm, flip, ph)
+                dest, _ = bit_map(space, perm, flip, ph)
                 for b in fbits:
                     m = 0
                     for b2 in fbits:
@@ -392,31 +392,33 @@ class SymmetryGroup:
         return KernelArrays(tables, xor, np.int64(nx), tshift, tmask, np.uint64(full), rowmin, np.int64(top),
                             np.uint64(cellmask), inversions, phmask, phxor, np.uint64(to_key(fmask)), chars, layout)
 
-    def _bit_map(self, space, perm, flip, ph=False):
-        """Destination bit of every bit, and the XOR mask, for one element."""
-        dest = np.zeros(space.nbits, dtype=np.int64)
-        flipmask = 0
-        for i, site in enumerate(space.sites):
-            j = perm[i]
-            if space.sites[j] != site:
-                raise SectorError(f"a symmetry maps site {i} ({site.kind}) to site {j} "
-                                  f"({space.sites[j].kind}): only sites of the same kind can be exchanged")
-            for k in range(site.nbits):
-                kk = k
-                if flip and site.kind == "electron":
-                    kk = 1 - k  # up <-> down mode
-                dest[space.offsets[i] + k] = space.offsets[j] + kk
-            if flip:
-                if site.kind == "spin":
-                    flipmask |= 1 << int(space.offsets[j])
-                elif site.kind != "electron":
-                    raise SectorError(f"spin flip is defined for spin and electron sites, not for {site.kind} sites")
-            if ph:
-                if not site.fermion_bits:
-                    raise SectorError(f"particle-hole is defined for fermion and electron sites, not for "
-                                      f"{site.kind} sites (for spins use spin_flip)")
-                flipmask |= site.fermion_bits << int(space.offsets[j])
-        return dest, flipmask
+
+
+def bit_map(space, perm, flip, ph=False):
+    """Destination bit of every bit, and the XOR mask, for one element."""
+    dest = np.zeros(space.nbits, dtype=np.int64)
+    flipmask = 0
+    for i, site in enumerate(space.sites):
+        j = perm[i]
+        if space.sites[j] != site:
+            raise SectorError(f"a symmetry maps site {i} ({site.kind}) to site {j} "
+                              f"({space.sites[j].kind}): only sites of the same kind can be exchanged")
+        for k in range(site.nbits):
+            kk = k
+            if flip and site.kind == "electron":
+                kk = 1 - k  # up <-> down mode
+            dest[space.offsets[i] + k] = space.offsets[j] + kk
+        if flip:
+            if site.kind == "spin":
+                flipmask |= 1 << int(space.offsets[j])
+            elif site.kind != "electron":
+                raise SectorError(f"spin flip is defined for spin and electron sites, not for {site.kind} sites")
+        if ph:
+            if not site.fermion_bits:
+                raise SectorError(f"particle-hole is defined for fermion and electron sites, not for "
+                                  f"{site.kind} sites (for spins use spin_flip)")
+            flipmask |= site.fermion_bits << int(space.offsets[j])
+    return dest, flipmask
 
 
 def _fmt(c):
@@ -662,6 +664,68 @@ def check_invariance(H, generators):
             "drop the symmetry from [sector] or make the couplings symmetric")
 
 
+def check_sector_preserved(sector, generators):
+    """Raise :class:`SectorError` if a generator does not map the U(1) sector onto itself.
+
+    A symmetry sector is a subspace of the U(1) sector only if every generator ``g`` keeps
+    every fixed charge: ``Q(g s) = Q(s)`` for all states ``s`` of the sector.  Spin flip maps
+    S^z to -S^z (a symmetry only at S^z = 0), particle-hole N to (modes - N) (only at half
+    filling), and a permutation may move site-dependent charges.  Decided exactly, not on
+    samples: ``Q(g s) - Q(s)`` is a sum over sites, and its smallest and largest value over the
+    sector follow from a dynamic program over the sites (partial charges as states).
+    Not collective.
+    """
+    from .space import CHARGE_SCALE
+    space, names = sector.space, sector.names
+    if not names:
+        return
+    tables = [space.charge_table(n) for n in names]
+    target = tuple(sector.internal[n] for n in names)
+    for g in generators:
+        perm = tuple(range(space.nsites)) if g.permutation is None else tuple(int(x) for x in g.permutation)
+        dest, flipmask = bit_map(space, perm, g.spin_flip, g.particle_hole)
+        # per site i and local state v: charge vector before, and change after the move
+        steps = []
+        for i, site in enumerate(space.sites):
+            j, off = perm[i], int(space.offsets[i])
+            moves = []
+            for v in range(site.dim):
+                u = 0
+                for k in range(site.nbits):
+                    u |= ((v >> k) & 1) << int(dest[off + k])
+                w = ((u ^ flipmask) >> int(space.offsets[j])) & ((1 << space.sites[j].nbits) - 1)
+                q = tuple(int(t[i, v]) for t in tables)
+                moves.append((q, tuple(int(t[j, w]) - int(t[i, v]) for t in tables)))
+            steps.append(moves)
+        reach = {tuple(0 for _ in names): (np.zeros(len(names), np.int64), np.zeros(len(names), np.int64))}
+        for moves in steps:
+            nxt = {}
+            for q0, (lo, hi) in reach.items():
+                for q, d in moves:
+                    key = tuple(a + b for a, b in zip(q0, q))
+                    d = np.array(d)
+                    if key in nxt:
+                        nxt[key] = (np.minimum(nxt[key][0], lo + d), np.maximum(nxt[key][1], hi + d))
+                    else:
+                        nxt[key] = (lo + d, hi + d)
+            reach = nxt
+        if target not in reach:
+            continue  # an empty sector: refused elsewhere
+        lo, hi = reach[target]
+        if not (np.all(lo == 0) and np.all(hi == 0)):
+            image = ",".join(f"{n}={(v + d) / CHARGE_SCALE.get(n, 1):g}"
+                             for n, v, d in zip(names, target, lo)) if np.array_equal(lo, hi) else None
+            where = (f"to the sector {image}" if image else "onto states of several sectors")
+            why = {"spin_flip": "spin flip maps Sz to -Sz (and N_up to N_dn): it is a symmetry of the "
+                                "sector only at Sz = 0",
+                   "particle_hole": "particle-hole is a symmetry only at half filling (N = number of "
+                                    "modes / 2; for electrons N_up = N_dn = sites / 2)"}
+            reason = why["particle_hole"] if g.particle_hole else why["spin_flip"] if g.spin_flip \
+                else "a symmetry sector must lie inside the U(1) sector"
+            raise SectorError(f"the symmetry '{g.name}' maps the sector {sector.label()} {where}: {reason}; "
+                              f"drop '{g.name}' from [sector] or change the charges")
+
+
 # --- [sector] keys for symmetries -------------------------------------------------------------
 SYMMETRY_KEYS = ("momentum", "reflection", "point_group", "spin_flip", "particle_hole", "symmetry")
 
@@ -723,7 +787,8 @@ def sector_choices(t, lattice, space):
     for k, entry in enumerate(t.get("symmetry", "list", [])):
         e = t.__class__(entry, f"[[sector.symmetry]] #{k + 1}")
         perm = e.get("permutation", "list")
-        if len(perm) != lattice.nsites or sorted(perm) != list(range(lattice.nsites)):
+        if any(isinstance(x, bool) or not isinstance(x, int) for x in perm) or \
+                len(perm) != lattice.nsites or sorted(perm) != list(range(lattice.nsites)):
             raise ConfigError(e.key("permutation"), f"a permutation of the sites 0..{lattice.nsites - 1} "
                               "(entry i = image of site i)", perm)
         flip = e.get("spin_flip", "bool", False)

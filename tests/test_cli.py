@@ -243,7 +243,7 @@ def test_info_and_show(tmp_path):
     marks = [mem[f"peak_rss_after_{p}"][0] for p in ("model", "basis", "assembly", "solve")]
     assert 0 < marks[0] and marks == sorted(marks) and marks[-1] <= mem["peak_rss_bytes"][0], mem
     r = fockmpi("show", str(tmp_path / "missing.h5"))
-    assert r.returncode == 1 and "no such file" in r.stderr
+    assert r.returncode == 2 and "no such file" in r.stderr  # a missing file is bad input, as for a job file
 
 
 def test_info_and_show_for_symmetry_sectors(tmp_path):
