@@ -172,13 +172,18 @@ def main(argv=None, install_signal_handlers=False):
             guard.install()
         args.guard = guard
     try:
-        return handler(args)
+        code = handler(args)
+        if guard is not None:
+            guard.close()
+        return code
     except FockmpiError as e:
         if guard is not None and size > 1 and not guard.all_agree(patience=10.0):
             # only this rank failed (the others are still working or waiting): end them all
             guard.end(e.exit_code, f"fockmpi: error: {e}", patience=0.0)
         if rank == 0:
             print(f"fockmpi: error: {e}", file=sys.stderr, flush=True)
+        if guard is not None:
+            guard.close()
         return e.exit_code
     except KeyboardInterrupt:
         if guard is not None and size > 1:

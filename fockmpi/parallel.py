@@ -161,6 +161,12 @@ class RunGuard:
         self.private = comm.Dup() if comm.size > 1 else None
         self.published = None  # the results file, once it has its final name
 
+    def close(self):
+        """Free the private communicator (collective; the run ended normally)."""
+        if self.private is not None:
+            self.private.Free()
+            self.private = None
+
     def install(self):
         """Handle SIGINT and SIGTERM by ending the run on every rank (main thread only)."""
         for sig in self.SIGNALS:

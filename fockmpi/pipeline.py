@@ -118,6 +118,8 @@ def build_problem(job, output_path=None):
     out = job.table("output")
     default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
     path = out.get("path", "str", default)  # read (and checked) even when -o overrides it
+    if not path.strip():
+        raise ConfigError(out.key("path"), "a file name such as \"results/run.h5\"", path)
     path = output_path if output_path is not None else path
     vectors = out.get("eigenvectors", "bool", True)
     out.finish()
@@ -457,6 +459,10 @@ def describe_job(job, ranks=1):
     }
     if problem.group is not None:
         est["basis states"] = 16 * per_rank  # representatives and their norms
+    # the solver options are tried as run would (PETSc starts; a second or so)
+    from .solve import check_options
+    PETSc, SLEPc = _runtime.init("real" if real else "complex")
+    check_options(problem.solver, PETSc, SLEPc)
     warnings = [str(e) for e in capacity_problems(problem, ranks)]
     total = sum(est.values())
     available = _available_memory_bytes()

@@ -351,29 +351,30 @@ def check_options(settings, PETSc, SLEPc):
     work: a value SLEPc rejects (``eps_type = "notasolver"``) or a name nobody reads
     (``eps_nevv``) is a :class:`ConfigError` naming it.  Not collective (a COMM_SELF probe;
     every rank decides alike)."""
-    options = dict(settings.options)
+    # options read only at the end of a solve or at exit (views, logs) are not tried: the
+    # probe would print its own matrix
+    options = {k: v for k, v in settings.options.items() if not any(w in k for w in _AT_SOLVE_END)}
     if not options:
         return
-    failed = _probe(settings, options, PETSc, SLEPc)
+    failed, unused = _probe(settings, options, PETSc, SLEPc)
     if failed is not None:
-        culprits = [k for k in options if _probe(settings, {k: options[k]}, PETSc, SLEPc) is not None]
+        culprits = [k for k in options if _probe(settings, {k: options[k]}, PETSc, SLEPc)[0] is not None]
         named = ", ".join(f"{k} = {options[k]!r}" for k in (culprits or options))
         raise ConfigError("[solver] options", message=f"[solver] options: SLEPc/PETSc rejected {named} "
                           f"({failed})", hint="check the value against the SLEPc manual, e.g. eps_type is one "
                           "of krylovschur, lanczos, lobpcg, jd, gd, arnoldi, power, subspace, lapack")
-    unused = [k for k in _probe(settings, options, PETSc, SLEPc, report_unused=True)
-              if not any(w in k for w in _AT_SOLVE_END)]
     if unused:
-        hints = [f"{k}: {m}" for k in unused for m in [did_you_mean(k, KNOWN_OPTIONS)] if m]
+        hints = [f"{k} is an option of another solver than {settings.method}" if k in KNOWN_OPTIONS else f"{k}: {m}"
+                 for k in unused for m in [did_you_mean(k, KNOWN_OPTIONS)] if m]
         raise ConfigError("[solver] options", message=f"[solver] options: PETSc/SLEPc does not use "
                           f"{', '.join(unused)} (misspelled, or not an option of this solver)",
                           hint="; ".join(hints) or "the SLEPc manual lists the options of each solver; "
                           "-eps_view shows those in effect")
 
 
-def _probe(settings, options, PETSc, SLEPc, report_unused=False):
+def _probe(settings, options, PETSc, SLEPc):
     """Apply ``options`` to a 16x16 problem set up like the real one.  Returns the error text
-    (None if accepted), or with ``report_unused`` the option names that nobody read."""
+    (None if accepted) and the option names that nobody read."""
     import ctypes
     n = 16
     A = PETSc.Mat().createAIJ([n, n], nnz=1, comm=PETSc.COMM_SELF)
@@ -396,20 +397,19 @@ def _probe(settings, options, PETSc, SLEPc, report_unused=False):
         error = _petsc_error_text(e)
     finally:
         PETSc.Sys.popErrorHandler()
-        if report_unused:
-            used_flag = PetscOptionsUsed(PETSc)
-            for k in options:
-                flag = ctypes.c_int(0)
-                if used_flag is not None and used_flag(None, k.encode(), ctypes.byref(flag)) == 0 and not flag.value:
-                    unused.append(k)
+        used_flag = _petsc_options_used(PETSc)
+        for k in options:
+            flag = ctypes.c_int(0)
+            if used_flag is not None and used_flag(None, k.encode(), ctypes.byref(flag)) == 0 and not flag.value:
+                unused.append(k)
         for k in options:
             opts.delValue(k)
         eps.destroy()
         A.destroy()
-    return unused if report_unused else error
+    return error, unused
 
 
-def PetscOptionsUsed(PETSc):  # noqa: N802 - the C name
+def _petsc_options_used(PETSc):
     """The C function ``PetscOptionsUsed`` of the loaded PETSc (petsc4py does not wrap it), or
     None where it cannot be found (then unused options go unreported)."""
     import ctypes
