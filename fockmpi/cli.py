@@ -148,6 +148,17 @@ def _show(args, r):
     return 0
 
 
+def _launcher_rank():
+    """This process's rank as mpirun, srun or another launcher says (0 when not launched so),
+    read from the environment so that serial commands need not start MPI."""
+    for var in ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    if os.environ.get("SLURM_STEP_ID") is not None and os.environ.get("SLURM_PROCID", "").isdigit():
+        return int(os.environ["SLURM_PROCID"])
+    return 0
+
+
 def main(argv=None, install_signal_handlers=False):
     """The command line.  ``install_signal_handlers`` (the console script sets it) makes
     SIGINT and SIGTERM end a run on every rank with one message (:class:`~fockmpi.parallel.RunGuard`);
@@ -163,6 +174,10 @@ def main(argv=None, install_signal_handlers=False):
     args.petsc = petsc
     handler = {"run": cmd_run, "info": cmd_info, "show": cmd_show}[args.command]
     rank, size, guard = 0, 1, None
+    if args.command != "run" and _launcher_rank() > 0:
+        # `mpirun -n 4 fockmpi info ...`: info and show are serial; every rank works alike, so
+        # only the first speaks (and all return the same status)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit
     if args.command == "run":
         from .parallel import RunGuard, world
         comm = world()

@@ -161,14 +161,29 @@ def capacity_problems(problem, ranks, ranks_on_node=None):
         out.append(err)
     available = _available_memory_bytes()
     if ranks_on_node and available:
-        need = (8 if order == 1 else 16) * lower / ranks
         share = available / ranks_on_node
+        need = (8 if order == 1 else 16) * lower / ranks
         if need > share:
             out.append(CapacityError(
                 f"the sector {problem.sector_label()} has {'at least ' if order > 1 else ''}{lower} states: "
                 f"the basis states alone need {need / 2**30:.3g} GiB per rank on {ranks} rank(s), but this "
                 f"node has {available / 2**30:.3g} GiB available for {ranks_on_node} rank(s); use more "
                 "nodes or fix more quantum numbers in [sector]"))
+            return out
+        # the solver keeps at least nev (and ncv) vectors; a sector that small next to nev is
+        # solved densely, with the whole matrix on every rank
+        from .solve import DENSE_LIMIT
+        nev = min(problem.solver.nev, lower)
+        vectors = max(nev + 1, min(problem.solver.ncv, lower)) * 16 * lower / ranks
+        dense = 8.0 * lower * lower if lower <= max(DENSE_LIMIT, 2 * nev + 8) else 0.0
+        if need + vectors + dense > share:
+            what = (f"a dense {lower} x {lower} matrix on every rank ({dense / 2**30:.3g} GiB), as nev = "
+                    f"{problem.solver.nev} is close to the dimension" if dense else
+                    f"{vectors / 2**30:.3g} GiB per rank for the solver's vectors (nev = {problem.solver.nev}, "
+                    f"ncv = {problem.solver.ncv or 'default'})")
+            out.append(CapacityError(
+                f"[solver] nev = {problem.solver.nev} in a sector of {lower} states needs {what}, more than the "
+                f"{share / 2**30:.3g} GiB available per rank on this node; ask for fewer levels"))
     return out
 
 

@@ -51,16 +51,18 @@ class SolverSettings:
 
 def settings_from_table(t: Table):
     """Read ``[solver]``.  Not collective."""
+    big = 2 ** 31 - 1  # PETSc's integers (32-bit builds)
     s = SolverSettings(
-        nev=t.get("nev", "int", 1, check=(lambda v: v >= 1, ">= 1")),
+        nev=t.get("nev", "int", 1, check=(lambda v: 1 <= v <= big, f"between 1 and {big}")),
         which=t.get("which", "str", "smallest", choices=WHICH),
         target=t.get("target", "float", 0.0),
         transform=t.get("transform", "str", "shift", choices=("shift", "sinvert")),
-        tol=t.get("tol", "float", 1e-8, check=(lambda v: 0 < v < 1, "between 0 and 1")),
+        tol=t.get("tol", "float", 1e-8, check=(lambda v: 1e-16 <= v < 1, "between 1e-16 and 1 (a relative "
+                                                "residual below 1e-16 is beyond double precision)")),
         method=t.get("method", "str", "krylovschur", choices=METHODS),
-        ncv=t.get("ncv", "int", 0, check=(lambda v: v >= 0, ">= 0")),
-        mpd=t.get("mpd", "int", 0, check=(lambda v: v >= 0, ">= 0")),
-        max_it=t.get("max_it", "int", 0, check=(lambda v: v >= 0, ">= 0")),
+        ncv=t.get("ncv", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
+        mpd=t.get("mpd", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
+        max_it=t.get("max_it", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         complete_multiplets=t.get("complete_multiplets", "bool", True),
         options=_options(t),
     )

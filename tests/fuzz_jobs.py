@@ -229,7 +229,7 @@ def run(directory, count):
     from fockmpi.parallel import world
     comm = world()
     report = []
-    for k, (what, job) in enumerate(cases(count)):
+    for k, (what, job) in enumerate(cases(count, seed=int(os.environ.get("FUZZ_SEED", 8)))):
         path = os.path.join(directory, f"case{k:04d}.toml")
         if comm.rank == 0:
             with open(path, "w", encoding="utf-8") as f:

@@ -296,6 +296,9 @@ SOLVER_ERRORS = [
     ("", ["--", "-eps_ncvv", "30"], "eps_ncvv"),
     ("method = 'lobpcg'\nwhich = 'target'", [], "lobpcg"),
     ("method = 'lobpcg'\ntransform = 'sinvert'", [], "transform is only used with which = \"target\""),
+    ("max_it = 1000000000000", [], "[solver] max_it: expected an integer between 0 and 2147483647"),
+    ("nev = 3000000000", [], "[solver] nev: expected an integer between 1 and 2147483647"),
+    ("tol = 1e-300", [], "beyond double precision"),
 ]
 
 
@@ -307,6 +310,15 @@ def test_solver_settings_are_checked_before_the_basis(tmp_path, capsys, solver, 
     assert "dim " not in out and not os.path.exists(tmp_path / "x.h5")
     if message == "eps_nevv":
         assert "did you mean 'eps_nev'" in err
+
+
+@pytest.mark.parametrize("solver, message", [("ncv = 2147483647", "for the solver's vectors"),
+                                             ("nev = 150000", "dense 184756 x 184756 matrix")])
+def test_solver_memory_is_checked_before_the_basis(tmp_path, capsys, solver, message):
+    job = write(tmp_path, chain().replace("[8]", "[20]") + f"[solver]\n{solver}\n")
+    code, out, err = run_main(capsys, "run", job, "-o", str(tmp_path / "x.h5"))
+    assert_clear_error(code, err, message, "ask for fewer levels")
+    assert "dim " not in out
 
 
 def test_accepted_options_still_work(tmp_path, capsys):
@@ -527,3 +539,14 @@ def test_two_runs_with_one_output_path_lose_nothing(tmp_path):
     assert read_results(str(tmp_path / "same.1.h5"))["sector"]["dimension"] == 705432
     assert "appeared while this run was working" in err and "same.1.h5" in err
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_info_and_show_under_mpirun_speak_once(tmp_path):
+    job = write(tmp_path, chain())
+    r = fockmpi("info", job, ranks=2)
+    assert r.returncode == 0 and r.stdout.count("sector Sz=0: dimension 70") == 1, r.stdout + r.stderr
+    bad = write(tmp_path, chain("J = nan"), name="bad.toml")
+    r = fockmpi("info", bad, ranks=2)
+    assert r.returncode == 2 and r.stderr.count("fockmpi: error:") == 1, r.stderr
+    r = fockmpi("show", str(tmp_path / "missing.h5"), ranks=2)
+    assert r.returncode == 2 and r.stderr.count("fockmpi: error:") == 1, r.stderr
