@@ -8,7 +8,7 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN  ?= mpirun
 TIMEOUT ?= timeout -k 10
 
-.PHONY: setup demo test test-serial test-mpi bench bench-symmetry clean
+.PHONY: setup demo test test-serial test-mpi bench bench-symmetry check-kernels clean
 
 setup:
 	@bash scripts/setup_env.sh
@@ -24,6 +24,10 @@ test: setup
 bench: setup
 	$(VENV)/bin/pip install -q -c $(VENV)/constraints.txt -e ".[bench]"
 	$(PY) scaling/bench_core.py
+
+# after every change to fockmpi/kernels.py: fails loudly when a row kernel is far slower than recorded
+check-kernels: setup
+	$(PY) scaling/check_kernels.py
 
 # QuSpin lives in its own environment: it needs a newer numpy than Debian's PETSc bindings
 bench-symmetry: setup
