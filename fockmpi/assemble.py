@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from . import kernels
+from .basis import U1Basis
 from .errors import CapacityError, FockmpiError
 from .parallel import Progress, raise_collectively, release_free_memory
 
@@ -102,7 +103,9 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
     Parameters
     ----------
     compiled : CompiledOperator
-    basis : U1Basis  (the rows of this rank are ``basis.states``)
+    basis : a :class:`fockmpi.basis.Basis` (the rows of this rank are ``basis.states``): a
+        U1Basis ranks its columns locally, the others (symmetric, constrained) look them up
+        collectively
     comm : mpi4py communicator (the same ranks as PETSc's)
     PETSc : the initialized petsc4py.PETSc module
     one_pass : bool or None
@@ -115,7 +118,7 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
     -------
     DistributedOperator
     """
-    if getattr(basis, "group", None) is not None:
+    if not isinstance(basis, U1Basis):  # an enumerated basis: columns by a collective lookup
         return _assemble_symmetric(compiled, basis, comm, PETSc, show_progress)
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)

@@ -239,7 +239,62 @@ def sector_dimension(sector):
     return RankingTables(sector).dim
 
 
-class U1Basis:
+class Basis:
+    """What every basis of fockmpi offers (U(1) ranked, symmetric representatives, constrained;
+    the product and Gauss-law bases still to come implement the same).
+
+    The global basis is an ordered list of ``dim`` states; rank p holds the contiguous block
+    ``offsets[p] .. offsets[p+1]``, row ``i`` of every distributed matrix and vector.
+
+    Attributes
+    ----------
+    dim : int                 global dimension
+    offsets : ndarray         block boundaries (length ranks + 1)
+    start, end : int          this rank's block
+    states : ndarray uint64   this rank's states, in the basis' own order and bit layout
+    norms : ndarray or None   per state: the stabilizer order of a representative (the basis
+                              vector is ``P|state>`` normalized); None when every basis vector
+                              is the Fock state itself
+    """
+
+    norms = None
+
+    @property
+    def local_size(self):
+        return self.end - self.start
+
+    def owner_of(self, indices):
+        """Rank owning each global index.  Not collective."""
+        return np.searchsorted(self.offsets, np.asarray(indices), side="right") - 1
+
+    def packed_states(self):
+        """This rank's states in the packed layout of :mod:`fockmpi.space` (what results
+        files store).  Not collective."""
+        return self.states
+
+    def index_of(self, states, comm=None):
+        """Global index of each state (-1: not in this basis).  Collective on ``comm`` for
+        bases whose states are spread over ranks (every rank calls it, with its own states)."""
+        raise NotImplementedError
+
+    def fingerprint(self):
+        """A hex digest of what defines the basis (space, charges, symmetry sector, constraint,
+        dimension): equal fingerprints mean the same basis in the same order, whatever the
+        number of ranks (for checkpoints).  Not collective."""
+        import hashlib
+        h = hashlib.sha256()
+        for part in self._defining():
+            h.update(repr(part).encode())
+            h.update(b"\x00")
+        return h.hexdigest()[:32]
+
+    def _defining(self):
+        space = self.sector.space
+        return [type(self).__name__, [(x.kind, x.nmax) for x in space.sites], sorted(self.sector.internal.items()),
+                int(self.dim)]
+
+
+class U1Basis(Basis):
     """The basis of a U(1) sector, each rank holding its contiguous block of states.
 
     Parameters
@@ -269,17 +324,10 @@ class U1Basis:
         self.start, self.end = int(self.offsets[rank]), int(self.offsets[rank + 1])
         self.states = self.tables.states(self.start, self.end - self.start)
 
-    @property
-    def local_size(self):
-        return self.end - self.start
-
-    def index_of(self, states):
-        """Global index of each state (-1 if not in the sector).  Not collective."""
+    def index_of(self, states, comm=None):
+        """Global index of each state (-1 if not in the sector).  Not collective: any rank
+        ranks any state from its own tables (``comm`` is accepted for the protocol)."""
         return self.tables.rank(states)
-
-    def owner_of(self, indices):
-        """Rank owning each global index."""
-        return np.searchsorted(self.offsets, np.asarray(indices), side="right") - 1
 
     def lookup_args(self):
         """Arguments of the kernel ranking used during assembly."""
@@ -305,7 +353,7 @@ def all_sectors(space, names):
     return out
 
 
-class SymmetricBasis:
+class SymmetricBasis(Basis):
     """Representatives of a lattice-symmetry sector inside a U(1) sector, split across ranks.
 
     Collective on ``comm``.  Every rank scans only its own block of the U(1) sector (unranked
@@ -314,6 +362,13 @@ class SymmetricBasis:
     representatives are then moved (one all-to-all) so that every rank holds a balanced
     contiguous block of the globally ascending list; the global index of a representative
     is its position in that list.
+
+    ``constraint`` (optional) keeps only the states for which it is true: a vectorized
+    function of an array of packed states (uint64) returning a boolean array, e.g. "no two
+    neighbouring spins up".  The basis then spans the constrained subspace, and an operator
+    assembled on it is ``P H P`` with ``P`` the projector onto that subspace.  With a symmetry
+    group the constraint must hold on whole orbits (checked on the representatives' images);
+    see :func:`constrained_basis` for the constraint alone.
 
     Attributes
     ----------
@@ -327,10 +382,12 @@ class SymmetricBasis:
 
     SCAN_CHUNK = 1 << 18
 
-    def __init__(self, sector, group, comm, show_progress=False):
+    def __init__(self, sector, group, comm, show_progress=False, constraint=None, constraint_name=None):
         self.sector = sector
         self.space = sector.space
         self.group = group
+        self.constraint = constraint
+        self.constraint_name = constraint_name or getattr(constraint, "__name__", None)
         tables = RankingTables(sector)
         self.u1_dim = tables.dim
         if self.u1_dim == 0:
@@ -349,6 +406,8 @@ class SymmetricBasis:
             keep = np.empty(len(st), dtype=np.bool_)
             nr = np.empty(len(st), dtype=np.float64)
             kernels.find_representatives(st, *self.group_args, keep, nr)
+            if constraint is not None:
+                keep &= self._allowed(st if not len(layout) else _packed(st, layout))
             reps.append(st[keep])
             norms.append(nr[keep])
             progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
@@ -362,10 +421,12 @@ class SymmetricBasis:
         if len(layout):  # the scan followed the packed order: sort by the sort layout
             reps, norms = _sample_sort(comm, reps, norms)
             counts = np.array(comm.allgather(len(reps)), dtype=np.int64)
-        self.rank, self.size = comm.rank, comm.size
+        self.rank, self.size, self.comm = comm.rank, comm.size, comm
         self.offsets = block_offsets(self.dim, comm.size)
         self.states, self.norms = _rebalance(comm, counts, self.offsets, reps, norms)
         self.start, self.end = int(self.offsets[comm.rank]), int(self.offsets[comm.rank + 1])
+        if constraint is not None and group.order > 1:
+            self._check_constraint_on_orbits(comm)
         first = self.states[0] if len(self.states) else np.uint64(0xFFFFFFFFFFFFFFFF)
         bounds = np.array(comm.allgather(first), dtype=np.uint64)
         for p in range(comm.size - 2, -1, -1):  # an empty rank takes its successor's bound
@@ -373,9 +434,37 @@ class SymmetricBasis:
                 bounds[p] = bounds[p + 1]
         self.bounds = bounds
 
-    @property
-    def local_size(self):
-        return self.end - self.start
+    def _allowed(self, packed):
+        """The constraint on packed states, checked to give one boolean per state."""
+        from .errors import ConfigError
+        ok = np.asarray(self.constraint(packed))
+        if ok.shape != packed.shape or ok.dtype != np.bool_:
+            raise ConfigError("constraint", f"a function of an array of {len(packed)} states that returns as "
+                              "many booleans", f"an array of shape {ok.shape} and type {ok.dtype}")
+        return ok
+
+    def _check_constraint_on_orbits(self, comm, samples=32):
+        """A constraint with symmetries must hold on every image of a representative (else the
+        symmetrized vectors leave the constrained space): checked on a few representatives of
+        every rank.  Collective."""
+        from .errors import SectorError
+        from .parallel import collective_errors
+        with collective_errors(comm):
+            reps = self.states[np.linspace(0, len(self.states) - 1, min(samples, len(self.states))).astype(np.int64)] \
+                if len(self.states) else np.zeros(0, dtype=np.uint64)
+            if len(self.group_args.layout):
+                reps = _packed(reps, self.group_args.layout)
+            images = np.array([self.group._act(e, int(r))[0] for r in reps for e in self.group.elements],
+                              dtype=np.uint64)
+            if len(images) and not np.all(self._allowed(images)):
+                raise SectorError(f"the constraint {self.constraint_name or ''} does not hold on whole orbits of "
+                                  f"the symmetry group ({self.group.label()}): a symmetry maps an allowed state to "
+                                  "a forbidden one; use a symmetric constraint or no symmetry")
+
+    def _defining(self):
+        gens = [(g.name, g.permutation, g.spin_flip, g.particle_hole, complex(g.character))
+                for g in self.group.generators]
+        return super()._defining() + [gens, self.constraint_name]
 
     def packed_states(self):
         """This rank's representatives in the packed layout of :mod:`fockmpi.space` (``states``
@@ -396,13 +485,14 @@ class SymmetricBasis:
             self._table = (keys, vals, np.int64(64 - bits))
         return self._table
 
-    def index_of(self, states, comm):
+    def index_of(self, states, comm=None):
         """Global index of each representative state (-1 if it is not one).  Collective.
 
         The states are grouped by owning rank (from the first representative of every rank),
         sent in one all-to-all, looked up by the owner, and the answers sent back in another.
         """
         from mpi4py import MPI
+        comm = self.comm if comm is None else comm
         states = np.ascontiguousarray(states, dtype=np.uint64)
         keys, vals, shift = self._hash()
         if comm.size == 1:
@@ -425,6 +515,29 @@ class SymmetricBasis:
         out = np.empty(len(states), dtype=np.int64)
         out[order] = back
         return out
+
+
+def _packed(states, layout):
+    """``states`` (sort layout) in the packed layout."""
+    out = np.empty_like(states)
+    kernels.relayout(states, layout, 1, out)
+    return out
+
+
+def constrained_basis(sector, constraint, comm, name=None, show_progress=False):
+    """The states of a U(1) sector for which ``constraint`` is true, split across ranks.
+    Collective on ``comm``.
+
+    ``constraint`` takes an array of packed states (uint64, :mod:`fockmpi.space`) and returns
+    a boolean array; it is applied to each rank's block of the sector in chunks, so it must be
+    vectorized (numpy or a numba ufunc), never a loop over states.  ``name`` says what it is
+    (for labels and the fingerprint).  An operator assembled on this basis is ``P H P``: terms
+    that would leave the constrained subspace are dropped, as in the PXP model of Rydberg
+    atoms.  A :class:`SymmetricBasis` with the trivial group underneath.
+    """
+    from .symmetry import SymmetryGroup
+    group = SymmetryGroup(sector.space.nsites, [], None, sector.space)
+    return SymmetricBasis(sector, group, comm, show_progress, constraint=constraint, constraint_name=name)
 
 
 def _sample_sort(comm, states, norms, samples_per_rank=64):

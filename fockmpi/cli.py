@@ -202,7 +202,7 @@ def main(argv=None, install_signal_handlers=False):
         return e.exit_code
     except KeyboardInterrupt:
         if guard is not None and size > 1:
-            guard.end(130, "fockmpi: interrupted by SIGINT; the run stopped", patience=2.0)
+            guard.end(130, "fockmpi: interrupted by SIGINT; the run stopped", patience=0.5)
         print("fockmpi: interrupted by SIGINT", file=sys.stderr, flush=True)
         return 130
     except BrokenPipeError:  # output piped into e.g. head

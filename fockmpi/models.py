@@ -20,6 +20,10 @@ bose_hubbard       -t sum_<ij> J_ij (bdag_i b_j + h.c.) + U/2 sum_i n_i (n_i - 1
 custom             only the terms below; ``site`` = spin | fermion | electron | boson
 =================  ========================================================================
 
+Each type is a Python constructor too, with the same keywords (``hubbard(lattice, t=1, U=4)``,
+``heisenberg(lattice, J=1, J2=0.5)``, ...); it returns a :class:`Model`, and ``model + operator``
+adds terms written with :mod:`fockmpi.ops`.
+
 Any model also takes ``[[model.term]]`` entries, added to its Hamiltonian::
 
     [[model.term]]
@@ -37,96 +41,119 @@ from .space import SITE_KINDS, Space
 MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "custom")
 
 
-def _bonds(lattice, name, t):
-    return lattice.bond_list(name, where=t.key("bonds"))
+def _bonds(lattice, name, where):
+    return lattice.bond_list(name, where=where)
 
 
-def _heisenberg(lattice, t):
-    J = t.get("J", "float", 1.0)
-    delta = t.get("Delta", "float", 1.0)
-    J2 = t.get("J2", "float", 0.0)
-    h = t.get("h", "float", 0.0)
+class Model:
+    """A Hamiltonian on a lattice: the local spaces and the operator.  Not collective.
+
+    Built by the constructors below (``heisenberg(lattice, J=1, Delta=0.5)``, ...) or from a
+    job file's ``[model]``; ``space`` and ``hamiltonian`` are what the basis and the operator
+    stages take.  ``Model + Operator`` adds terms.
+    """
+
+    def __init__(self, name, lattice, space, hamiltonian):
+        self.name, self.lattice, self.space, self.hamiltonian = name, lattice, space, hamiltonian
+
+    def __add__(self, other):
+        if not isinstance(other, ops.Operator):
+            return NotImplemented
+        return Model(self.name, self.lattice, self.space, self.hamiltonian + other)
+
+    def __iter__(self):  # space, H = model
+        return iter((self.space, self.hamiltonian))
+
+    def __repr__(self):
+        return f"Model({self.name!r} on {self.lattice!r}, {len(self.hamiltonian.terms)} terms)"
+
+
+def heisenberg(lattice, J=1.0, Delta=1.0, J2=0.0, h=0.0, bonds="nn", bonds2="nnn"):
+    """``J sum_<ij> J_ij [(S+_i S-_j + S-_i S+_j)/2 + Delta Sz_i Sz_j] + J2 (same on bonds2)
+    - h sum_i Sz_i`` on spin-1/2 sites (J > 0 antiferromagnetic; ``xxz`` is the same)."""
     H = ops.Operator()
-    for coupling, name in ((J, "nn"), (J2, "nnn")):
+    for coupling, name in ((J, bonds), (J2, bonds2)):
         if coupling == 0:
             continue
-        for i, j, Jij in _bonds(lattice, name, t):
+        for i, j, Jij in _bonds(lattice, name, "[model] bonds"):
             H += coupling * Jij * (0.5 * (ops.Sp(i) * ops.Sm(j) + ops.Sm(i) * ops.Sp(j))
-                                   + delta * ops.Sz(i) * ops.Sz(j))
+                                   + Delta * ops.Sz(i) * ops.Sz(j))
     for i in range(lattice.nsites):
         if h:
             H += -h * ops.Sz(i)
-    return Space.uniform("spin", lattice.nsites), H
+    return Model("heisenberg", lattice, Space.uniform("spin", lattice.nsites), H)
 
 
-def _tfim(lattice, t):
-    J = t.get("J", "float", 1.0)
-    h = t.get("h", "float", 0.0)
+def tfim(lattice, J=1.0, h=0.0, bonds="nn"):
+    """``-J sum_<ij> J_ij Sz_i Sz_j - h sum_i Sx_i`` (critical at h = J/2 in 1D)."""
     H = ops.Operator()
-    for i, j, Jij in _bonds(lattice, "nn", t):
+    for i, j, Jij in _bonds(lattice, bonds, "[model] bonds"):
         H += -J * Jij * ops.Sz(i) * ops.Sz(j)
     for i in range(lattice.nsites):
         if h:
             H += -h * ops.Sx(i)
-    return Space.uniform("spin", lattice.nsites), H
+    return Model("tfim", lattice, Space.uniform("spin", lattice.nsites), H)
 
 
-def _hubbard(lattice, t):
-    hop = t.get("t", "float", 1.0)
-    U = t.get("U", "float", 0.0)
-    mu = t.get("mu", "float", 0.0)
+def hubbard(lattice, t=1.0, U=0.0, mu=0.0, bonds="nn"):
+    """``-t sum_<ij>,s J_ij (cdag_is c_js + h.c.) + U sum_i n_i,up n_i,dn - mu sum_i,s n_is``."""
     H = ops.Operator()
-    for i, j, Jij in _bonds(lattice, "nn", t):
+    for i, j, Jij in _bonds(lattice, bonds, "[model] bonds"):
         for s in ("up", "dn"):
-            H += (-hop * Jij * ops.cdag(i, s) * ops.c(j, s)).plus_hc()
+            H += (-t * Jij * ops.cdag(i, s) * ops.c(j, s)).plus_hc()
     for i in range(lattice.nsites):
         if U:
             H += U * ops.n(i, "up") * ops.n(i, "dn")
         if mu:
             H += -mu * (ops.n(i, "up") + ops.n(i, "dn"))
-    return Space.uniform("electron", lattice.nsites), H
+    return Model("hubbard", lattice, Space.uniform("electron", lattice.nsites), H)
 
 
-def _tV(lattice, t):
-    hop = t.get("t", "float", 1.0)
-    V = t.get("V", "float", 0.0)
-    mu = t.get("mu", "float", 0.0)
+def tV(lattice, t=1.0, V=0.0, mu=0.0, bonds="nn"):  # noqa: N802 - the model's name
+    """``-t sum_<ij> J_ij (cdag_i c_j + h.c.) + V sum_<ij> J_ij n_i n_j - mu sum_i n_i``."""
     H = ops.Operator()
-    for i, j, Jij in _bonds(lattice, "nn", t):
-        H += (-hop * Jij * ops.cdag(i) * ops.c(j)).plus_hc()
+    for i, j, Jij in _bonds(lattice, bonds, "[model] bonds"):
+        H += (-t * Jij * ops.cdag(i) * ops.c(j)).plus_hc()
         if V:
             H += V * Jij * ops.n(i) * ops.n(j)
     for i in range(lattice.nsites):
         if mu:
             H += -mu * ops.n(i)
-    return Space.uniform("fermion", lattice.nsites), H
+    return Model("tV", lattice, Space.uniform("fermion", lattice.nsites), H)
 
 
-def _bose_hubbard(lattice, t):
-    nmax = t.get("nmax", "int", check=(lambda v: 1 <= v <= 255, "between 1 and 255"))
-    hop = t.get("t", "float", 1.0)
-    U = t.get("U", "float", 0.0)
-    mu = t.get("mu", "float", 0.0)
+def bose_hubbard(lattice, nmax, t=1.0, U=0.0, mu=0.0, bonds="nn"):
+    """``-t sum_<ij> J_ij (bdag_i b_j + h.c.) + U/2 sum_i n_i (n_i - 1) - mu sum_i n_i`` with
+    at most ``nmax`` bosons a site."""
     H = ops.Operator()
-    for i, j, Jij in _bonds(lattice, "nn", t):
-        H += (-hop * Jij * ops.bdag(i) * ops.b(j)).plus_hc()
+    for i, j, Jij in _bonds(lattice, bonds, "[model] bonds"):
+        H += (-t * Jij * ops.bdag(i) * ops.b(j)).plus_hc()
     for i in range(lattice.nsites):
         ni = ops.nb(i)
         if U:
             H += 0.5 * U * ni * (ni - 1)
         if mu:
             H += -mu * ni
-    return Space.uniform("boson", lattice.nsites, nmax=nmax), H
+    return Model("bose_hubbard", lattice, Space.uniform("boson", lattice.nsites, nmax=nmax), H)
 
 
-def _custom(lattice, t):
-    kind = t.get("site", "str", choices=SITE_KINDS)
-    nmax = t.get("nmax", "int", check=(lambda v: 1 <= v <= 255, "between 1 and 255")) if kind == "boson" else None
-    return Space.uniform(kind, lattice.nsites, nmax=nmax), ops.Operator()
+def custom(lattice, site, nmax=None):
+    """No terms yet, on ``site`` = spin | fermion | electron | boson sites (add operators)."""
+    return Model("custom", lattice, Space.uniform(site, lattice.nsites, nmax=nmax), ops.Operator())
 
 
-_BUILDERS = {"heisenberg": _heisenberg, "xxz": _heisenberg, "tfim": _tfim, "hubbard": _hubbard,
-             "tV": _tV, "bose_hubbard": _bose_hubbard, "custom": _custom}
+# [model] keys of each type: (key, default); the values go to the constructor as keywords
+_NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
+_KEYS = {
+    "heisenberg": (("J", 1.0), ("Delta", 1.0), ("J2", 0.0), ("h", 0.0)),
+    "tfim": (("J", 1.0), ("h", 0.0)),
+    "hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
+    "tV": (("t", 1.0), ("V", 0.0), ("mu", 0.0)),
+    "bose_hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
+    "custom": (),
+}
+_BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
+             "bose_hubbard": bose_hubbard, "custom": custom}
 
 
 def extra_terms(entries, lattice, space, where="[[model.term]]"):
@@ -167,7 +194,14 @@ def extra_terms(entries, lattice, space, where="[[model.term]]"):
 def model_from_table(t: Table, lattice):
     """Read ``[model]``: returns ``(space, operator)``.  Not collective."""
     kind = t.get("type", "str", choices=MODEL_TYPES)
-    space, H = _BUILDERS[kind](lattice, t)
+    kwargs = {key: t.get(key, "float", default) for key, default in _KEYS["heisenberg" if kind == "xxz" else kind]}
+    if kind == "bose_hubbard":
+        kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
+    if kind == "custom":
+        kwargs["site"] = t.get("site", "str", choices=SITE_KINDS)
+        if kwargs["site"] == "boson":
+            kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
+    space, H = _BUILDERS[kind](lattice, **kwargs)
     H += extra_terms(t.get("term", "list", []), lattice, space)
     t.finish()
     if not H.terms:

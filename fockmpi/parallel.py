@@ -145,9 +145,10 @@ class RunGuard:
     returns early (an error only it saw, Ctrl-C, ``kill``, Slurm's SIGTERM) would leave the
     others waiting forever.  So a rank that ends abnormally first offers the others to end
     together (a non-blocking barrier on a private communicator, so it can never match a
-    collective of the run itself).  If every rank joins within ``patience`` seconds (all saw
-    the same error, or ``mpirun`` sent the signal to all), they end normally and rank 0 prints
-    the message; otherwise this rank prints it and aborts the communicator.
+    collective of the run itself).  Rank 0 prints the message at once; another rank prints it
+    only if the others do not join within ``patience`` seconds (then it alone saw the reason).
+    If every rank joins (all saw the same error, or ``mpirun`` sent the signal to all), they end
+    normally; otherwise the communicator is aborted.
 
     SIGINT and SIGTERM are handled at the next Python instruction of the main thread: between
     kernel chunks, at every solver iteration (a monitor runs on every rank).  Collective (the
@@ -180,7 +181,9 @@ class RunGuard:
             what = "no results file was written (a results file appears only when complete)"
         for sig in self.SIGNALS:  # a second Ctrl-C must not interrupt the ending itself
             signal.signal(sig, signal.SIG_IGN)
-        self.end(128 + signum, f"fockmpi: interrupted by {name}; the run stopped, {what}", patience=2.0)
+        # mpirun sends SIGTERM to every rank when it is interrupted and SIGKILL 1 s later: rank 0
+        # speaks at once, the others only if the rest of the run does not stop with them
+        self.end(128 + signum, f"fockmpi: interrupted by {name}; the run stopped, {what}", patience=0.5)
 
     def all_agree(self, patience):
         """True if every rank calls this within ``patience`` seconds (then all have the same
@@ -198,12 +201,26 @@ class RunGuard:
     def end(self, code, message, patience):
         """Print ``message`` once and end the process (and, if the other ranks do not stop
         with it, the whole run) with exit status ``code``.  Does not return."""
-        together = self.all_agree(patience)
-        if self.comm.rank == 0 or not together:
-            where = "" if together or self.comm.size == 1 else f" (rank {self.comm.rank} of {self.comm.size})"
-            sys.stderr.write(message + where + "\n")
         sys.stdout.flush()
-        sys.stderr.flush()
-        if not together:
+        if self._told_to_stay_quiet():  # another rank is ending the run and has said why
+            os._exit(code)
+        if self.comm.rank == 0:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+        together = self.all_agree(patience)
+        if not together and not self._told_to_stay_quiet():
+            if self.comm.rank != 0:
+                sys.stderr.write(f"{message} (rank {self.comm.rank} of {self.comm.size})\n")
+                sys.stderr.flush()
+            # the abort reaches the other ranks as SIGTERM: tell them first that all is said
+            for p in range(self.comm.size):
+                if p != self.comm.rank:
+                    self.private.isend(None, dest=p, tag=self.QUIET)
+            time.sleep(0.05)
             self.comm.Abort(code)
         os._exit(code)  # noqa: SLF001 - PETSc's and MPI's clean-up would wait for the other ranks
+
+    QUIET = 77
+
+    def _told_to_stay_quiet(self):
+        return self.private is not None and self.private.Iprobe(source=-1, tag=self.QUIET)

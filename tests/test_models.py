@@ -141,3 +141,18 @@ def test_model_errors_name_the_key(model, message):
 def test_periodic_direction_of_length_one_is_refused():
     with pytest.raises(ConfigError, match="too short"):
         make_lattice("square", [4, 1])
+
+
+def test_models_are_python_constructors_with_the_job_file_keywords():
+    from fockmpi import models, ops
+    from fockmpi.config import Table
+    from fockmpi.lattice import make_lattice
+    lattice = make_lattice("chain", [6])
+    for kind, kwargs in (("heisenberg", {"J": 0.7, "Delta": 0.3, "J2": 0.2, "h": 0.1}), ("tfim", {"h": 0.4}),
+                         ("hubbard", {"t": 1.2, "U": 4.0, "mu": 0.5}), ("tV", {"V": 2.0}),
+                         ("bose_hubbard", {"nmax": 3, "U": 2.0})):
+        direct = getattr(models, kind)(lattice, **kwargs)
+        space, H = model_from_table(Table(dict(kwargs, type=kind), "[model]"), lattice)
+        assert direct.space.sites == space.sites and (direct.hamiltonian - H).is_zero(), kind
+    m = models.heisenberg(lattice) + 0.5 * ops.Sz(0)
+    assert len(m.hamiltonian.terms) == len(models.heisenberg(lattice).hamiltonian.terms) + 1
