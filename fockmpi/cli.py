@@ -6,6 +6,7 @@ printed once by rank 0; an unexpected error on one rank aborts the whole job ins
 leaving the others waiting in a collective.
 """
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -170,11 +171,20 @@ def main(argv=None, install_signal_handlers=False):
     argv = list(sys.argv[1:] if argv is None else argv)
     petsc = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    args = _parser().parse_args(argv)
+    quiet_rank = _launcher_rank() > 0
+    try:
+        if quiet_rank:  # a usage error is printed by the first rank of mpirun/srun only
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull), \
+                    contextlib.redirect_stdout(devnull):
+                args = _parser().parse_args(argv)
+        else:
+            args = _parser().parse_args(argv)
+    except SystemExit as e:
+        return e.code
     args.petsc = petsc
     handler = {"run": cmd_run, "info": cmd_info, "show": cmd_show}[args.command]
     rank, size, guard = 0, 1, None
-    if args.command != "run" and _launcher_rank() > 0:
+    if args.command != "run" and quiet_rank:
         # `mpirun -n 4 fockmpi info ...`: info and show are serial; every rank works alike, so
         # only the first speaks (and all return the same status)
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit

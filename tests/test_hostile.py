@@ -552,3 +552,5 @@ def test_info_and_show_under_mpirun_speak_once(tmp_path):
     assert r.returncode == 2 and r.stderr.count("fockmpi: error:") == 1, r.stderr
     r = fockmpi("show", str(tmp_path / "missing.h5"), ranks=2)
     assert r.returncode == 2 and r.stderr.count("fockmpi: error:") == 1, r.stderr
+    r = fockmpi("run", ranks=2)  # a usage error (no job file)
+    assert r.returncode == 2 and r.stderr.count("usage:") == 1, r.stderr
