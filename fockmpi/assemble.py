@@ -269,17 +269,6 @@ def _max():
     return MPI.MAX
 
 
-def symmetric_matrix_dense(compiled, basis, comm):
-    """Dense H (this rank's rows, all columns) on a small symmetric basis (tests).  Collective."""
-    dtype = np.complex128 if (compiled.dtype.kind == "c" or not basis.group.is_real) else np.float64
-    ptr, cols, val = _symmetric_rows(compiled, basis, comm, np.dtype(dtype))
-    rows = np.repeat(np.arange(basis.local_size), np.diff(ptr))
-    keep = cols >= 0
-    dense = np.zeros((basis.local_size, basis.dim), dtype=dtype)
-    np.add.at(dense, (rows[keep], cols[keep]), val[keep])
-    return dense
-
-
 def _operator(PETSc, comm, dim, diag, offdiag, one_pass):
     """MPIAIJ from this rank's split CSR blocks (PETSc borrows the arrays; they are kept alive
     by the returned operator), marked hermitian (and symmetric for real scalars)."""
@@ -295,27 +284,3 @@ def _operator(PETSc, comm, dim, diag, offdiag, one_pass):
 def _land():
     from mpi4py import MPI
     return MPI.LAND
-
-
-def matrix_elements_dense(compiled, basis):
-    """Dense ``M[r, c] = conj(<c|op|r>)`` on a small single-rank basis (tests).  Not collective.
-
-    For a hermitian operator this is its matrix ``<r|H|c>``.
-    """
-    n = basis.local_size
-    cd = np.zeros(n + 1, dtype=np.int64)
-    co = np.zeros(n + 1, dtype=np.int64)
-    z = np.zeros(0, dtype=np.int64)
-    zv = np.zeros(0, dtype=compiled.coef.dtype)
-    args, look = compiled.kernel_args(), basis.lookup_args()
-    kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), kernels.COUNT,
-                       *args, *look, cd, z, zv, co, z, zv)
-    ptr = np.cumsum(cd)
-    col = np.empty(ptr[-1], dtype=np.int64)
-    val = np.empty(ptr[-1], dtype=compiled.coef.dtype)
-    kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), kernels.FILL,
-                       *args, *look, ptr, col, val, np.cumsum(co), z, zv)
-    dense = np.zeros((n, basis.dim), dtype=compiled.coef.dtype)
-    rows = np.repeat(np.arange(n), np.diff(ptr))
-    dense[rows, col] = val
-    return dense

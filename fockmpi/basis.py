@@ -19,7 +19,6 @@ index of a state is ``sum_c T[c, R_c, x_c]`` walking from the highest chunk down
 Charge vectors are flattened with strides so that subtracting a chunk's charge is one integer
 subtraction.
 """
-import itertools
 
 import numpy as np
 
@@ -332,25 +331,6 @@ class U1Basis(Basis):
     def lookup_args(self):
         """Arguments of the kernel ranking used during assembly."""
         return self.tables.args()
-
-
-def all_sectors(space, names):
-    """Every non-empty combination of values of the charges ``names`` (for tests and tools)."""
-    ranges = []
-    for name in names:
-        table = space.charge_table(name)
-        lo = sum(int(table[i, :s.dim].min()) for i, s in enumerate(space.sites))
-        hi = sum(int(table[i, :s.dim].max()) for i, s in enumerate(space.sites))
-        ranges.append([v / CHARGE_SCALE.get(name, 1) for v in range(lo, hi + 1)])
-    out = []
-    for values in itertools.product(*ranges):
-        try:
-            sector = Sector(space, dict(zip(names, values)))
-        except SectorError:
-            continue
-        if sector_dimension(sector) > 0:
-            out.append(sector)
-    return out
 
 
 class SymmetricBasis(Basis):

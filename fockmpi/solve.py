@@ -509,9 +509,3 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
     except PETSc.Error as e:
         raise FockmpiError(f"SLEPc failed ({settings.method}): {e}; check [solver] and its options") from None
     return eps, eps.getConverged()
-
-
-def describe(pairs, comm):
-    """Print a one-line summary of the solve on rank 0."""
-    print0(comm, f"  {len(pairs.values)} eigenpairs ({pairs.method}), {pairs.iterations} iterations, "
-                 f"{pairs.matvecs} matvecs, {pairs.seconds:.2f} s")

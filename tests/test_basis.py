@@ -1,10 +1,11 @@
 """Ranking tables against brute force, block partitions over virtual ranks."""
 import numpy as np
 import pytest
+from dense_matrices import all_sectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fockmpi.basis import Sector, U1Basis, all_sectors, sector_dimension
+from fockmpi.basis import Sector, U1Basis, sector_dimension
 from fockmpi.errors import SectorError
 from fockmpi.parallel import block_offsets
 from fockmpi.space import LocalSpace, Space

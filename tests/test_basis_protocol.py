@@ -7,7 +7,7 @@ from dense_reference import DenseSystem
 from mpi4py import MPI
 
 from fockmpi import ops
-from fockmpi.assemble import symmetric_matrix_dense
+from dense_matrices import symmetric_matrix_dense
 from fockmpi.basis import Sector, SymmetricBasis, U1Basis, constrained_basis
 from fockmpi.errors import SectorError
 from fockmpi.hamiltonian import compile_operator

@@ -4,7 +4,6 @@ gets one clear message and exit status 2, before any work, and nothing is writte
 Most checks call the command line in this process (``cli.main``), which is what the console
 script does minus the signal handlers; the run-time ones (signals, MPI) start real processes.
 """
-import math
 import os
 import sys
 import textwrap

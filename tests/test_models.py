@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from dense_reference import DenseSystem
 
-from fockmpi.assemble import matrix_elements_dense
+from dense_matrices import matrix_elements_dense
 from fockmpi.basis import Sector, U1Basis
 from fockmpi.config import Table
 from fockmpi.errors import ConfigError

@@ -4,11 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+from dense_matrices import all_sectors, matrix_elements_dense
 from dense_reference import DenseSystem
 
 from fockmpi import ops
-from fockmpi.assemble import matrix_elements_dense
-from fockmpi.basis import Sector, U1Basis, all_sectors
+from fockmpi.basis import Sector, U1Basis
 from fockmpi.hamiltonian import compile_operator
 from fockmpi.space import LocalSpace, Space
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from dense_reference import DenseSystem
 
-from fockmpi.assemble import matrix_elements_dense, symmetric_matrix_dense
+from dense_matrices import matrix_elements_dense, symmetric_matrix_dense
 from fockmpi.basis import Sector, SymmetricBasis, U1Basis
 from fockmpi.config import Table
 from fockmpi.errors import SectorError

@@ -8,7 +8,7 @@ import pytest
 from mpi4py import MPI
 from test_pipeline import all_ok, run
 
-from fockmpi.assemble import symmetric_matrix_dense
+from dense_matrices import symmetric_matrix_dense
 from fockmpi.basis import SymmetricBasis
 from fockmpi.config import parse_job
 from fockmpi.pipeline import build_problem
