@@ -23,6 +23,7 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/pip install -q -c $(VENV)/constraints.txt -e ".[bench]"
+	$(PY) scaling/check_kernels.py
 	$(PY) scaling/bench_core.py
 
 # after every change to fockmpi/kernels.py: fails loudly when a row kernel is far slower than recorded
