@@ -90,6 +90,14 @@ def capacity_error(dimension, limit):
                          f"indices of this PETSc build ({limit}): {INDEX_HINT}")
 
 
+def check_index_width(dimension):
+    """Raise :func:`capacity_error` if the PETSc build cannot index ``dimension`` (nothing when
+    that cannot be told yet: :func:`init` checks again).  Not collective."""
+    limit = index_limit()
+    if limit is not None and dimension > limit:
+        raise capacity_error(dimension, limit)
+
+
 def init(scalar="real", dimension=0):
     """Import and initialize petsc4py and slepc4py; return ``(PETSc, SLEPc)``.
 

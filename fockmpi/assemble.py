@@ -20,7 +20,7 @@ import numpy as np
 from . import kernels
 from .basis import U1Basis
 from .errors import CapacityError, FockmpiError
-from .parallel import Progress, raise_collectively, release_free_memory
+from .parallel import Progress, raise_collectively, ranks_on_this_node, release_free_memory
 
 CHUNK_ROWS = 1 << 16
 SYMMETRIC_CHUNK_ROWS = 1 << 14  # rows per collective lookup in symmetric assembly
@@ -69,12 +69,7 @@ def _reservable(nbytes, comm):
     Only touched pages cost memory, so the reservation may exceed the matrix; it must stay
     well inside the node's memory in case the row bound is nearly reached.
     """
-    try:
-        node = comm.Split_type(split_type=_shared_type())
-        ranks_here = node.size
-        node.Free()
-    except Exception:  # noqa: BLE001 - no shared-memory split: assume all ranks on one node
-        ranks_here = comm.size
+    ranks_here = ranks_on_this_node(comm)
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
@@ -90,11 +85,6 @@ def _reserve(bound, int_t, scalar_t):
                 np.empty(bound, dtype=int_t), np.empty(bound, dtype=scalar_t))
     except MemoryError:
         return None
-
-
-def _shared_type():
-    from mpi4py import MPI
-    return MPI.COMM_TYPE_SHARED
 
 
 def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_pass=None):

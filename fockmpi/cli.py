@@ -20,7 +20,8 @@ def _parser():
         prog="fockmpi",
         description="Distributed exact diagonalization of second-quantized Hamiltonians "
                     "(PETSc/SLEPc, parallel HDF5).  Run under mpirun/srun for several ranks.",
-        epilog="Exit status: 0 success, 2 bad input, 1 failure.  See README.md and jobs/ for job files.")
+        epilog="Exit status: 0 success, 2 bad input, 1 failure, 128+N interrupted by signal N.  "
+               "See README.md and jobs/ for job files.")
     p.add_argument("--version", action="version", version=f"fockmpi {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -28,6 +28,11 @@ LATTICE_TYPES = ("chain", "ladder", "square", "triangular", "honeycomb", "kagome
 MAX_SITES = 64  # a basis state is one uint64 (fockmpi.space), and every site takes a bit or more
 
 
+def _too_many_sites(what):
+    return CapacityError(f"{what} more than {MAX_SITES} sites, but a basis state is packed into 64 bits "
+                         "(one bit per spin-1/2 or spinless fermion, two per electron site)")
+
+
 def nsites_per_cell(kind):
     """Sites per unit cell of a built-in lattice."""
     return {"ladder": 2, "honeycomb": 2, "kagome": 3}.get(kind, 1)
@@ -101,9 +106,7 @@ def make_lattice(kind, size, boundary="periodic"):
         raise ConfigError("[lattice] size", f"{dims} positive integer(s) for a {kind} lattice", size)
     if nsites_per_cell(kind) * int(np.prod([min(n, 1 << 20) for n in size])) > MAX_SITES:
         # refused before any bond is built: no packed state holds more than 64 sites
-        raise CapacityError(f"[lattice] size {list(size)}: a {kind} lattice of that size has more than "
-                            f"{MAX_SITES} sites, but a basis state is packed into 64 bits (one bit per "
-                            "spin-1/2 or spinless fermion, two per electron site)")
+        raise _too_many_sites(f"[lattice] size {list(size)}: a {kind} lattice of that size has")
     given = boundary
     if isinstance(boundary, str):
         boundary = [boundary] * dims
@@ -163,8 +166,7 @@ def custom_lattice(nsites, bonds, where="[lattice]"):
     if isinstance(nsites, bool) or not isinstance(nsites, int) or nsites < 1:
         raise ConfigError(f"{where} sites", "a positive integer", nsites)
     if nsites > MAX_SITES:
-        raise CapacityError(f"{where} sites = {nsites}: more than {MAX_SITES} sites, but a basis state is "
-                            "packed into 64 bits (one bit per spin-1/2 or spinless fermion, two per electron site)")
+        raise _too_many_sites(f"{where} sites = {nsites}: that is")
     out = {}
     for name, entries in bonds.items():
         key = f"{where[:-1]}.bonds] {name}"

@@ -55,6 +55,19 @@ def collective_errors(comm, catch=Exception):
     raise_collectively(comm, error)
 
 
+def ranks_on_this_node(comm):
+    """How many ranks of ``comm`` share this node's memory (all of them where MPI cannot tell).
+    Collective."""
+    from mpi4py import MPI
+    try:
+        node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    except Exception:  # noqa: BLE001 - no shared-memory split in this MPI
+        return comm.size
+    n = node.size
+    node.Free()
+    return n
+
+
 def print0(comm, *args, **kwargs):
     """Print on rank 0 only (flushes)."""
     if comm.rank == 0:
@@ -156,6 +169,7 @@ class RunGuard:
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    QUIET = 77  # message tag: "I am ending the run and have said why"
 
     def __init__(self, comm):
         self.comm = comm
@@ -220,7 +234,6 @@ class RunGuard:
             self.comm.Abort(code)
         os._exit(code)  # noqa: SLF001 - PETSc's and MPI's clean-up would wait for the other ranks
 
-    QUIET = 77
-
     def _told_to_stay_quiet(self):
-        return self.private is not None and self.private.Iprobe(source=-1, tag=self.QUIET)
+        from mpi4py import MPI
+        return self.private is not None and self.private.Iprobe(source=MPI.ANY_SOURCE, tag=self.QUIET)

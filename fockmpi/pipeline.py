@@ -19,7 +19,7 @@ from .errors import CapacityError, ConfigError, SectorError, did_you_mean
 from .hamiltonian import compile_operator
 from .lattice import lattice_from_table
 from .models import model_from_table
-from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0
+from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0, ranks_on_this_node
 from .solve import default_ncv, settings_from_table
 from .symmetry import (
     SYMMETRY_KEYS,
@@ -144,21 +144,21 @@ def capacity_problems(problem, ranks, ranks_on_node=None):
     The U(1) dimension is counted exactly from the ranking tables (milliseconds, no states);
     a symmetry sector has at least ``U(1) dimension / group order`` states.  That lower bound
     is held against the index width of the PETSc build and, when ``ranks_on_node`` is given,
-    the basis states alone (8 bytes a state, 16 with symmetries) against this node's available
-    memory.
+    against this node's available memory: the basis states (8 bytes a state, 16 with
+    symmetries), the solver's nev + 1 (or ncv) vectors, and the dense matrix of the dense
+    fallback.  Lower bounds all: a job refused here cannot run.
     """
     out = []
     u1 = RankingTables(problem.sector).dim
     groups = [problem.group] if problem.groups is None else problem.groups
     order = min((g.order for g in groups if g is not None), default=1)
     lower = -(-u1 // order)
-    limit = _runtime.index_limit()
-    if limit is not None and lower > limit:
-        err = _runtime.capacity_error(lower, limit)
-        if order > 1:
-            err = CapacityError(f"{err} (the symmetric sector has at least {lower} states: U(1) dimension "
-                                f"{u1} / {order} symmetry operations)")
-        out.append(err)
+    try:
+        _runtime.check_index_width(lower)
+    except CapacityError as err:
+        out.append(err if order == 1 else CapacityError(
+            f"{err} (the symmetric sector has at least {lower} states: U(1) dimension {u1} / {order} "
+            "symmetry operations)"))
     available = _available_memory_bytes()
     if ranks_on_node and available:
         share = available / ranks_on_node
@@ -174,8 +174,10 @@ def capacity_problems(problem, ranks, ranks_on_node=None):
         # solved densely, with the whole matrix on every rank
         from .solve import DENSE_LIMIT
         nev = min(problem.solver.nev, lower)
-        vectors = max(nev + 1, min(problem.solver.ncv, lower)) * 16 * lower / ranks
-        dense = 8.0 * lower * lower if lower <= max(DENSE_LIMIT, 2 * nev + 8) else 0.0
+        real = problem.compiled.is_real and all(g is None or g.is_real for g in groups)
+        scalar = 8 if real else 16
+        vectors = max(nev + 1, min(problem.solver.ncv, lower)) * scalar * lower / ranks
+        dense = float(scalar) * lower * lower if lower <= max(DENSE_LIMIT, 2 * nev + 8) else 0.0
         if need + vectors + dense > share:
             what = (f"a dense {lower} x {lower} matrix on every rank ({dense / 2**30:.3g} GiB), as nev = "
                     f"{problem.solver.nev} is close to the dimension" if dense else
@@ -197,15 +199,6 @@ def _available_memory_bytes():
     except (OSError, ValueError, IndexError):
         pass
     return None
-
-
-def _ranks_on_this_node(comm):
-    """How many ranks of ``comm`` share this node's memory.  Collective."""
-    from mpi4py import MPI
-    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    n = node.size
-    node.Free()
-    return n
 
 
 def _provenance(comm, started):
@@ -240,7 +233,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     from .output import prepare_path, write_results
     prepare_path(problem.output_path, force, comm, job_path=job.path)
     with collective_errors(comm):
-        for problem_found in capacity_problems(problem, comm.size, _ranks_on_this_node(comm)):
+        for problem_found in capacity_problems(problem, comm.size, ranks_on_this_node(comm)):
             raise problem_found
     if problem.groups is not None:
         return run_all_sectors(problem, comm, timer, started, quiet, petsc_options, force, guard)
@@ -258,10 +251,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
             basis = U1Basis(problem.sector, comm.rank, comm.size)
         else:
             basis = SymmetricBasis(problem.sector, problem.group, comm, show_progress=not quiet)
-    with collective_errors(comm):
-        limit = _runtime.index_limit()
-        if basis.dim > limit:  # (a symmetric sector: only its lower bound was known before)
-            raise _runtime.capacity_error(basis.dim, limit)
+    with collective_errors(comm):  # (a symmetric sector: only its lower bound was known before)
+        _runtime.check_index_width(basis.dim)
     if not quiet and problem.group is None:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                f"dim {basis.dim} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
@@ -350,9 +341,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
             try:
                 with collective_errors(comm):
                     basis = SymmetricBasis(problem.sector, group, comm)
-                    limit = _runtime.index_limit()
-                    if limit is not None and basis.dim > limit:
-                        raise _runtime.capacity_error(basis.dim, limit)
+                    _runtime.check_index_width(basis.dim)
             except SectorError as e:
                 if "empty" not in str(e):
                     raise

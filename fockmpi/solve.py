@@ -66,12 +66,10 @@ def settings_from_table(t: Table):
         complete_multiplets=t.get("complete_multiplets", "bool", True),
         options=_options(t),
     )
-    if "target" in t.data and s.which != "target":
-        raise ConfigError(t.key("target"), message=f"{t.key('target')} is only used with which = \"target\"",
-                          hint=f"found which = \"{s.which}\"")
-    if "transform" in t.data and s.which != "target":
-        raise ConfigError(t.key("transform"), message=f"{t.key('transform')} is only used with which = \"target\"",
-                          hint=f"found which = \"{s.which}\"")
+    for key in ("target", "transform"):
+        if key in t.data and s.which != "target":
+            raise ConfigError(t.key(key), message=f"{t.key(key)} is only used with which = \"target\"",
+                              hint=f"found which = \"{s.which}\"")
     if s.method == "lobpcg" and s.which == "target":
         # SLEPc's LOBPCG computes extreme eigenvalues only (and takes no spectral transform)
         raise ConfigError(t.key("method"), message=f"{t.key('method')} = \"lobpcg\" finds only the smallest or "
@@ -288,7 +286,7 @@ def _lowest_of_complement(mat, found, settings, comm, PETSc, SLEPc, seed, tol, s
     eps.setOperators(op)
     eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
     _apply_which(eps, settings, SLEPc, dense=False)
-    _set_from_options(eps, settings, PETSc)  # options for the transform (st_ksp_type, ...) apply here too
+    _set_from_options(eps, settings.options, PETSc)  # options for the transform (st_ksp_type, ...) apply here too
     # ... but the check is always a one-vector Krylov-Schur solve to its own tolerance
     eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
     eps.setDimensions(nev=1, ncv=min(12, dim - len(found)))
@@ -377,7 +375,6 @@ def check_options(settings, PETSc, SLEPc):
 def _probe(settings, options, PETSc, SLEPc):
     """Apply ``options`` to a 16x16 problem set up like the real one.  Returns the error text
     (None if accepted) and the option names that nobody read."""
-    import ctypes
     n = 16
     A = PETSc.Mat().createAIJ([n, n], nnz=1, comm=PETSc.COMM_SELF)
     for i in range(n):
@@ -388,24 +385,14 @@ def _probe(settings, options, PETSc, SLEPc):
     eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
     eps.setType(_EPS_TYPES[settings.method](SLEPc))
     _apply_which(eps, settings, SLEPc, dense=False)
-    opts = PETSc.Options()
-    for k, v in options.items():
-        opts.setValue(k, v)
     error, unused = None, []
     PETSc.Sys.pushErrorHandler("ignore")  # the error is reported here, not as a PETSc trace
     try:
-        eps.setFromOptions()
+        unused = _set_from_options(eps, options, PETSc)
     except PETSc.Error as e:
         error = _petsc_error_text(e)
     finally:
         PETSc.Sys.popErrorHandler()
-        used_flag = _petsc_options_used(PETSc)
-        for k in options:
-            flag = ctypes.c_int(0)
-            if used_flag is not None and used_flag(None, k.encode(), ctypes.byref(flag)) == 0 and not flag.value:
-                unused.append(k)
-        for k in options:
-            opts.delValue(k)
         eps.destroy()
         A.destroy()
     return error, unused
@@ -434,17 +421,25 @@ _EPS_TYPES = {"krylovschur": lambda S: S.EPS.Type.KRYLOVSCHUR, "lanczos": lambda
               "lobpcg": lambda S: S.EPS.Type.LOBPCG, "jd": lambda S: S.EPS.Type.JD}
 
 
-def _set_from_options(eps, settings, PETSc):
-    """Apply ``settings.options`` to ``eps`` and take them out of PETSc's global options again,
-    so that they do not leak into the next solve of this process (notebooks, tests)."""
+def _set_from_options(eps, options, PETSc):
+    """Apply ``options`` (a dict, usually ``settings.options``) to ``eps`` and take them out of
+    PETSc's global options again, so that they do not leak into the next solve of this process
+    (notebooks, tests).  Returns the names that nothing read (PETSc's own record)."""
+    import ctypes
     opts = PETSc.Options()
-    for k, v in settings.options.items():
+    for k, v in options.items():
         opts.setValue(k, v)
+    unused = []
     try:
         eps.setFromOptions()
     finally:
-        for k in settings.options:
+        used_flag = _petsc_options_used(PETSc)
+        for k in options:
+            flag = ctypes.c_int(0)
+            if used_flag is not None and used_flag(None, k.encode(), ctypes.byref(flag)) == 0 and not flag.value:
+                unused.append(k)
             opts.delValue(k)
+    return unused
 
 
 def default_ncv(nev):
@@ -460,8 +455,7 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
     if dense:
         eps.setType(SLEPc.EPS.Type.LAPACK)
     else:
-        eps.setType({"krylovschur": SLEPc.EPS.Type.KRYLOVSCHUR, "lanczos": SLEPc.EPS.Type.LANCZOS,
-                     "lobpcg": SLEPc.EPS.Type.LOBPCG, "jd": SLEPc.EPS.Type.JD}[settings.method])
+        eps.setType(_EPS_TYPES[settings.method](SLEPc))
     if not dense and settings.method == "lanczos":
         # SLEPc insists on a choice; full reorthogonalization is the safe one (override with
         # options = {eps_lanczos_reorthog = "partial"})
@@ -504,7 +498,7 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
                       f"({now - state['t0']:.1f} s)", flush=True)
     eps.setMonitor(monitor)
     try:
-        _set_from_options(eps, settings, PETSc)
+        _set_from_options(eps, settings.options, PETSc)
         eps.solve()
     except PETSc.Error as e:
         raise FockmpiError(f"SLEPc failed ({settings.method}): {e}; check [solver] and its options") from None

@@ -96,13 +96,6 @@ OFF_SECTOR = [
 ]
 
 
-@pytest.mark.parametrize("text, message", OFF_SECTOR)
-def test_symmetry_that_leaves_the_sector_is_refused(tmp_path, capsys, text, message):
-    job = write(tmp_path, text)
-    code, _, err = run_main(capsys, "info", job)
-    assert_clear_error(code, err, message)
-
-
 @pytest.mark.parametrize("L", [5, 6])
 def test_sector_check_agrees_with_the_action_on_every_state(L):
     """check_sector_preserved against brute force: apply each generator to every state of
@@ -155,8 +148,8 @@ TRACEBACKS = [
 ]
 
 
-@pytest.mark.parametrize("text, message", TRACEBACKS)
-def test_former_tracebacks_are_messages(tmp_path, capsys, text, message):
+@pytest.mark.parametrize("text, message", OFF_SECTOR + TRACEBACKS)
+def test_off_sector_symmetries_and_former_tracebacks_are_messages(tmp_path, capsys, text, message):
     job = write(tmp_path, text)
     for command in (["info", job], ["run", job, "-o", str(tmp_path / "x.h5")]):
         code, _, err = run_main(capsys, *command)
