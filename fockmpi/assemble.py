@@ -1,4 +1,7 @@
-"""Distributed Hamiltonian: a PETSc MPIAIJ matrix whose rows are the basis states of each rank.
+"""Distributed operators as PETSc MPIAIJ matrices whose rows are the basis states of each rank:
+the Hamiltonian (rows and columns one basis, hermitian), or an operator ``A`` between two bases
+(rows in the left basis, columns in the right one: ``c^dag_k`` from N to N+1 particles,
+``S^+_q`` from Sz to Sz+1), built from the compiled adjoint ``A^dag``.
 
 The rows are built in compiled code (:func:`fockmpi.kernels.build_rows`), in chunks of local
 states, as CSR arrays split into the diagonal block (columns owned by this rank) and the
@@ -46,18 +49,18 @@ class DistributedOperator:
         self._arrays = None
 
 
-def _rows(basis, args, mode, ptrs, outs, progress, passes):
+def _rows(left, right, terms, square, mode, ptrs, outs, progress, passes):
     """Run the row kernel over the local states in chunks (``passes`` scales the progress)."""
-    look = basis.lookup_args()
-    n = basis.local_size
+    look = right.lookup_args()
+    n = left.local_size
     lost = 0
     d_ptr, o_ptr = ptrs
     d_col, d_val, o_col, o_val = outs
     done0 = n if mode == kernels.FILL and passes == 2 else 0
     for a in range(0, n, CHUNK_ROWS):
         b = min(n, a + CHUNK_ROWS)
-        lost += kernels.build_rows(basis.states[a:b], np.int64(basis.start + a), np.int64(basis.start),
-                                   np.int64(basis.end), mode, *args, *look,
+        lost += kernels.build_rows(left.states[a:b], np.int64(left.start + a), np.int64(right.start),
+                                   np.int64(right.end), mode, square, terms, look,
                                    d_ptr[a:b + 1], d_col, d_val, o_ptr[a:b + 1], o_col, o_val)
         progress.update((done0 + b) / passes)
     return lost
@@ -88,7 +91,7 @@ def _reserve(bound, int_t, scalar_t):
 
 
 def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_pass=None):
-    """Assemble H on ``basis`` as a PETSc MPIAIJ matrix.  Collective on ``comm``.
+    """Assemble H on ``basis`` as a PETSc MPIAIJ matrix, marked hermitian.  Collective on ``comm``.
 
     Parameters
     ----------
@@ -108,15 +111,28 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
     -------
     DistributedOperator
     """
-    if not isinstance(basis, U1Basis):  # an enumerated basis: columns by a collective lookup
-        return _assemble_symmetric(compiled, basis, comm, PETSc, show_progress)
+    return assemble_rows(compiled, basis, basis, comm, PETSc, square=True, show_progress=show_progress,
+                         one_pass=one_pass)
+
+
+def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True, one_pass=None):
+    """The MPIAIJ matrix ``M[l, r] = conj(<r|B|l>)`` with rows from ``left`` and columns from
+    ``right``, where ``B`` is ``compiled``.  Collective on ``comm``.
+
+    ``square`` (``left is right`` and ``B`` hermitian): ``M = B``, marked hermitian.  Otherwise
+    ``B = A^dag`` gives ``M = A`` between the two bases (see :func:`fockmpi.between.operator_between`,
+    which checks the sectors first).  Both bases are U(1) bases, or both enumerated bases over
+    the same symmetry group.
+    """
+    if not isinstance(left, U1Basis):  # an enumerated basis: columns by a collective lookup
+        return _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, square)
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
     if compiled.dtype.kind == "c" and scalar_t.kind != "c":
-        raise FockmpiError("complex Hamiltonian but real PETSc (the runtime should have chosen a "
+        raise FockmpiError("complex operator but real PETSc (the runtime should have chosen a "
                            "complex build)")
-    args = compiled.kernel_args(scalar_t)
-    n = basis.local_size
+    terms = compiled.terms(scalar_t)
+    n = left.local_size
     row_bound = compiled.max_row_length()
     bound = n * row_bound
     entry = int_t.itemsize + scalar_t.itemsize
@@ -132,12 +148,14 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
     error = None
     if one_pass:
         d_col, d_val, o_col, o_val = reserved
-        lost = _rows(basis, args, kernels.APPEND, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 1)
+        lost = _rows(left, right, terms, square, kernels.APPEND, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val),
+                     progress, 1)
         nnz_d, nnz_o = int(d_ptr[-1]), int(o_ptr[-1])
         d_col, d_val, o_col, o_val = d_col[:nnz_d], d_val[:nnz_d], o_col[:nnz_o], o_val[:nnz_o]
     else:
         none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
-        lost = _rows(basis, args, kernels.COUNT, (d_ptr, o_ptr), (none_i, none_v, none_i, none_v), progress, 2)
+        lost = _rows(left, right, terms, square, kernels.COUNT, (d_ptr, o_ptr), (none_i, none_v, none_i, none_v),
+                     progress, 2)
         nnz_d, nnz_o = int(d_ptr.sum()), int(o_ptr.sum())
         if max(nnz_d, nnz_o) > np.iinfo(int_t).max:
             error = CapacityError(f"this rank holds {max(nnz_d, nnz_o)} non-zeros, beyond the "
@@ -153,33 +171,42 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
         o_ptr = np.cumsum(o_ptr).astype(int_t)
         d_col, d_val = np.empty(nnz_d, dtype=int_t), np.empty(nnz_d, dtype=scalar_t)
         o_col, o_val = np.empty(nnz_o, dtype=int_t), np.empty(nnz_o, dtype=scalar_t)
-        _rows(basis, args, kernels.FILL, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 2)
-    return _operator(PETSc, comm, basis.dim, (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass)
+        _rows(left, right, terms, square, kernels.FILL, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 2)
+    return _operator(PETSc, comm, (left.dim, right.dim), (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass,
+                     hermitian=square, local_cols=right.local_size)
 
 
-def _symmetric_rows(compiled, basis, comm, scalar_t, rows=None):
-    """CSR rows ``(ptr, global columns, values)`` of H on a :class:`fockmpi.basis.SymmetricBasis`.
+def group_arrays(basis, scalar_t):
+    """The group arrays of a symmetric basis for the kernels, the characters cast to the
+    scalar type (real PETSc: the sector's characters are real)."""
+    group = basis.group_args
+    if np.dtype(scalar_t).kind != "c":
+        group = group._replace(chars=group.chars.real.copy())
+    return group
+
+
+def _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows):
+    """CSR rows ``(ptr, global columns, values)`` on enumerated bases (rows from ``left``,
+    columns from ``right``).
 
     Collective.  The kernel gives the rows with representative *states* as columns; one
     batched lookup (two all-to-alls) turns them into global indices; states the irrep
     annihilates are not found (column -1; their entries vanish in exact arithmetic).
     """
-    args = compiled.kernel_args(scalar_t)
-    group = basis.group_args
-    if scalar_t.kind != "c":
-        group = group._replace(chars=group.chars.real.copy())
-    a, b = rows if rows is not None else (0, basis.local_size)
+    terms = compiled.terms(scalar_t)
+    group = group_arrays(right, scalar_t)
+    a, b = rows
     bound = compiled.max_row_length()
     ptr = np.zeros(b - a + 1, dtype=np.int64)
     st = np.empty((b - a) * bound, dtype=np.uint64)  # untouched pages cost no memory
     val = np.empty((b - a) * bound, dtype=scalar_t)
-    kernels.build_symmetric_rows(basis.states[a:b], basis.norms[a:b], *args, *group, ptr, st, val)
+    kernels.build_symmetric_rows(left.states[a:b], left.norms[a:b], square, terms, group, ptr, st, val)
     nnz = int(ptr[-1])
-    cols = basis.index_of(st[:nnz], comm)
+    cols = right.index_of(st[:nnz], comm)
     return ptr, cols, val[:nnz]
 
 
-def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
+def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, square):
     """H on a symmetric basis as MPIAIJ (columns of a row come sorted from the kernel).
 
     Rows are built, looked up and split in chunks (every rank the same number of chunks, since
@@ -190,11 +217,11 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
     """
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
-    if (compiled.dtype.kind == "c" or not basis.group.is_real) and scalar_t.kind != "c":
+    if (compiled.dtype.kind == "c" or not (left.group.is_real and right.group.is_real)) and scalar_t.kind != "c":
         raise FockmpiError("this sector needs complex scalars but PETSc is real (the runtime should "
                            "have chosen a complex build)")
-    n = basis.local_size
-    chunk = SYMMETRIC_CHUNK_ROWS
+    n = left.local_size
+    chunk = max(1, min(SYMMETRIC_CHUNK_ROWS, (1 << 22) // compiled.max_row_length()))
     nchunks = comm.allreduce(-(-n // chunk), op=_max())
     bound = n * compiled.max_row_length()
     reserved = None
@@ -204,11 +231,11 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
     o_ptr = np.zeros(n + 1, dtype=int_t)
     d_parts, o_parts = [], []
     progress = Progress(comm, "assembly", n, enabled=show_progress)
-    lo, hi = np.int64(basis.start), np.int64(basis.end)
+    lo, hi = np.int64(right.start), np.int64(right.end)
     none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
     for c in range(nchunks):
         a, b = min(n, c * chunk), min(n, (c + 1) * chunk)
-        ptr, cols, val = _symmetric_rows(compiled, basis, comm, scalar_t, rows=(a, b))
+        ptr, cols, val = _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows=(a, b))
         dp = np.zeros(b - a + 1, dtype=np.int64)
         op = np.zeros(b - a + 1, dtype=np.int64)
         kernels.split_rows(ptr, cols, val, lo, hi, dp, op, none_i, none_v, none_i, none_v)
@@ -234,7 +261,8 @@ def _assemble_symmetric(compiled, basis, comm, PETSc, show_progress):
     else:
         d_col, d_val = _join(d_parts, int_t, scalar_t)
         o_col, o_val = _join(o_parts, int_t, scalar_t)
-    return _operator(PETSc, comm, basis.dim, (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass=True)
+    return _operator(PETSc, comm, (left.dim, right.dim), (d_ptr, d_col, d_val), (o_ptr, o_col, o_val),
+                     one_pass=True, hermitian=square, local_cols=right.local_size)
 
 
 def _join(parts, int_t, scalar_t):
@@ -259,14 +287,17 @@ def _max():
     return MPI.MAX
 
 
-def _operator(PETSc, comm, dim, diag, offdiag, one_pass):
+def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols):
     """MPIAIJ from this rank's split CSR blocks (PETSc borrows the arrays; they are kept alive
-    by the returned operator), marked hermitian (and symmetric for real scalars)."""
+    by the returned operator), of global size ``dims`` (rows, columns), ``local_cols`` of the
+    columns owned here (the right basis' local size); ``hermitian``: marked
+    hermitian (and symmetric for real scalars)."""
     n = len(diag[0]) - 1
-    mat = PETSc.Mat().createAIJWithArrays([(n, dim), (n, dim)], [diag, offdiag], comm=comm)
-    mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
-    if np.dtype(PETSc.ScalarType).kind != "c":
-        mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+    mat = PETSc.Mat().createAIJWithArrays([(n, dims[0]), (local_cols, dims[1])], [diag, offdiag], comm=comm)
+    if hermitian:
+        mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
+        if np.dtype(PETSc.ScalarType).kind != "c":
+            mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
     nnz_local = len(diag[1]) + len(offdiag[1])
     return DistributedOperator(mat, (diag, offdiag), nnz_local, comm.allreduce(nnz_local), one_pass)
 

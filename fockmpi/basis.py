@@ -204,9 +204,9 @@ class RankingTables:
         self.low_ptr = np.concatenate([[0], np.cumsum(np.bincount(r_of, minlength=nR))]).astype(np.int64)
 
     def args(self):
-        """Arguments of the ranking kernels: (chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)."""
-        return (self.chunk_off, self.chunk_mask, self.chunk_q, self.T, np.int64(self.r_top),
-                np.int64(self.r_zero))
+        """Arguments of the ranking kernels, as :class:`fockmpi.kernels.Ranking`."""
+        return kernels.Ranking(self.chunk_off, self.chunk_mask, self.chunk_q, self.T, np.int64(self.r_top),
+                               np.int64(self.r_zero))
 
     def rank(self, states):
         """Global index of each state (-1 outside the sector)."""

@@ -49,6 +49,9 @@ class CompiledOperator:
     bit_coef : ndarray (nbit,)
     nbdiag : int
         Bitwise monomials ``0..nbdiag-1`` are diagonal.
+    grp_ptr, grp_mask, grp_scan, ngdiag
+        The bitwise monomials indexed by the bits they need (:func:`_index_by_condition`,
+        :class:`fockmpi.kernels.Terms`); the first ``ngdiag`` groups are diagonal.
     is_real : bool
     """
 
@@ -62,11 +65,13 @@ class CompiledOperator:
         for m in monomials:
             form = self._bitwise_form(m)
             (bitwise if form is not None else generic).append(form if form is not None else m)
-        # --- bitwise monomials: condition, flip and sign masks (diagonal ones first)
-        bitwise.sort(key=lambda f: f[2] != 0)
+        # --- bitwise monomials: condition, flip and sign masks, diagonal ones first, grouped
+        # by condition mask and sorted by condition value (the index the row kernels search)
+        bitwise.sort(key=lambda f: (f[2] != 0, f[0], f[1], f[2], f[3]))
         self.nbdiag = sum(1 for f in bitwise if f[2] == 0)
         self.bit_masks = np.array([f[:4] for f in bitwise], dtype=np.uint64).reshape(-1, 4)
         self.bit_coef = np.array([f[4] for f in bitwise], dtype=np.complex128)
+        self.grp_ptr, self.grp_mask, self.grp_scan, self.ngdiag = _index_by_condition(bitwise, self.nbdiag)
         # --- generic monomials (diagonal ones first)
         generic.sort(key=lambda m: not m[3])
         self.ndiag = sum(1 for m in generic if m[3])
@@ -123,15 +128,51 @@ class CompiledOperator:
     def nmonomials(self):
         return len(self.coef) + len(self.bit_coef)
 
-    def kernel_args(self, dtype=None):
-        """The arrays the kernels in :mod:`fockmpi.kernels` take, in their order.
+    def terms(self, dtype=None):
+        """The monomials as :class:`fockmpi.kernels.Terms`, what the row kernels take.
 
         ``dtype`` casts the coefficients (e.g. real H on a complex PETSc build).
         """
-        cast = (lambda x: x) if dtype is None else (lambda x: x.astype(dtype))
-        return (self.bit_masks, cast(self.bit_coef), self.nbdiag,
-                cast(self.coef), self.nsites, self.sites, self.target, self.amp, self.odd, self.ndiag,
-                self.site_offsets, self.site_masks, np.uint64(self.fermion_mask))
+        from .kernels import Terms
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
+        return Terms(self.bit_masks, self.bit_coef.astype(dtype), self.grp_ptr, self.grp_mask, self.grp_scan,
+                     np.int64(self.ngdiag), self.coef.astype(dtype), self.nsites, self.sites, self.target,
+                     self.amp, self.odd, np.int64(self.ndiag), self.site_offsets, self.site_masks,
+                     np.uint64(self.fermion_mask))
+
+
+def _index_by_condition(bitwise, nbdiag, scan_group=None):
+    """Groups of the bitwise monomials (sorted: diagonal first, then by condition mask and
+    value) for the row kernels: ``(grp_ptr, grp_mask, grp_scan, ngdiag)``.
+
+    More than ``SCAN_GROUP`` monomials with one condition mask form a *search* group: a state
+    meets only those whose condition value is ``s & mask``, found by a binary search, so a
+    Hamiltonian with many monomials per mask (10^4 terms of a few masks) costs per row the
+    number of groups plus the monomials that act.  Runs of smaller groups are merged into
+    *scan* groups (``grp_scan``), where each monomial compares its own mask: for a Heisenberg
+    or Hubbard model that is the plain loop over the monomials, with no overhead per group.
+    """
+    from .kernels import SCAN_GROUP
+    scan_group = SCAN_GROUP if scan_group is None else scan_group
+    runs = []  # (start, end, off-diagonal, mask) of equal (off-diagonal, mask)
+    for a, f in enumerate(bitwise):
+        key = (a >= nbdiag, f[0])
+        if runs and tuple(runs[-1][2:]) == key:
+            runs[-1][1] = a + 1
+        else:
+            runs.append([a, a + 1, *key])
+    ptr, mask, scan, ngdiag = [], [], [], 0
+    for start, end, offdiag, m in runs:
+        small = end - start <= scan_group
+        if small and scan and scan[-1] and (ptr[-1][0] >= nbdiag) == offdiag:
+            ptr[-1][1] = end  # extend the open scan group
+            continue
+        ptr.append([start, end])
+        mask.append(m if not small else 0)
+        scan.append(small)
+        ngdiag += not offdiag
+    return (np.array([p[0] for p in ptr] + [len(bitwise)], dtype=np.int64),
+            np.array(mask, dtype=np.uint64), np.array(scan, dtype=np.bool_), ngdiag)
 
 
 def _bitwise_local(tgt, amp, nbits):

@@ -10,18 +10,27 @@ Conventions shared with :mod:`fockmpi.basis` and :mod:`fockmpi.hamiltonian`:
   chunk ``c`` is below ``x``, with remaining flattened charge index ``r`` (see basis.py);
 * monomial arrays as in :class:`fockmpi.hamiltonian.CompiledOperator`.
 """
+from typing import NamedTuple
+
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 INVALID = np.int64(-(2 ** 62))
 
 
+@intrinsic
+def _ctpop(typingctx, x):
+    """The processor's population count (LLVM ``ctpop``) of a uint64."""
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.ctpop", [args[0].type])
+        return builder.call(fn, args)
+    return types.uint64(types.uint64), codegen
+
+
 @njit(cache=True, inline="always")
 def _popcount(x):
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+    return np.int64(_ctpop(np.uint64(x)))
 
 
 # --- ranking and unranking ---------------------------------------------------------------
@@ -83,161 +92,6 @@ def enumerate_states(start, count, chunk_off, chunk_q, T, r_top, low_ptr, low_va
             j += 1
             k += 1
     return out
-
-
-# --- applying monomials ------------------------------------------------------------------
-@njit(cache=True, inline="always")
-def _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask):
-    """Apply monomial ``a`` to state ``s``: returns (new state, amplitude); amplitude 0 if none."""
-    val = coef[a]
-    new = s
-    parity = np.int64(0)
-    for k in range(nsites[a]):
-        i = sites[a, k]
-        off = np.uint64(site_offsets[i])
-        v = np.int64((s >> off) & site_masks[i])
-        t = target[a, k, v]
-        if t < 0:
-            return s, val * 0.0
-        val = val * amp[a, k, v]
-        new = (new & ~(site_masks[i] << off)) | (np.uint64(t) << off)
-        if odd[a, k]:
-            below = (np.uint64(1) << off) - np.uint64(1)
-            parity += _popcount(s & fmask & below)
-    if parity & 1:
-        val = -val
-    return new, val
-
-
-@njit(cache=True, inline="always")
-def _bit_apply(s, a, bit_masks, bit_coef):
-    """Bitwise monomial ``a`` on ``s``: (new state, amplitude), amplitude 0 if it annihilates s."""
-    if (s & bit_masks[a, 0]) != bit_masks[a, 1]:
-        return s, bit_coef[a] * 0
-    v = bit_coef[a]
-    if _popcount(s & bit_masks[a, 3]) & 1:
-        v = -v
-    return s ^ bit_masks[a, 2], v
-
-
-@njit(cache=True, inline="always")
-def _diagonal_one(s, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag, site_offsets, site_masks):
-    """<s|H|s> from the diagonal monomials (even, so no Jordan-Wigner string)."""
-    acc = bit_coef[0] * 0 if bit_coef.shape[0] > 0 else (coef[0] * 0 if coef.shape[0] > 0 else 0.0)
-    for a in range(nbdiag):
-        _, v = _bit_apply(s, a, bit_masks, bit_coef)
-        acc += v
-    for a in range(ndiag):
-        val = coef[a]
-        for k in range(nsites[a]):
-            i = sites[a, k]
-            val = val * amp[a, k, (s >> np.uint64(site_offsets[i])) & site_masks[i]]
-        acc += val
-    return acc
-
-
-@njit(cache=True)
-def diagonal(states, bit_masks, bit_coef, nbdiag, coef, nsites, sites, target, amp, odd, ndiag,
-             site_offsets, site_masks, fmask):
-    """Diagonal matrix elements <s|H|s> for each state."""
-    out = np.zeros(states.shape[0], dtype=coef.dtype)
-    for k in range(states.shape[0]):
-        out[k] = _diagonal_one(states[k], bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
-                               site_offsets, site_masks)
-    return out
-
-
-@njit(cache=True, inline="always")
-def _insert(buf_col, buf_val, n, col, v):
-    """Insert (col, v) into the sorted buffer of length n, merging equal keys; new length.
-    The keys are column indices (U(1) rows) or representative states (symmetric rows)."""
-    j = n - 1
-    while j >= 0 and buf_col[j] > col:
-        j -= 1
-    if j >= 0 and buf_col[j] == col:
-        buf_val[j] += v
-        return n
-    for m in range(n, j + 1, -1):
-        buf_col[m] = buf_col[m - 1]
-        buf_val[m] = buf_val[m - 1]
-    buf_col[j + 1] = col
-    buf_val[j + 1] = v
-    return n + 1
-
-
-COUNT, FILL, APPEND = 0, 1, 2
-
-
-@njit(cache=True)
-def build_rows(states, row0, col_lo, col_hi, mode,
-               bit_masks, bit_coef, nbdiag,
-               coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
-               chunk_off, chunk_mask, chunk_q, T, r_top, r_zero,
-               d_ptr, d_col, d_val, o_ptr, o_col, o_val):
-    """Count (``mode=COUNT``) or write (``FILL``, ``APPEND``) the CSR rows of H for ``states``.
-
-    Row ``k`` holds ``H[s_k, s'] = <s_k|H|s'> = conj(<s'|H|s_k>)``: the monomials map ``s_k`` to
-    ``s'`` with amplitude ``<s'|H|s_k>``, so the conjugate is stored (H is hermitian).
-    Row ``k`` has global index ``row0 + k``.  Columns in ``[col_lo, col_hi)`` go to the diagonal
-    block with local column index ``col - col_lo``; the others to the off-diagonal block with
-    global column index.  Duplicates are summed, zero off-diagonal entries dropped, the
-    diagonal entry always kept.  COUNT: ``d_ptr[k+1]``/``o_ptr[k+1]`` receive the row lengths.
-    FILL: they must hold the row pointers.  APPEND: ``d_ptr[0]``/``o_ptr[0]`` hold where the rows
-    start and the pointers are written as the rows are (the arrays must be large enough).
-    Returns the number of generated states outside the sector (non-zero means a term broke a
-    charge: a bug upstream).
-    """
-    nbit = bit_coef.shape[0]
-    nmono = coef.shape[0]
-    buf_col = np.empty(nmono + nbit + 1, dtype=np.int64)
-    buf_val = np.empty(nmono + nbit + 1, dtype=d_val.dtype)
-    lost = 0
-    fill = mode != COUNT
-    for k in range(states.shape[0]):
-        s = states[k]
-        row = row0 + k
-        buf_col[0] = row
-        buf_val[0] = _diagonal_one(s, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
-                                   site_offsets, site_masks)
-        n = 1
-        for a in range(nbdiag, nbit + nmono - ndiag):
-            # the two kinds of term stay written out here: folding them into one inlined helper
-            # that returns (state, amplitude) made this loop 5-10x slower (commit 805c2fa)
-            if a < nbit:
-                new, v = _bit_apply(s, a, bit_masks, bit_coef)
-            else:
-                new, v = _apply_monomial(s, a - nbit + ndiag, coef, nsites, sites, target, amp, odd,
-                                         site_offsets, site_masks, fmask)
-            if v == 0:
-                continue
-            col = _rank_one(new, chunk_off, chunk_mask, chunk_q, T, r_top, r_zero)
-            if col < 0:
-                lost += 1
-                continue
-            n = _insert(buf_col, buf_val, n, col, np.conj(v))
-        nd = 0
-        no = 0
-        for j in range(n):
-            col = buf_col[j]
-            if buf_val[j] == 0 and col != row:
-                continue
-            if col_lo <= col < col_hi:
-                if fill:
-                    d_col[d_ptr[k] + nd] = col - col_lo
-                    d_val[d_ptr[k] + nd] = buf_val[j]
-                nd += 1
-            else:
-                if fill:
-                    o_col[o_ptr[k] + no] = col
-                    o_val[o_ptr[k] + no] = buf_val[j]
-                no += 1
-        if mode == COUNT:
-            d_ptr[k + 1] = nd
-            o_ptr[k + 1] = no
-        elif mode == APPEND:
-            d_ptr[k + 1] = d_ptr[k] + nd
-            o_ptr[k + 1] = o_ptr[k] + no
-    return lost
 
 
 # --- symmetry groups (see fockmpi.symmetry.SymmetryGroup.kernel_args for the arrays) ------
@@ -424,67 +278,21 @@ def _chain_candidates(u, nx, tshift, tmask, cellmask):
         runs = longer
 
 
-@njit(cache=True)
-def build_symmetric_rows(reps, norms, bit_masks, bit_coef, nbdiag,
-                         coef, nsites, sites, target, amp, odd, ndiag, site_offsets, site_masks, fmask,
-                         tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask, inversions, phmask, phxor,
-                         key_fmask, chars, layout, ptr, out_state, out_val):
-    """Rows of H in a symmetric basis, with columns still given as representative *states*.
-
-    Row ``k`` belongs to ``|r~> = P|r> / ||P|r>||`` with ``r = reps[k]``.  For every state
-    ``s'`` in ``H|r> = sum h |s'>``, with ``g s' = sign * |r'>`` (``r'`` the representative):
-    ``<r~'|H|r~> += h * sign * conj(chi(g)) * sqrt(N_r' / N_r)``, where ``N`` is the order of
-    the stabilizer (``norms``).  As in :func:`build_rows` the conjugate is stored, in row ``k``
-    under the state ``r'``; entries with the same ``r'`` are summed and sorted by ``r'``.
-    ``ptr[0]`` holds where row 0 starts; ``ptr[k+1]`` is written.  Representatives that the
-    irrep annihilates are not known here: the caller drops the states it cannot find.
-    """
-    nbit = bit_coef.shape[0]
-    nmono = coef.shape[0]
-    buf_s = np.empty(nmono + nbit + 1, dtype=np.uint64)
-    buf_val = np.empty(nmono + nbit + 1, dtype=out_val.dtype)
-    moved = layout.shape[0] > 0
-    for k in range(reps.shape[0]):
-        key = reps[k]  # the representative in the sort layout; H acts on the packed layout
-        r = _relayout(key, layout[1]) if moved else key
-        inv_norm = 1.0 / norms[k]
-        d = _diagonal_one(r, bit_masks, bit_coef, nbdiag, coef, nsites, sites, amp, ndiag,
-                          site_offsets, site_masks)
-        buf_s[0] = key
-        buf_val[0] = d
-        n = 1
-        for a in range(nbdiag, nbit + nmono - ndiag):
-            # the two kinds of term stay written out here: folding them into one inlined helper
-            # that returns (state, amplitude) made this loop 5-10x slower (commit 805c2fa)
-            if a < nbit:
-                new, v = _bit_apply(r, a, bit_masks, bit_coef)
-            else:
-                new, v = _apply_monomial(r, a - nbit + ndiag, coef, nsites, sites, target, amp, odd,
-                                         site_offsets, site_masks, fmask)
-            if v == 0:
-                continue
-            if moved:
-                new = _relayout(new, layout[0])
-            rep, e, count = _representative(new, tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask)
-            w = v * _move_sign(new, rep, e, inversions, phmask, phxor, key_fmask) * np.sqrt(count * inv_norm)
-            w = w * np.conj(chars[e])
-            n = _insert(buf_s, buf_val, n, rep, np.conj(w))  # sorted by state
-        p = ptr[k]
-        for j in range(n):
-            if buf_val[j] == 0 and buf_s[j] != key:
-                continue
-            out_state[p] = buf_s[j]
-            out_val[p] = buf_val[j]
-            p += 1
-        ptr[k + 1] = p
-
-
 # --- exact-match lookup of states (open-addressing hash table) ---------------------------
 @njit(cache=True, inline="always")
 def _slot(key, shift):
     return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
 
 
+@njit(cache=True, inline="always")
+def _find(key, table_keys, table_vals, shift, mask):
+    """The value stored for ``key`` in the hash table, or -1."""
+    j = _slot(key, shift)
+    while table_vals[j] >= 0:
+        if table_keys[j] == key:
+            return table_vals[j]
+        j = (j + 1) & mask
+    return np.int64(-1)
 @njit(cache=True)
 def hash_build(keys, table_keys, table_vals, shift):
     """Insert ``keys[i] -> i`` into a table of size ``2^(64 - shift)`` (``table_vals`` preset to -1)."""
@@ -564,3 +372,468 @@ def split_rows(ptr, cols, vals, col_lo, col_hi, d_ptr, o_ptr, d_col, d_val, o_co
         if not fill:
             d_ptr[k + 1] = nd
             o_ptr[k + 1] = no
+
+
+# --- the row generator: H|s> as (state, amplitude) pairs ----------------------------------
+class Terms(NamedTuple):
+    """The monomials of a compiled operator as the kernels take them
+    (:meth:`fockmpi.hamiltonian.CompiledOperator.terms`).
+
+    Bitwise monomials (``bit_masks[a]`` = condition mask, condition value, flip mask, sign
+    mask; amplitude ``bit_coef[a] * (-1)^popcount(s & sign mask)``) are *indexed by the bits
+    they need*: group ``g`` holds the monomials ``grp_ptr[g]:grp_ptr[g+1]``.  A *search* group
+    shares the condition mask ``grp_mask[g]`` and is sorted by condition value, so a state
+    ``s`` meets only those with value ``s & grp_mask[g]``, found by a binary search: a row
+    costs the number of groups plus the monomials that act, not the number of monomials.  In
+    a *scan* group (``grp_scan[g]``, small groups merged) every monomial compares its own mask.
+    Groups ``0..ngdiag-1`` are diagonal.  Generic monomials (local tables: bosons, spin
+    S > 1/2) are as in :class:`~fockmpi.hamiltonian.CompiledOperator`, the diagonal ones
+    ``0..ndiag-1`` first.
+    """
+
+    bit_masks: np.ndarray
+    bit_coef: np.ndarray
+    grp_ptr: np.ndarray
+    grp_mask: np.ndarray
+    grp_scan: np.ndarray
+    ngdiag: np.int64
+    coef: np.ndarray
+    nsites: np.ndarray
+    sites: np.ndarray
+    target: np.ndarray
+    amp: np.ndarray
+    odd: np.ndarray
+    ndiag: np.int64
+    site_offsets: np.ndarray
+    site_masks: np.ndarray
+    fmask: np.uint64
+
+
+class Ranking(NamedTuple):
+    """Ranking tables of a U(1) sector (:class:`fockmpi.basis.RankingTables`)."""
+
+    chunk_off: np.ndarray
+    chunk_mask: np.ndarray
+    chunk_q: np.ndarray
+    T: np.ndarray
+    r_top: np.int64
+    r_zero: np.int64
+
+
+SCAN_GROUP = 8  # groups up to this size are scanned, larger ones binary-searched
+
+
+@njit(cache=True, inline="always")
+def _rank(s, rk):
+    return _rank_one(s, rk.chunk_off, rk.chunk_mask, rk.chunk_q, rk.T, rk.r_top, rk.r_zero)
+
+
+@njit(cache=True, inline="always")
+def _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, site_masks, fmask):
+    """Apply monomial ``a`` to state ``s``: returns (new state, amplitude); amplitude 0 if none."""
+    val = coef[a]
+    new = s
+    parity = np.int64(0)
+    for k in range(nsites[a]):
+        i = sites[a, k]
+        off = np.uint64(site_offsets[i])
+        v = np.int64((s >> off) & site_masks[i])
+        t = target[a, k, v]
+        if t < 0:
+            return s, val * 0.0
+        val = val * amp[a, k, v]
+        new = (new & ~(site_masks[i] << off)) | (np.uint64(t) << off)
+        if odd[a, k]:
+            below = (np.uint64(1) << off) - np.uint64(1)
+            parity += _popcount(s & fmask & below)
+    if parity & 1:
+        val = -val
+    return new, val
+
+
+@njit(cache=True, inline="always")
+def _search(x, lo, hi, bm):
+    """In a search group ``lo:hi``: the monomials whose condition value is ``x``: (first, end)."""
+    a, b = lo, hi
+    while a < b:  # first with condition value >= x
+        mid = (a + b) >> 1
+        if bm[mid, 1] < x:
+            a = mid + 1
+        else:
+            b = mid
+    e = a
+    while e < hi and bm[e, 1] == x:
+        e += 1
+    return a, e
+
+
+@njit(cache=True, inline="always")
+def _diagonal_one(s, t):
+    """<s|H|s> from the diagonal monomials (even, so no Jordan-Wigner string)."""
+    bm, bc = t.bit_masks, t.bit_coef
+    acc = bc[0] * 0 if bc.shape[0] > 0 else (t.coef[0] * 0 if t.coef.shape[0] > 0 else 0.0)
+    for g in range(t.ngdiag):
+        lo, hi = t.grp_ptr[g], t.grp_ptr[g + 1]
+        if not t.grp_scan[g]:
+            lo, hi = _search(s & t.grp_mask[g], lo, hi, bm)
+        for a in range(lo, hi):
+            if (s & bm[a, 0]) != bm[a, 1]:
+                continue
+            if _popcount(s & bm[a, 3]) & 1:
+                acc -= bc[a]
+            else:
+                acc += bc[a]
+    for a in range(t.ndiag):
+        val = t.coef[a]
+        for k in range(t.nsites[a]):
+            i = t.sites[a, k]
+            val = val * t.amp[a, k, (s >> np.uint64(t.site_offsets[i])) & t.site_masks[i]]
+        acc += val
+    return acc
+
+
+@njit(cache=True, inline="always")
+def _off_diagonal(s, t, rk, out_key, out_val):
+    """The off-diagonal part of ``H|s>``: writes ``(key, <s'|H|s>)`` pairs for the states
+    ``s'`` it reaches with a non-zero amplitude (a state may come more than once) and returns
+    how many.  The key is ``s'`` itself, or with U(1) ranking tables ``rk`` its index (-1
+    outside the sector).  The one row generator: every consumer (stored rows, the matrix-free
+    product, operators between two bases) calls it; numba compiles the ranking in or out
+    (``rk`` is None or not), so it costs nothing where it is not used.  The buffers need
+    ``max_row_length() - 1`` entries."""
+    bm, bc = t.bit_masks, t.bit_coef
+    n = 0
+    for g in range(t.ngdiag, t.grp_mask.shape[0]):
+        lo, hi = t.grp_ptr[g], t.grp_ptr[g + 1]
+        if not t.grp_scan[g]:
+            lo, hi = _search(s & t.grp_mask[g], lo, hi, bm)
+        for a in range(lo, hi):
+            if (s & bm[a, 0]) != bm[a, 1]:
+                continue
+            v = bc[a]
+            if _popcount(s & bm[a, 3]) & 1:
+                v = -v
+            new = s ^ bm[a, 2]
+            if rk is None:
+                out_key[n] = new
+            else:
+                out_key[n] = _rank(new, rk)
+            out_val[n] = v
+            n += 1
+    for a in range(t.ndiag, t.coef.shape[0]):
+        new, v = _apply_monomial(s, a, t.coef, t.nsites, t.sites, t.target, t.amp, t.odd,
+                                 t.site_offsets, t.site_masks, t.fmask)
+        if v != 0:
+            if rk is None:
+                out_key[n] = new
+            else:
+                out_key[n] = _rank(new, rk)
+            out_val[n] = v
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def diagonal(states, t):
+    """Diagonal matrix elements <s|H|s> of the diagonal monomials, for each state."""
+    out = np.zeros(states.shape[0], dtype=t.coef.dtype)
+    for k in range(states.shape[0]):
+        out[k] = _diagonal_one(states[k], t)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _insert(buf_col, buf_val, n, col, v):
+    """Insert (col, v) into the sorted buffer of length n, merging equal keys; new length.
+    The keys are column indices (U(1) rows) or representative states (symmetric rows)."""
+    j = n - 1
+    while j >= 0 and buf_col[j] > col:
+        j -= 1
+    if j >= 0 and buf_col[j] == col:
+        buf_val[j] += v
+        return n
+    for m in range(n, j + 1, -1):
+        buf_col[m] = buf_col[m - 1]
+        buf_val[m] = buf_val[m - 1]
+    buf_col[j + 1] = col
+    buf_val[j + 1] = v
+    return n + 1
+
+
+LONG_ROW = 48  # rows with more generated entries are sorted at once, not by insertion
+
+
+@njit(cache=True)
+def _sort_merge(buf_col, buf_val, n):
+    """Sort the first ``n`` (key, value) pairs by key and sum equal keys; new length."""
+    order = np.argsort(buf_col[:n], kind="mergesort")
+    keys = buf_col[:n][order]
+    vals = buf_val[:n][order]
+    m = 0
+    for j in range(n):
+        if m > 0 and keys[j] == buf_col[m - 1]:
+            buf_val[m - 1] += vals[j]
+        else:
+            buf_col[m] = keys[j]
+            buf_val[m] = vals[j]
+            m += 1
+    return m
+
+
+COUNT, FILL, APPEND = 0, 1, 2
+
+
+@njit(cache=True)
+def build_rows(states, row0, col_lo, col_hi, mode, square, t, rk,
+               d_ptr, d_col, d_val, o_ptr, o_col, o_val):
+    """Count (``mode=COUNT``) or write (``FILL``, ``APPEND``) CSR rows of an operator whose
+    columns are ranked by the U(1) tables ``rk``.
+
+    Row ``k`` (global index ``row0 + k``) holds ``A[s_k, s'] = conj(<s'|B|s_k>)``, where ``B``
+    is the compiled operator ``t``: ``B = H`` for a hermitian H (the conjugate of what the
+    monomials give is stored), ``B = A^dag`` for an operator ``A`` between two bases (rows
+    ``states`` of the left basis, columns ranked in the right one).  Columns in
+    ``[col_lo, col_hi)`` go to the diagonal block with local index ``col - col_lo``, the
+    others to the off-diagonal block with global index.  Duplicates are summed, zero
+    off-diagonal entries dropped.  ``square``: rows and columns are one basis, and the
+    diagonal entry (column ``row0 + k``) is always kept; otherwise ``s_k`` is ranked among the
+    columns like any generated state.  COUNT: ``d_ptr[k+1]``/``o_ptr[k+1]`` receive the row lengths.
+    FILL: they must hold the row pointers.  APPEND: ``d_ptr[0]``/``o_ptr[0]`` hold where the
+    rows start and the pointers are written as the rows are (the arrays must be large enough).
+    Returns the number of generated states outside the column sector (non-zero means a term
+    broke a charge: a bug upstream).
+    """
+    nbuf = t.bit_coef.shape[0] + t.coef.shape[0] + 1
+    gen_c = np.empty(nbuf, dtype=np.int64)
+    gen_v = np.empty(nbuf, dtype=t.coef.dtype)
+    buf_col = np.empty(nbuf, dtype=np.int64)
+    buf_val = np.empty(nbuf, dtype=d_val.dtype)
+    lost = 0
+    fill = mode != COUNT
+    for k in range(states.shape[0]):
+        s = states[k]
+        row = row0 + k
+        dcol = row if square else _rank(s, rk)
+        buf_col[0] = dcol
+        buf_val[0] = np.conj(_diagonal_one(s, t))
+        m = _off_diagonal(s, t, rk, gen_c, gen_v)
+        n = 1 if dcol >= 0 else 0
+        if m <= LONG_ROW:
+            for j in range(m):
+                if gen_c[j] < 0:
+                    lost += 1
+                else:
+                    n = _insert(buf_col, buf_val, n, gen_c[j], np.conj(gen_v[j]))
+        else:
+            for j in range(m):
+                if gen_c[j] < 0:
+                    lost += 1
+                else:
+                    buf_col[n] = gen_c[j]
+                    buf_val[n] = np.conj(gen_v[j])
+                    n += 1
+            n = _sort_merge(buf_col, buf_val, n)
+        nd = 0
+        no = 0
+        for j in range(n):
+            col = buf_col[j]
+            if buf_val[j] == 0 and not (square and col == row):
+                continue
+            if col_lo <= col < col_hi:
+                if fill:
+                    d_col[d_ptr[k] + nd] = col - col_lo
+                    d_val[d_ptr[k] + nd] = buf_val[j]
+                nd += 1
+            else:
+                if fill:
+                    o_col[o_ptr[k] + no] = col
+                    o_val[o_ptr[k] + no] = buf_val[j]
+                no += 1
+        if mode == COUNT:
+            d_ptr[k + 1] = nd
+            o_ptr[k + 1] = no
+        elif mode == APPEND:
+            d_ptr[k + 1] = d_ptr[k] + nd
+            o_ptr[k + 1] = o_ptr[k] + no
+    return lost
+
+
+@njit(cache=True)
+def apply_rows(states, col_lo, col_hi, t, rk, x, ghost_keys, ghost_slots, ghost_shift, x_ghost, y):
+    """Matrix-free product on a U(1) basis: ``y[k] = sum_c A[s_k, c] x[c]`` with the rows of
+    :func:`build_rows`.  ``x`` holds the columns ``[col_lo, col_hi)`` of this rank, ``x_ghost``
+    the others this rank's rows need, at the slot that the hash table (``ghost_keys``,
+    ``ghost_slots``: see :func:`hash_build`) gives for the column index.  Returns the number
+    of generated states outside the sector, as :func:`build_rows`."""
+    nbuf = t.bit_coef.shape[0] + t.coef.shape[0] + 1
+    gen_c = np.empty(nbuf, dtype=np.int64)
+    gen_v = np.empty(nbuf, dtype=t.coef.dtype)
+    lost = 0
+    mask = ghost_keys.shape[0] - 1
+    for k in range(states.shape[0]):
+        s = states[k]
+        acc = np.conj(_diagonal_one(s, t)) * x[k]
+        m = _off_diagonal(s, t, rk, gen_c, gen_v)
+        for j in range(m):
+            col = gen_c[j]
+            if col < 0:
+                lost += 1
+                continue
+            if col_lo <= col < col_hi:
+                acc += np.conj(gen_v[j]) * x[col - col_lo]
+            else:
+                acc += np.conj(gen_v[j]) * x_ghost[_find(np.uint64(col), ghost_keys, ghost_slots, ghost_shift, mask)]
+        y[k] = acc
+    return lost
+
+
+@njit(cache=True)
+def row_columns(states, t, rk, out):
+    """The distinct column indices of the rows of :func:`build_rows` for ``states``, written to
+    ``out`` (as large as the number of generated entries); returns how many (with repeats)."""
+    nbuf = t.bit_coef.shape[0] + t.coef.shape[0] + 1
+    gen_c = np.empty(nbuf, dtype=np.int64)
+    gen_v = np.empty(nbuf, dtype=t.coef.dtype)
+    n = 0
+    for k in range(states.shape[0]):
+        m = _off_diagonal(states[k], t, rk, gen_c, gen_v)
+        for j in range(m):
+            col = gen_c[j]
+            if col >= 0:
+                out[n] = col
+                n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def _project(new, v, inv_norm, g):
+    """A generated state ``new`` (packed layout) with amplitude ``v`` seen from the symmetric
+    basis of ``g``: (its representative in the sort layout, the matrix-element weight
+    ``v * sign * conj(chi(e)) * sqrt(N_rep / N_row)``; see :func:`build_symmetric_rows`).
+    For the rare paths only: in the hot loops it is written out (as a helper it made them
+    1.3-1.8x slower)."""
+    if g.layout.shape[0] > 0:
+        new = _relayout(new, g.layout[0])
+    rep, e, count = _representative(new, g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top,
+                                    g.cellmask)
+    w = v * _move_sign(new, rep, e, g.inversions, g.phmask, g.phxor, g.fmask) * np.sqrt(count * inv_norm)
+    return rep, w * np.conj(g.chars[e])
+
+
+@njit(cache=True)
+def build_symmetric_rows(reps, norms, square, t, g, ptr, out_state, out_val):
+    """Rows of an operator in a symmetric basis, with columns still given as representative
+    *states*.
+
+    Row ``k`` belongs to ``|r~> = P|r> / ||P|r>||`` with ``r = reps[k]`` (sort layout).  For
+    every state ``s'`` in ``B|r> = sum b |s'>`` (``t`` is ``B``: H, or ``A^dag`` for an operator
+    ``A`` between two bases), with ``e s' = sign * |r'>`` (``r'`` the representative in the
+    column basis, whose group arrays are ``g``):
+    ``<r~'|B|r~> += b * sign * conj(chi(e)) * sqrt(N_r' / N_r)``, where ``N`` is the order of
+    the stabilizer (``norms``; ``N_r'`` is the number of elements reaching ``r'``).  As in
+    :func:`build_rows` the conjugate is stored, in row ``k`` under the state ``r'``; entries
+    with the same ``r'`` are summed and sorted by ``r'``.  ``square``: rows and columns are
+    one basis (the row's own entry is always kept).  ``ptr[0]`` holds where row 0 starts;
+    ``ptr[k+1]`` is written.  Representatives that the irrep annihilates are not known here:
+    the caller drops the states it cannot find.
+    """
+    nbuf = t.bit_coef.shape[0] + t.coef.shape[0] + 1
+    gen_s = np.empty(nbuf, dtype=np.uint64)
+    gen_v = np.empty(nbuf, dtype=t.coef.dtype)
+    buf_s = np.empty(nbuf, dtype=np.uint64)
+    buf_val = np.empty(nbuf, dtype=out_val.dtype)
+    moved = g.layout.shape[0] > 0
+    for k in range(reps.shape[0]):
+        key = reps[k]  # the representative in the sort layout; H acts on the packed layout
+        r = _relayout(key, g.layout[1]) if moved else key
+        inv_norm = 1.0 / norms[k]
+        d = _diagonal_one(r, t)
+        if square:
+            buf_s[0] = key
+            buf_val[0] = np.conj(d)
+        else:
+            rep, w = _project(r, d, inv_norm, g)
+            buf_s[0] = rep
+            buf_val[0] = np.conj(w)
+        n = 1
+        m = _off_diagonal(r, t, None, gen_s, gen_v)
+        if m <= LONG_ROW:
+            for j in range(m):
+                new = gen_s[j]
+                if moved:
+                    new = _relayout(new, g.layout[0])
+                rep, e, count = _representative(new, g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top,
+                                                g.cellmask)
+                w = gen_v[j] * _move_sign(new, rep, e, g.inversions, g.phmask, g.phxor, g.fmask) * np.sqrt(count * inv_norm)
+                w = w * np.conj(g.chars[e])
+                n = _insert(buf_s, buf_val, n, rep, np.conj(w))  # sorted by state
+                # (_project written out: the inlined helper made this loop 1.3-1.8x slower)
+        else:
+            for j in range(m):
+                rep, w = _project(gen_s[j], gen_v[j], inv_norm, g)
+                buf_s[n] = rep
+                buf_val[n] = np.conj(w)
+                n += 1
+            n = _sort_merge(buf_s, buf_val, n)
+        p = ptr[k]
+        for j in range(n):
+            if buf_val[j] == 0 and not (square and buf_s[j] == key):
+                continue
+            out_state[p] = buf_s[j]
+            out_val[p] = buf_val[j]
+            p += 1
+        ptr[k + 1] = p
+
+
+@njit(cache=True)
+def apply_symmetric_rows(reps, norms, t, g, keys, slots, shift, nlocal, x, x_ghost, y):
+    """Matrix-free product on a symmetric basis: ``y[k] = sum A[r_k, r'] x[r']`` with the rows of
+    :func:`build_symmetric_rows` (square: H).  The hash table (``keys``, ``slots``) gives for a
+    representative state its slot: ``< nlocal`` in ``x`` (this rank's), else ``nlocal + j``
+    for ``x_ghost[j]``; representatives that the irrep annihilates are absent and skipped."""
+    nbuf = t.bit_coef.shape[0] + t.coef.shape[0] + 1
+    gen_s = np.empty(nbuf, dtype=np.uint64)
+    gen_v = np.empty(nbuf, dtype=t.coef.dtype)
+    moved = g.layout.shape[0] > 0
+    mask = keys.shape[0] - 1
+    for k in range(reps.shape[0]):
+        key = reps[k]
+        r = _relayout(key, g.layout[1]) if moved else key
+        inv_norm = 1.0 / norms[k]
+        acc = np.conj(_diagonal_one(r, t)) * x[k]
+        m = _off_diagonal(r, t, None, gen_s, gen_v)
+        for j in range(m):
+            new = gen_s[j]  # (_project written out, as in build_symmetric_rows)
+            if moved:
+                new = _relayout(new, g.layout[0])
+            rep, e, count = _representative(new, g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top,
+                                            g.cellmask)
+            slot = _find(rep, keys, slots, shift, mask)
+            if slot < 0:
+                continue
+            w = gen_v[j] * _move_sign(new, rep, e, g.inversions, g.phmask, g.phxor, g.fmask) * np.sqrt(count * inv_norm)
+            w = np.conj(w * np.conj(g.chars[e]))
+            if slot < nlocal:
+                acc += w * x[slot]
+            else:
+                acc += w * x_ghost[slot - nlocal]
+        y[k] = acc
+
+
+@njit(cache=True)
+def symmetric_row_states(reps, t, g, out):
+    """The representatives (sort layout) that the rows of :func:`build_symmetric_rows` for
+    ``reps`` refer to, with repeats, written to ``out``; returns how many."""
+    nbuf = t.bit_coef.shape[0] + t.coef.shape[0] + 1
+    gen_s = np.empty(nbuf, dtype=np.uint64)
+    gen_v = np.empty(nbuf, dtype=t.coef.dtype)
+    moved = g.layout.shape[0] > 0
+    n = 0
+    for k in range(reps.shape[0]):
+        r = _relayout(reps[k], g.layout[1]) if moved else reps[k]
+        m = _off_diagonal(r, t, None, gen_s, gen_v)
+        for j in range(m):
+            rep, _ = _project(gen_s[j], gen_v[j], 1.0, g)
+            out[n] = rep
+            n += 1
+    return n

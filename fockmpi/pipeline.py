@@ -486,12 +486,12 @@ def _sample_row_length(problem, tables, samples=2000):
     idx = np.arange(dim) if dim <= samples else np.sort(rng.choice(dim, samples, replace=False))
     states = np.array([tables.states(int(i), 1)[0] for i in idx], dtype=np.uint64)
     z, zv = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=problem.compiled.coef.dtype)
-    args, look = problem.compiled.kernel_args(), tables.args()
+    terms, look = problem.compiled.terms(), tables.args()
     total = 0
     for i, s in zip(idx, states):  # a bounded sample, not the basis
         cd = np.zeros(2, dtype=np.int64)
         co = np.zeros(2, dtype=np.int64)
         kernels.build_rows(np.array([s], dtype=np.uint64), np.int64(i), np.int64(0),
-                           np.int64(dim), kernels.COUNT, *args, *look, cd, z, zv, co, z, zv)
+                           np.int64(dim), kernels.COUNT, True, terms, look, cd, z, zv, co, z, zv)
         total += cd[1] + co[1]
     return total / len(idx)

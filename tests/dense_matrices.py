@@ -14,7 +14,8 @@ from fockmpi.space import CHARGE_SCALE
 def symmetric_matrix_dense(compiled, basis, comm):
     """Dense H (this rank's rows, all columns) on a small symmetric basis (tests).  Collective."""
     dtype = np.complex128 if (compiled.dtype.kind == "c" or not basis.group.is_real) else np.float64
-    ptr, cols, val = assemble._symmetric_rows(compiled, basis, comm, np.dtype(dtype))
+    ptr, cols, val = assemble._symmetric_rows(compiled, basis, basis, comm, np.dtype(dtype), True,
+                                              (0, basis.local_size))
     rows = np.repeat(np.arange(basis.local_size), np.diff(ptr))
     keep = cols >= 0
     dense = np.zeros((basis.local_size, basis.dim), dtype=dtype)
@@ -32,14 +33,14 @@ def matrix_elements_dense(compiled, basis):
     co = np.zeros(n + 1, dtype=np.int64)
     z = np.zeros(0, dtype=np.int64)
     zv = np.zeros(0, dtype=compiled.coef.dtype)
-    args, look = compiled.kernel_args(), basis.lookup_args()
+    terms, look = compiled.terms(), basis.lookup_args()
     kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), kernels.COUNT,
-                       *args, *look, cd, z, zv, co, z, zv)
+                       True, terms, look, cd, z, zv, co, z, zv)
     ptr = np.cumsum(cd)
     col = np.empty(ptr[-1], dtype=np.int64)
     val = np.empty(ptr[-1], dtype=compiled.coef.dtype)
     kernels.build_rows(basis.states, np.int64(basis.start), np.int64(0), np.int64(basis.dim), kernels.FILL,
-                       *args, *look, ptr, col, val, np.cumsum(co), z, zv)
+                       True, terms, look, ptr, col, val, np.cumsum(co), z, zv)
     dense = np.zeros((n, basis.dim), dtype=compiled.coef.dtype)
     rows = np.repeat(np.arange(n), np.diff(ptr))
     dense[rows, col] = val

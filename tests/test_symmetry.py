@@ -328,7 +328,7 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
     ptr = np.zeros(len(reps) + 1, dtype=np.int64)
     st = np.empty(len(reps) * bound, dtype=np.uint64)
     val = np.empty(len(reps) * bound)
-    kernels.build_symmetric_rows(reps, norms, *p.compiled.kernel_args(np.float64), *g._replace(chars=g.chars.real.copy()),
+    kernels.build_symmetric_rows(reps, norms, True, p.compiled.terms(np.float64), g._replace(chars=g.chars.real.copy()),
                                  ptr, st, val)
     for k, r in enumerate(reps):
         hv = apply_h(sym_vector(int(r)))
