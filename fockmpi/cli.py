@@ -1,4 +1,4 @@
-"""Command line: ``fockmpi run | info | show``.
+"""Command line: ``fockmpi run | plan (info) | show``.
 
 Exit status: 0 success, 2 bad input (the message names the key or term), 1 any other failure.
 Under MPI every rank parses the same job, so input errors are raised on all ranks alike and
@@ -34,11 +34,18 @@ def _parser():
     r.add_argument("--force", action="store_true", help="overwrite an existing results file")
     r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
-    i = sub.add_parser("info", help="sector dimension and memory estimate, without solving",
-                       description="Count the sector dimension (U(1) sectors exactly; symmetry sectors exactly up to 5e7 "
-                                   "U(1) states, estimated beyond) and estimate memory per rank.")
-    i.add_argument("job", help="job file (TOML)")
-    i.add_argument("-n", "--ranks", type=int, default=1, help="number of MPI ranks to plan for (default 1)")
+    for name, text in (("plan", "sector dimension, memory stored and matrix-free, and a recommended layout"),
+                       ("info", "the same as plan")):
+        i = sub.add_parser(name, help=text,
+                           description="Count the sector dimension (U(1) sectors exactly; symmetry sectors exactly "
+                                       "up to 5e7 U(1) states, estimated beyond), sample the entries per row, "
+                                       "estimate memory per rank for the stored matrix and the matrix-free "
+                                       "operator, and recommend storage, ranks, nodes and a Slurm resource line.")
+        i.add_argument("job", help="job file (TOML)")
+        i.add_argument("-n", "--ranks", type=int, default=1, help="number of MPI ranks to plan for (default 1)")
+        i.add_argument("--memory", type=float, default=None, metavar="GIB",
+                       help="memory per node in GiB (default: what this machine has available)")
+        i.add_argument("--cores", type=int, default=None, help="cores per node (default: this machine's)")
 
     s = sub.add_parser("show", help="summarize a results file",
                        description="Print the summary table of a results file.")
@@ -79,38 +86,58 @@ def cmd_run(args):
     return 0
 
 
-def cmd_info(args):
+def cmd_plan(args):
     from .config import load_job
     from .pipeline import describe_job
     if args.ranks < 1:
         raise InputError(f"--ranks: expected a positive integer, found {args.ranks}")
-    info = describe_job(load_job(args.job), args.ranks)
-    p = info["problem"]
+    if args.memory is not None and not args.memory > 0:
+        raise InputError(f"--memory: expected a positive number of GiB, found {args.memory}")
+    if args.cores is not None and args.cores < 1:
+        raise InputError(f"--cores: expected a positive integer, found {args.cores}")
+    info = describe_job(load_job(args.job), args.ranks, args.memory * 2 ** 30 if args.memory else None, args.cores)
+    p, est = info["problem"], info["estimate"]
     print(f"{p.title()}  |  {p.space.nsites} sites ({'/'.join(p.space.kinds)})  |  {info['scalar']} H, "
           f"{p.compiled.nmonomials} monomials")
     if p.groups is not None:
         largest = max(g.order for g in p.groups if g is not None)
         print(f"{len(p.groups)} symmetry sectors of {p.sector.label()} (\"all\"): together dimension "
-              f"{info['dimension']}, each about {info['dimension'] / largest:.3g} or more "
+              f"{est.dimension}, each about {est.dimension / largest:.3g} or more "
               f"(up to {largest} symmetry operations); the estimate below is for the whole U(1) sector")
     elif p.group is None:
-        print(f"sector {p.sector.label()}: dimension {info['dimension']} "
+        print(f"sector {p.sector.label()}: dimension {est.dimension} "
               f"(of {p.space.full_dimension()}; counted in {info['seconds']:.2f} s)")
     else:
-        how = "counted" if info["exact"] else f"estimated as U(1) dimension / {p.group.order} group elements"
-        print(f"sector {p.sector_label()}: dimension {'' if info['exact'] else '~'}{info['dimension']} "
-              f"({how}, {info['seconds']:.2f} s; U(1) sector {info['u1_dimension']}, "
+        how = "counted" if est.exact else f"estimated as U(1) dimension / {p.group.order} group elements"
+        print(f"sector {p.sector_label()}: dimension {'' if est.exact else '~'}{est.dimension} "
+              f"({how}, {info['seconds']:.2f} s; U(1) sector {est.u1_dimension}, "
               f"full space {p.space.full_dimension()})")
-    print(f"non-zeros per row ~{info['nnz_per_row']:.1f}, total ~{info['nnz_per_row'] * info['dimension']:.3g}")
-    print(f"estimated memory per rank on {info['ranks']} rank(s):")
-    total = 0
-    for k, v in info["estimate"].items():
-        print(f"  {k:<26}{_size_text(v):>12}")
-        total += v
-    print(f"  {'total':<26}{_size_text(total):>12}")
+    print(f"non-zeros per row ~{est.per_row:.1f}, total ~{est.per_row * est.dimension:.3g}"
+          + (f"; {100 * est.remote_share:.0f}% of them in columns of other ranks" if args.ranks > 1 else ""))
+    stored, shell = est.parts("aij"), est.parts("shell")
+    print(f"estimated memory per rank on {args.ranks} rank(s):{'stored (aij)':>16}{'matrix-free (shell)':>22}")
+    for key in dict.fromkeys(list(stored) + list(shell)):
+        a, b = stored.get(key), shell.get(key)
+        print(f"  {key:<40}{_size_text(a) if a is not None else '-':>12}{_size_text(b) if b is not None else '-':>20}")
+    print(f"  {'total':<40}{_size_text(est.total('aij')):>12}{_size_text(est.total('shell')):>20}")
+    if info["nodes"]:
+        mem, cores = info["memory_per_node"], info["cores_per_node"]
+        storage, nodes, per_node = info["storage"], info["nodes"], info["ranks_per_node"]
+        need = per_node * est.total(storage)
+        print(f"recommended: storage = \"{storage}\", {args.ranks} rank(s) on {nodes} node(s), {per_node} per node "
+              f"(nodes of {mem / 2**30:.3g} GiB, {cores} cores; ~{need / 2**30:.3g} GiB used per node)")
+        other = "shell" if storage == "aij" else "aij"
+        print(f"  ({other}: {est.nodes(other, mem, cores)} node(s); a matrix-free product costs about one "
+              "assembly, a stored one a sweep through memory)")
+        gib = max(1, -(-int(need / 0.7) // 2**30))
+        print(f"  slurm: #SBATCH --nodes={nodes} --ntasks={args.ranks} --ntasks-per-node={per_node} --mem={gib}G")
+        print(f"         srun --mpi=pmix fockmpi run {args.job}")
     for text in info["warnings"]:
         print(f"warning: {text}")
     return 0
+
+
+cmd_info = cmd_plan
 
 
 def cmd_show(args):
@@ -183,7 +210,7 @@ def main(argv=None, install_signal_handlers=False):
     except SystemExit as e:
         return e.code
     args.petsc = petsc
-    handler = {"run": cmd_run, "info": cmd_info, "show": cmd_show}[args.command]
+    handler = {"run": cmd_run, "plan": cmd_plan, "info": cmd_plan, "show": cmd_show}[args.command]
     rank, size, guard = 0, 1, None
     if args.command != "run" and quiet_rank:
         # `mpirun -n 4 fockmpi info ...`: info and show are serial; every rank works alike, so

@@ -135,7 +135,7 @@ class CompiledOperator:
         """
         from .kernels import Terms
         dtype = self.dtype if dtype is None else np.dtype(dtype)
-        return Terms(self.bit_masks, self.bit_coef.astype(dtype), self.grp_ptr, self.grp_mask, self.grp_scan,
+        return Terms(self.bit_masks, self.bit_coef.astype(dtype), self.bit_masks[:, 1].copy(), self.grp_ptr, self.grp_mask, self.grp_scan,
                      np.int64(self.ngdiag), self.coef.astype(dtype), self.nsites, self.sites, self.target,
                      self.amp, self.odd, np.int64(self.ndiag), self.site_offsets, self.site_masks,
                      np.uint64(self.fermion_mask))

@@ -380,8 +380,8 @@ class Terms(NamedTuple):
     (:meth:`fockmpi.hamiltonian.CompiledOperator.terms`).
 
     Bitwise monomials (``bit_masks[a]`` = condition mask, condition value, flip mask, sign
-    mask; amplitude ``bit_coef[a] * (-1)^popcount(s & sign mask)``) are *indexed by the bits
-    they need*: group ``g`` holds the monomials ``grp_ptr[g]:grp_ptr[g+1]``.  A *search* group
+    mask; amplitude ``bit_coef[a] * (-1)^popcount(s & sign mask)``; ``bit_value`` = the
+    condition values again, contiguous for the search) are *indexed by the bits they need*: group ``g`` holds the monomials ``grp_ptr[g]:grp_ptr[g+1]``.  A *search* group
     shares the condition mask ``grp_mask[g]`` and is sorted by condition value, so a state
     ``s`` meets only those with value ``s & grp_mask[g]``, found by a binary search: a row
     costs the number of groups plus the monomials that act, not the number of monomials.  In
@@ -393,6 +393,7 @@ class Terms(NamedTuple):
 
     bit_masks: np.ndarray
     bit_coef: np.ndarray
+    bit_value: np.ndarray
     grp_ptr: np.ndarray
     grp_mask: np.ndarray
     grp_scan: np.ndarray
@@ -452,19 +453,22 @@ def _apply_monomial(s, a, coef, nsites, sites, target, amp, odd, site_offsets, s
 
 
 @njit(cache=True, inline="always")
-def _search(x, lo, hi, bm):
-    """In a search group ``lo:hi``: the monomials whose condition value is ``x``: (first, end)."""
-    a, b = lo, hi
-    while a < b:  # first with condition value >= x
-        mid = (a + b) >> 1
-        if bm[mid, 1] < x:
-            a = mid + 1
-        else:
-            b = mid
-    e = a
-    while e < hi and bm[e, 1] == x:
+def _search(x, lo, hi, values):
+    """In a search group ``lo:hi``: the monomials whose condition value is ``x``: (first, end).
+    The search is branch-free (halving with a conditional move), as a mispredicted branch per
+    step cost more than the step."""
+    base = lo
+    n = hi - lo
+    while n > 1:
+        half = n >> 1
+        base = base + half if values[base + half - 1] < x else base
+        n -= half
+    if base < hi and values[base] < x:
+        base += 1
+    e = base
+    while e < hi and values[e] == x:
         e += 1
-    return a, e
+    return base, e
 
 
 @njit(cache=True, inline="always")
@@ -475,7 +479,7 @@ def _diagonal_one(s, t):
     for g in range(t.ngdiag):
         lo, hi = t.grp_ptr[g], t.grp_ptr[g + 1]
         if not t.grp_scan[g]:
-            lo, hi = _search(s & t.grp_mask[g], lo, hi, bm)
+            lo, hi = _search(s & t.grp_mask[g], lo, hi, t.bit_value)
         for a in range(lo, hi):
             if (s & bm[a, 0]) != bm[a, 1]:
                 continue
@@ -506,7 +510,7 @@ def _off_diagonal(s, t, rk, out_key, out_val):
     for g in range(t.ngdiag, t.grp_mask.shape[0]):
         lo, hi = t.grp_ptr[g], t.grp_ptr[g + 1]
         if not t.grp_scan[g]:
-            lo, hi = _search(s & t.grp_mask[g], lo, hi, bm)
+            lo, hi = _search(s & t.grp_mask[g], lo, hi, t.bit_value)
         for a in range(lo, hi):
             if (s & bm[a, 0]) != bm[a, 1]:
                 continue

@@ -12,7 +12,7 @@ Layout (``fockmpi show FILE`` prints it)::
                                            symmetry sector: the representatives, in the order of
                                            the basis: docs/conventions.md, "sort layout")
     /basis_norms          (dim,) float64   symmetry sectors only: stabilizer order of each
-    /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz,
+    /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz, storage,
                           scalar, matmult_seconds, multiplet_checks, check_seconds
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,), peak_rss_after_<phase>

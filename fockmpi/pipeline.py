@@ -137,7 +137,7 @@ def _sample_states(sector, count=4):
     return np.concatenate([tables.states(int(i), 1) for i in idx])
 
 
-def capacity_problems(problem, ranks, ranks_on_node=None):
+def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
     """What makes a job impossible before anything is allocated, as a list of
     :class:`CapacityError` (empty: it may fit).  Not collective.
 
@@ -146,7 +146,9 @@ def capacity_problems(problem, ranks, ranks_on_node=None):
     is held against the index width of the PETSc build and, when ``ranks_on_node`` is given,
     against this node's available memory: the basis states (8 bytes a state, 16 with
     symmetries), the solver's nev + 1 (or ncv) vectors, and the dense matrix of the dense
-    fallback.  Lower bounds all: a job refused here cannot run.
+    fallback.  Lower bounds all: a job refused here cannot run.  Then, unless ``force``, the
+    planner's estimate of the whole run (:func:`fockmpi.plan.fit_problem`: the stored matrix or
+    the matrix-free operator as ``[solver] storage`` says) must fit as well.
     """
     out = []
     u1 = RankingTables(problem.sector).dim
@@ -186,6 +188,12 @@ def capacity_problems(problem, ranks, ranks_on_node=None):
             out.append(CapacityError(
                 f"[solver] nev = {problem.solver.nev} in a sector of {lower} states needs {what}, more than the "
                 f"{share / 2**30:.3g} GiB available per rank on this node; ask for fewer levels"))
+            return out
+        if not force and problem.groups is None:
+            from .plan import estimate, fit_problem
+            found = fit_problem(estimate(problem, ranks), problem.solver.storage, share)
+            if found is not None:
+                out.append(found)
     return out
 
 
@@ -233,7 +241,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     from .output import prepare_path, write_results
     prepare_path(problem.output_path, force, comm, job_path=job.path)
     with collective_errors(comm):
-        for problem_found in capacity_problems(problem, comm.size, ranks_on_this_node(comm)):
+        for problem_found in capacity_problems(problem, comm.size, ranks_on_this_node(comm), force=force):
             raise problem_found
     if problem.groups is not None:
         return run_all_sectors(problem, comm, timer, started, quiet, petsc_options, force, guard)
@@ -259,10 +267,9 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     elif not quiet:
         print0(comm, f"  basis: {basis.dim} representatives of {basis.u1_dim} U(1) states "
                      f"({timer.seconds['basis']:.1f} s) | {scalar}")
-    from .assemble import assemble_hamiltonian
     from .solve import solve
     with timer.phase("assembly"):
-        op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=not quiet)
+        op = build_operator(problem, basis, comm, PETSc, quiet)
     with timer.phase("solve"):
         pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet)
     matrix_bytes = op.bytes_local
@@ -283,6 +290,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
                    "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar,
+                   "storage": op.storage,
                    "matmult_seconds": pairs.stats.get("matmult_seconds", 0.0),
                    "multiplet_checks": pairs.stats.get("multiplet_checks", 0),
                    "check_seconds": pairs.stats.get("check_seconds", 0.0)},
@@ -303,6 +311,28 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
 
 
+def build_operator(problem, basis, comm, PETSc, quiet=False):
+    """H on ``basis`` as the stored matrix or the matrix-free operator, as ``[solver] storage``
+    says (``"auto"``: stored when it fits this node's memory, :func:`fockmpi.plan.choose_storage`).
+    Collective."""
+    from .plan import choose_storage
+    available = _available_memory_bytes()
+    share = available / ranks_on_this_node(comm) if available else None
+    storage, estimate = choose_storage(problem.solver, problem.compiled, basis, comm, PETSc, share)
+    if storage == "shell":
+        from .shell import ShellOperator
+        op = ShellOperator(problem.compiled, basis, comm, PETSc)
+        if not quiet:
+            why = (f" (the stored matrix would need ~{estimate['stored_bytes'] / 2**30:.3g} GiB per rank of the "
+                   f"{share / 2**30:.3g} GiB available)" if estimate else "")
+            print0(comm, f"  operator: matrix-free{why}, {comm.allreduce(op.nghosts)} ghost amplitudes in all")
+    else:
+        from .assemble import assemble_hamiltonian
+        op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=not quiet)
+    op.storage = storage
+    return op
+
+
 def _start_petsc(scalar, dim, comm, problem, petsc_options):
     """Import and initialize PETSc/SLEPc for ``scalar`` (collective), start its event log (for
     matvec counts) and add command-line PETSc options to the solver's."""
@@ -320,7 +350,6 @@ def _start_petsc(scalar, dim, comm, problem, petsc_options):
 def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None, force=False, guard=None):
     """Every symmetry sector of a job with ``"all"``: one solve per sector, one results file
     with the energies labelled by their quantum numbers (the tower of states).  Collective."""
-    from .assemble import assemble_hamiltonian
     from .output import write_results
     from .solve import solve
     real = problem.compiled.is_real and all(g is None or g.is_real for g in problem.groups)
@@ -347,7 +376,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
                     raise
                 continue
         with timer.phase("assembly"):
-            op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=not quiet)
+            op = build_operator(problem, basis, comm, PETSc, quiet=True)
         with timer.phase("solve"):
             pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=False)
         matvecs += max(pairs.matvecs, 0)
@@ -429,69 +458,36 @@ def print_summary(comm, problem, basis, pairs, timings, memory):
 EXACT_SYMMETRIC_INFO = 5 * 10 ** 7
 
 
-def describe_job(job, ranks=1):
-    """``fockmpi info``: exact sector dimension and a memory estimate per rank.  Not collective."""
+def describe_job(job, ranks=1, memory_per_node=None, cores_per_node=None):
+    """``fockmpi plan`` (and ``info``): the sector dimension, entries per row, memory per rank
+    stored and matrix-free, and a recommendation (:mod:`fockmpi.plan`).  Not collective.
+
+    ``memory_per_node`` (bytes) and ``cores_per_node`` default to this machine's available
+    memory and processors."""
+    from .plan import estimate, recommend
     t0 = time.perf_counter()
     problem = build_problem(job)
-    tables = RankingTables(problem.sector)
-    dim = tables.dim
-    if dim == 0:
-        from .errors import SectorError
+    u1 = RankingTables(problem.sector).dim
+    if u1 == 0:
         raise SectorError(f"the sector {problem.sector.label()} is empty for this lattice")
-    u1_dim, exact = dim, True
-    if problem.group is not None:
-        # the symmetric dimension needs the orbit scan: exact for moderate sectors (one rank
-        # scans ~1e7 states per second), else the estimate U(1) dimension / group order
-        if dim <= EXACT_SYMMETRIC_INFO:
-            from mpi4py import MPI
-            dim = SymmetricBasis(problem.sector, problem.group, MPI.COMM_SELF).dim
-        else:
-            dim, exact = int(dim // problem.group.order), False
+    # the symmetric dimension needs the orbit scan: exact for moderate sectors (one rank scans
+    # ~1e7 states per second), else the estimate U(1) dimension / group order
+    est = estimate(problem, ranks, count_symmetric=problem.group is not None and u1 <= EXACT_SYMMETRIC_INFO)
     t_dim = time.perf_counter() - t0
-    nnz_row = _sample_row_length(problem, tables)
-    real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
-    scalar_bytes = 8 if real else 16
-    index_bytes = 4 if dim < 2 ** 31 else 8
-    per_rank = dim / ranks
-    nev = problem.solver.nev
-    ncv = problem.solver.ncv or default_ncv(nev)
-    est = {
-        "basis states": 8 * per_rank,
-        "matrix": per_rank * nnz_row * (scalar_bytes + index_bytes) + 2 * per_rank * index_bytes,
-        f"solver vectors (~{ncv + 3})": (ncv + 3) * per_rank * scalar_bytes,
-    }
-    if problem.group is not None:
-        est["basis states"] = 16 * per_rank  # representatives and their norms
     # the solver options are tried as run would (PETSc starts; a second or so)
     from .solve import check_options
+    real = est.scalar_bytes == 8
     PETSc, SLEPc = _runtime.init("real" if real else "complex")
     check_options(problem.solver, PETSc, SLEPc)
     warnings = [str(e) for e in capacity_problems(problem, ranks)]
-    total = sum(est.values())
     available = _available_memory_bytes()
-    if available and total * ranks > available:
-        warnings.append(f"the estimate for {ranks} rank(s), {total * ranks / 2**30:.3g} GiB in all, exceeds "
-                        f"this node's available memory ({available / 2**30:.3g} GiB): spread the ranks over "
-                        "more nodes")
-    return {"problem": problem, "dimension": dim, "exact": exact, "u1_dimension": u1_dim,
-            "seconds": t_dim, "nnz_per_row": nnz_row, "warnings": warnings,
-            "estimate": est, "ranks": ranks, "scalar": "real" if scalar_bytes == 8 else "complex"}
-
-
-def _sample_row_length(problem, tables, samples=2000):
-    """Mean non-zeros per row from a random sample of rows (exact for small sectors)."""
-    from . import kernels
-    dim = tables.dim
-    rng = np.random.default_rng(0)
-    idx = np.arange(dim) if dim <= samples else np.sort(rng.choice(dim, samples, replace=False))
-    states = np.array([tables.states(int(i), 1)[0] for i in idx], dtype=np.uint64)
-    z, zv = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=problem.compiled.coef.dtype)
-    terms, look = problem.compiled.terms(), tables.args()
-    total = 0
-    for i, s in zip(idx, states):  # a bounded sample, not the basis
-        cd = np.zeros(2, dtype=np.int64)
-        co = np.zeros(2, dtype=np.int64)
-        kernels.build_rows(np.array([s], dtype=np.uint64), np.int64(i), np.int64(0),
-                           np.int64(dim), kernels.COUNT, True, terms, look, cd, z, zv, co, z, zv)
-        total += cd[1] + co[1]
-    return total / len(idx)
+    memory = memory_per_node or available or 0
+    cores = cores_per_node or os.cpu_count() or 1
+    storage, nodes, per_node = recommend(est, memory, cores) if memory else (problem.solver.storage, None, None)
+    if problem.solver.storage != "auto" and memory:
+        storage = problem.solver.storage
+        nodes = est.nodes(storage, memory, cores)
+        per_node = -(-ranks // nodes)
+    return {"problem": problem, "estimate": est, "seconds": t_dim, "warnings": warnings, "ranks": ranks,
+            "scalar": "real" if real else "complex", "memory_per_node": memory, "cores_per_node": cores,
+            "storage": storage, "nodes": nodes, "ranks_per_node": per_node}

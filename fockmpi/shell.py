@@ -32,6 +32,33 @@ def _hash_table(keys):
     return table_keys, table_vals, np.int64(64 - bits)
 
 
+class _Context:
+    """What PETSc calls for the shell matrix (petsc4py calls ``destroy(mat)`` on it too, so it
+    is not the operator itself)."""
+
+    def __init__(self, op):
+        self.op = op
+
+    def mult(self, mat, x, y):
+        self.op.mult(mat, x, y)
+
+    def multHermitian(self, mat, x, y):  # noqa: N802 (PETSc's name) H is hermitian
+        self.op.mult(mat, x, y)
+
+    def multTranspose(self, mat, x, y):  # noqa: N802 (PETSc's name) H^T = conj(H)
+        xc = x.duplicate()
+        x.copy(xc)
+        xc.conjugate()
+        self.op.mult(mat, xc, y)
+        y.conjugate()
+        xc.destroy()
+
+    def getDiagonal(self, mat, d):  # noqa: N802 (PETSc's name)
+        # (a preconditioner that asks for it: lobpcg and jd run without one by default)
+        raise FockmpiError("the matrix-free operator has no diagonal for preconditioners: use "
+                           "storage = \"aij\" with this solver's preconditioner")
+
+
 class ShellOperator:
     """H on ``basis`` as a PETSc shell matrix (``.mat``), applied on the fly.  Collective on ``comm``.
 
@@ -58,7 +85,7 @@ class ShellOperator:
         ghost_index, generated = self._collect_ghosts()
         self.nnz_global = comm.allreduce(generated + basis.local_size)
         n, N = basis.local_size, basis.dim
-        self.mat = PETSc.Mat().createPython([(n, N), (n, N)], context=self, comm=comm)
+        self.mat = PETSc.Mat().createPython([(n, N), (n, N)], context=_Context(self), comm=comm)
         self.mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
         if scalar_t.kind != "c":
             self.mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
@@ -111,7 +138,7 @@ class ShellOperator:
         self._table = _hash_table(np.concatenate([basis.states, reps]))
         return index, generated
 
-    # --- PETSc's shell interface -------------------------------------------------------------
+    # --- the product ---------------------------------------------------------------------------
     def mult(self, mat, x, y):
         """``y = H x``.  Collective (the ghost scatter)."""
         self._scatter.scatter(x, self._ghosts, self.PETSc.InsertMode.INSERT_VALUES,
@@ -129,22 +156,6 @@ class ShellOperator:
                                basis.lookup_args(), xa, keys, slots, shift, ga, ya)
         self.products += 1
 
-    def multHermitian(self, mat, x, y):  # noqa: N802 (PETSc's name) H is hermitian
-        self.mult(mat, x, y)
-
-    def multTranspose(self, mat, x, y):  # noqa: N802 (PETSc's name) H^T = conj(H)
-        xc = x.duplicate()
-        x.copy(xc)
-        xc.conjugate()
-        self.mult(mat, xc, y)
-        y.conjugate()
-        xc.destroy()
-
-    def getDiagonal(self, mat, d):  # noqa: N802 (PETSc's name)
-        # (a preconditioner that asks for it: lobpcg and jd run without one by default)
-        raise FockmpiError("the matrix-free operator has no diagonal for preconditioners: use "
-                           "storage = \"aij\" with this solver's preconditioner")
-
     # --- DistributedOperator's interface -------------------------------------------------------
     @property
     def bytes_local(self):
@@ -154,6 +165,6 @@ class ShellOperator:
         return keys.nbytes + slots.nbytes + 16 * self.nghosts
 
     def destroy(self):
+        self.mat.destroy()
         self._scatter.destroy()
         self._ghosts.destroy()
-        self.mat.destroy()

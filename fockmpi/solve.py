@@ -15,6 +15,9 @@
     complete_multiplets = true   # return the whole degenerate multiplet at the cut, verified by a
                                  # solve from a new random vector with the found levels moved
                                  # aside (about one more ground-state solve; false skips it)
+    storage = "auto"        # aij: stored matrix | shell: matrix-free, H applied on the fly in
+                            # every product (no matrix in memory, each product costs about one
+                            # assembly) | auto: stored when it fits in memory (fockmpi.plan)
     options = {}            # extra PETSc/SLEPc options, e.g. {eps_lanczos_reorthog = "local"}
 
 Options given in ``options`` (or on the command line as ``-eps_...``) are applied last, so they
@@ -31,6 +34,7 @@ from .parallel import print0, release_free_memory
 
 METHODS = ("krylovschur", "lanczos", "lobpcg", "jd")
 WHICH = ("smallest", "largest", "target")
+STORAGE = ("auto", "aij", "shell")  # stored MPIAIJ, matrix-free shell, or stored when it fits
 DENSE_LIMIT = 64
 
 
@@ -46,6 +50,7 @@ class SolverSettings:
     mpd: int = 0
     max_it: int = 0
     complete_multiplets: bool = True
+    storage: str = "auto"
     options: dict = field(default_factory=dict)
 
 
@@ -64,6 +69,7 @@ def settings_from_table(t: Table):
         mpd=t.get("mpd", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         max_it=t.get("max_it", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         complete_multiplets=t.get("complete_multiplets", "bool", True),
+        storage=t.get("storage", "str", "auto", choices=STORAGE),
         options=_options(t),
     )
     for key in ("target", "transform"):

@@ -97,8 +97,9 @@ def test_complex_job_runs_on_complex_petsc(tmp_path, ranks):
     assert np.allclose(sub @ vec, res["eigenvalues"][0] * vec, atol=1e-8)
 
 
+@pytest.mark.parametrize("storage", ["aij", "shell"])
 @pytest.mark.parametrize("ranks", [None, 3])
-def test_complex_momentum_sectors_on_ranks(tmp_path, ranks):
+def test_complex_momentum_sectors_on_ranks(tmp_path, ranks, storage):
     from scipy import sparse
     from test_symmetry import dense_group_element
 
@@ -114,13 +115,14 @@ def test_complex_momentum_sectors_on_ranks(tmp_path, ranks):
         w, U = np.linalg.eigh(((P + P.conj().T) / 2)[np.ix_(mask, mask)])
         R = U[:, w > 0.5]
         ref = np.linalg.eigvalsh(R.conj().T @ M[np.ix_(mask, mask)] @ R)
-        job = write(tmp_path, FLUX_JOB.replace("N = 3", f"N = 3\nmomentum = {m}").replace("nev = 3", "nev = 2"),
-                    name=f"k{m}.toml")
+        job = write(tmp_path, FLUX_JOB.replace("N = 3", f"N = 3\nmomentum = {m}")
+                    .replace("nev = 3", f"nev = 2\nstorage = \"{storage}\""), name=f"k{m}.toml")
         out = str(tmp_path / f"k{m}.h5")
         r = fockmpi("run", job, "-o", out, ranks=ranks)
         assert r.returncode == 0, r.stderr
         res = read_results(out)
         assert res["sector"]["dimension"] == R.shape[1] and res["sector"]["T"] == m
+        assert res["solver"]["storage"] == storage
         k = len(res["eigenvalues"])
         assert np.allclose(res["eigenvalues"], ref[:k], atol=1e-10), (m, res["eigenvalues"], ref)
 

@@ -1,0 +1,238 @@
+"""How big a run is before it runs: non-zeros per row from a sample of rows, memory per rank
+for the stored matrix (MPIAIJ) and the matrix-free operator, the solver's vectors, and the
+choice ``[solver] storage = "auto"`` makes from them.
+
+All figures are bytes per rank.  The stored matrix costs ``nnz * (index + scalar)`` plus two
+row pointers per row; the matrix-free operator costs its ghost list (at most the number of
+distinct remote columns, bounded by the sector outside this rank: estimated here as the
+remote share of the row's entries, ``16 + 23`` bytes each with the hash slot).  The solver
+keeps ``ncv`` vectors of the local size plus a few work vectors; the basis 8 bytes a state
+(16 with the norms of a symmetric basis).  ``BASELINE`` is what Python, numba's loaded kernels, PETSc and SLEPc take
+before any of it (measured: the peak of a run of 70 states, 194 MiB, warm JIT cache; the
+first run after an update compiles the kernels, ~150 MiB more for a few seconds, once).
+The solver's vectors are its subspace plus what Krylov-Schur, the multiplet check and the
+returned eigenvectors add: ``ncv + 8 + 2 nev`` vectors (measured on the L = 22 ring: 21.5
+vectors of the local size for nev = 1, ncv = 12).  scaling/check_plan.py holds these
+estimates against measured peaks.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import kernels
+from .basis import RankingTables, U1Basis
+
+BASELINE = 195 * 2 ** 20  # bytes per rank of the interpreter, numba and PETSc/SLEPc themselves
+SAMPLE_ROWS = 2000
+AUTO_SHARE = 0.7  # storage = "auto" stores the matrix when all of it fits in this share of memory
+
+
+def sample_rows(basis, samples=SAMPLE_ROWS):
+    """Positions of up to ``samples`` of this rank's rows, spread evenly.  Not collective."""
+    n = basis.local_size
+    return np.unique(np.linspace(0, n - 1, min(n, samples)).astype(np.int64)) if n else np.zeros(0, dtype=np.int64)
+
+
+def row_lengths(compiled, basis, comm):
+    """Mean stored entries per row (from a sample of every rank's rows) and the share of them
+    in columns another rank owns.  Collective."""
+    rows = sample_rows(basis)
+    terms = compiled.terms()
+    if isinstance(basis, U1Basis):
+        states = basis.states[rows]
+        d = np.zeros(len(rows) + 1, dtype=np.int64)
+        o = np.zeros(len(rows) + 1, dtype=np.int64)
+        z, zv = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=compiled.dtype)
+        for k in range(len(states)):  # a bounded sample, one row at a time (each its own index)
+            kernels.build_rows(states[k:k + 1], np.int64(basis.start + rows[k]), np.int64(basis.start),
+                               np.int64(basis.end), kernels.COUNT, True, terms, basis.lookup_args(),
+                               d[k:k + 2], z, zv, o[k:k + 2], z, zv)
+        counts = np.array([d[1:].sum(), o[1:].sum()], dtype=float)
+    else:
+        from .assemble import group_arrays
+        bound = compiled.max_row_length()
+        ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        st = np.empty(len(rows) * bound, dtype=np.uint64)
+        val = np.empty(len(rows) * bound, dtype=np.complex128)
+        kernels.build_symmetric_rows(basis.states[rows], basis.norms[rows], True, compiled.terms(np.complex128),
+                                     group_arrays(basis, np.complex128), ptr, st, val)
+        owners = np.searchsorted(basis.bounds, st[:ptr[-1]], side="right") - 1
+        counts = np.array([np.count_nonzero(owners == comm.rank), np.count_nonzero(owners != comm.rank)], dtype=float)
+    total = comm.allreduce(np.array([counts[0], counts[1], len(rows)], dtype=float))
+    per_row = (total[0] + total[1]) / max(1.0, total[2])
+    return per_row, total[1] / max(1.0, total[0] + total[1])
+
+
+def stored_bytes(per_row, local_rows, index_bytes, scalar_bytes):
+    """Bytes of this rank's MPIAIJ blocks for ``per_row`` entries a row."""
+    return per_row * local_rows * (index_bytes + scalar_bytes) + 2 * (local_rows + 1) * index_bytes
+
+
+def shell_bytes(per_row, remote_share, local_rows, dim):
+    """Bytes of the matrix-free operator's ghosts (index, amplitude, hash slot) on this rank."""
+    ghosts = min(per_row * remote_share * local_rows, max(0, dim - local_rows))
+    return 39.0 * ghosts
+
+
+def solver_bytes(settings, local_rows, scalar_bytes, dim):
+    """Bytes of the solver's subspace and work vectors on this rank (see the module's text)."""
+    from .solve import default_ncv
+    ncv = settings.ncv if settings.ncv else default_ncv(settings.nev)
+    return (min(ncv, dim) + 8 + 2 * settings.nev) * local_rows * scalar_bytes
+
+
+def choose_storage(settings, compiled, basis, comm, PETSc, available_per_rank):
+    """``"aij"`` or ``"shell"`` for ``settings.storage`` (``"auto"``: stored when the matrix,
+    the basis and the solver's vectors fit in ``AUTO_SHARE`` of the memory per rank), with the
+    estimate that decided.  Collective."""
+    if settings.storage != "auto":
+        return settings.storage, None
+    index_bytes = np.dtype(PETSc.IntType).itemsize
+    scalar_bytes = np.dtype(PETSc.ScalarType).itemsize
+    per_row, remote = row_lengths(compiled, basis, comm)
+    n = comm.allreduce(basis.local_size, op=_max())
+    stored = stored_bytes(per_row, n, index_bytes, scalar_bytes)
+    rest = BASELINE + basis.states.nbytes * 2 + solver_bytes(settings, n, scalar_bytes, basis.dim)
+    fits = available_per_rank is None or stored + rest <= AUTO_SHARE * available_per_rank
+    return ("aij" if fits else "shell"), {"stored_bytes": stored, "other_bytes": rest, "per_row": per_row,
+                                          "available_bytes": available_per_rank}
+
+
+def _max():
+    from mpi4py import MPI
+    return MPI.MAX
+
+
+# --- the planner: estimates before any basis exists ------------------------------------------
+@dataclass
+class Estimate:
+    """What a job will need on ``ranks`` ranks, before it runs.  All memory in bytes per rank."""
+
+    dimension: int
+    exact: bool          # False: a symmetric dimension estimated as U(1) dimension / group order
+    u1_dimension: int
+    ranks: int
+    per_row: float       # stored entries per row (sampled)
+    remote_share: float  # share of a row's entries in columns of other ranks (sampled)
+    scalar_bytes: int
+    index_bytes: int
+    symmetric: bool
+    nev: int
+    ncv: int
+
+    @property
+    def local_rows(self):
+        return -(-self.dimension // self.ranks)
+
+    def parts(self, storage):
+        """Memory per rank by part, for ``storage`` "aij" or "shell"."""
+        n = self.local_rows
+        out = {"runtime (Python, numba, PETSc)": BASELINE,
+               "basis": n * (8 + (8 + 32 if self.symmetric else 0))}  # states (+ norms, hash table)
+        if storage == "aij":
+            out["matrix"] = stored_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes)
+        else:
+            out["ghost amplitudes"] = shell_bytes(self.per_row, self.remote_share, n, self.dimension)
+        vectors = min(self.ncv, self.dimension) + 8 + 2 * self.nev
+        out[f"solver vectors ({vectors})"] = vectors * n * self.scalar_bytes
+        from .solve import DENSE_LIMIT
+        if self.dimension <= max(DENSE_LIMIT, 2 * self.nev + 8):
+            out["dense fallback"] = 3 * self.dimension ** 2 * self.scalar_bytes
+        return out
+
+    def total(self, storage):
+        return sum(self.parts(storage).values())
+
+    def nodes(self, storage, memory_per_node, cores_per_node):
+        """Nodes this job needs: enough cores for the ranks and memory for their parts."""
+        by_cores = math.ceil(self.ranks / max(1, cores_per_node))
+        by_memory = math.ceil(self.ranks * self.total(storage) / (AUTO_SHARE * memory_per_node))
+        return max(1, by_cores, by_memory)
+
+
+def estimate(problem, ranks, count_symmetric=False):
+    """:class:`Estimate` of ``problem`` on ``ranks`` ranks.  Not collective (serial work only).
+
+    The U(1) dimension is exact (ranking tables); a symmetric one is counted by an orbit scan
+    when ``count_symmetric`` (one rank, ~1e7 states a second), else estimated as U(1) dimension /
+    group order (exact up to the few states with a smaller orbit).  Entries per row and their
+    remote share come from up to ``SAMPLE_ROWS`` rows spread over the U(1) sector, each row's
+    owner taken as in a block split over ``ranks``.
+    """
+    tables = RankingTables(problem.sector)
+    u1 = tables.dim
+    dim, exact = u1, True
+    group = problem.group
+    if group is not None:
+        if count_symmetric:
+            from mpi4py import MPI
+
+            from .basis import SymmetricBasis
+            dim = SymmetricBasis(problem.sector, group, MPI.COMM_SELF).dim
+        else:
+            dim, exact = max(1, u1 // group.order), False
+    per_row, remote = _sample_u1_rows(problem.compiled, tables, ranks)
+    real = problem.compiled.is_real and (group is None or group.is_real)
+    from .solve import default_ncv
+    solver = problem.solver
+    return Estimate(dimension=int(dim), exact=exact, u1_dimension=int(u1), ranks=int(ranks), per_row=per_row,
+                    remote_share=remote, scalar_bytes=8 if real else 16, index_bytes=4 if dim < 2 ** 31 else 8,
+                    symmetric=group is not None, nev=solver.nev, ncv=solver.ncv or default_ncv(solver.nev))
+
+
+def _sample_u1_rows(compiled, tables, ranks, samples=SAMPLE_ROWS, run=16):
+    """(entries per row, remote share) from a sample of U(1) rows: ``samples // run`` runs of
+    ``run`` consecutive rows spread over the sector (one unranking per run), each run's
+    columns split by the block of ``ranks`` that owns its first row.  Not collective."""
+    dim = tables.dim
+    starts = np.unique(np.linspace(0, max(0, dim - run), max(1, samples // run)).astype(np.int64))
+    bounds = np.array([(dim * p) // ranks for p in range(ranks + 1)], dtype=np.int64)
+    z, zv = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=compiled.coef.dtype)
+    terms, look = compiled.terms(), tables.args()
+    inside = outside = rows = 0
+    for a in starts:  # a bounded sample, not the basis
+        states = tables.states(int(a), int(min(run, dim - a)))
+        owner = int(np.searchsorted(bounds, a, side="right") - 1)
+        cd = np.zeros(len(states) + 1, dtype=np.int64)
+        co = np.zeros(len(states) + 1, dtype=np.int64)
+        kernels.build_rows(states, np.int64(a), np.int64(bounds[owner]), np.int64(bounds[owner + 1]), kernels.COUNT,
+                           True, terms, look, cd, z, zv, co, z, zv)
+        inside += cd[1:].sum()
+        outside += co[1:].sum()
+        rows += len(states)
+    total = inside + outside
+    return total / max(1, rows), outside / max(1, total)
+
+
+def recommend(est, memory_per_node, cores_per_node):
+    """(storage, nodes, ranks per node): the storage that needs the fewest nodes (stored when
+    equal: its products are far faster)."""
+    nodes = {s: est.nodes(s, memory_per_node, cores_per_node) for s in ("aij", "shell")}
+    storage = "aij" if nodes["aij"] <= nodes["shell"] else "shell"
+    return storage, nodes[storage], -(-est.ranks // nodes[storage])
+
+
+def fit_problem(est, storage, available_per_rank):
+    """A :class:`CapacityError` when ``storage`` ("aij", "shell" or "auto") does not fit in
+    ``available_per_rank`` bytes, with the numbers and the fix; None when it fits."""
+    from .errors import CapacityError
+    if available_per_rank is None:
+        return None
+    gib = 2 ** 30
+    stored, shell = est.total("aij"), est.total("shell")
+    if storage == "aij" and stored > available_per_rank:
+        alt = (f"storage = \"shell\" needs ~{shell / gib:.3g} GiB per rank" if shell <= available_per_rank
+               else "more ranks on more nodes")
+        return CapacityError(
+            f"the stored matrix needs ~{stored / gib:.3g} GiB per rank on {est.ranks} rank(s) (dimension "
+            f"{'' if est.exact else '~'}{est.dimension}, ~{est.per_row:.1f} entries per row), but "
+            f"{available_per_rank / gib:.3g} GiB are available per rank on this node; use {alt}, or run "
+            "`fockmpi plan` for a layout (--force runs anyway)")
+    if storage in ("shell", "auto") and shell > available_per_rank:
+        return CapacityError(
+            f"even the matrix-free operator needs ~{shell / gib:.3g} GiB per rank on {est.ranks} rank(s) "
+            f"(dimension {'' if est.exact else '~'}{est.dimension}: basis, ghosts and the solver's vectors), but "
+            f"{available_per_rank / gib:.3g} GiB are available per rank on this node; use more ranks on more "
+            "nodes (`fockmpi plan` says how many; --force runs anyway)")
+    return None
