@@ -454,15 +454,9 @@ class SymmetricBasis(Basis):
         return out
 
     def _hash(self):
-        """Hash table of this rank's representatives (built once, 1.4-2.9 slots of 16 bytes per
-        representative, so at most 70% full): a lookup costs about one cache miss instead of a
-        binary search."""
+        """Hash table of this rank's representatives (built once, :func:`hash_table`)."""
         if getattr(self, "_table", None) is None:
-            bits = max(4, int(-(-10 * max(1, len(self.states)) // 7) - 1).bit_length())
-            keys = np.zeros(1 << bits, dtype=np.uint64)
-            vals = np.full(1 << bits, -1, dtype=np.int64)
-            kernels.hash_build(self.states, keys, vals, np.int64(64 - bits))
-            self._table = (keys, vals, np.int64(64 - bits))
+            self._table = hash_table(self.states)
         return self._table
 
     def index_of(self, states, comm=None):
@@ -495,6 +489,17 @@ class SymmetricBasis(Basis):
         out = np.empty(len(states), dtype=np.int64)
         out[order] = back
         return out
+
+
+def hash_table(keys):
+    """Open-addressing table ``keys[i] -> i`` for :func:`fockmpi.kernels.hash_lookup`:
+    (keys, slots, shift), 1.4-2.9 slots of 16 bytes per key, so at most 70% full: a lookup
+    costs about one cache miss instead of a binary search."""
+    bits = max(4, int(-(-10 * max(1, len(keys)) // 7) - 1).bit_length())
+    table_keys = np.zeros(1 << bits, dtype=np.uint64)
+    table_vals = np.full(1 << bits, -1, dtype=np.int64)
+    kernels.hash_build(np.ascontiguousarray(keys, dtype=np.uint64), table_keys, table_vals, np.int64(64 - bits))
+    return table_keys, table_vals, np.int64(64 - bits)
 
 
 def _packed(states, layout):

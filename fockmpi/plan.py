@@ -35,33 +35,23 @@ def sample_rows(basis, samples=SAMPLE_ROWS):
 
 
 def row_lengths(compiled, basis, comm):
-    """Mean stored entries per row (from a sample of every rank's rows) and the share of them
-    in columns another rank owns.  Collective."""
-    rows = sample_rows(basis)
-    terms = compiled.terms()
+    """Mean stored entries per row and the share of them in columns another rank owns, from a
+    sample of rows.  Collective for enumerated bases (every rank samples its own rows); a U(1)
+    basis takes the same sample of the sector on every rank (:func:`_sample_u1_rows`)."""
     if isinstance(basis, U1Basis):
-        states = basis.states[rows]
-        d = np.zeros(len(rows) + 1, dtype=np.int64)
-        o = np.zeros(len(rows) + 1, dtype=np.int64)
-        z, zv = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=compiled.dtype)
-        for k in range(len(states)):  # a bounded sample, one row at a time (each its own index)
-            kernels.build_rows(states[k:k + 1], np.int64(basis.start + rows[k]), np.int64(basis.start),
-                               np.int64(basis.end), kernels.COUNT, True, terms, basis.lookup_args(),
-                               d[k:k + 2], z, zv, o[k:k + 2], z, zv)
-        counts = np.array([d[1:].sum(), o[1:].sum()], dtype=float)
-    else:
-        from .assemble import group_arrays
-        bound = compiled.max_row_length()
-        ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        st = np.empty(len(rows) * bound, dtype=np.uint64)
-        val = np.empty(len(rows) * bound, dtype=np.complex128)
-        kernels.build_symmetric_rows(basis.states[rows], basis.norms[rows], True, compiled.terms(np.complex128),
-                                     group_arrays(basis, np.complex128), ptr, st, val)
-        owners = np.searchsorted(basis.bounds, st[:ptr[-1]], side="right") - 1
-        counts = np.array([np.count_nonzero(owners == comm.rank), np.count_nonzero(owners != comm.rank)], dtype=float)
-    total = comm.allreduce(np.array([counts[0], counts[1], len(rows)], dtype=float))
-    per_row = (total[0] + total[1]) / max(1.0, total[2])
-    return per_row, total[1] / max(1.0, total[0] + total[1])
+        return _sample_u1_rows(compiled, basis.tables, comm.size)
+    from .assemble import group_arrays
+    rows = sample_rows(basis)
+    bound = compiled.max_row_length()
+    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    st = np.empty(len(rows) * bound, dtype=np.uint64)
+    val = np.empty(len(rows) * bound, dtype=np.complex128)
+    kernels.build_symmetric_rows(basis.states[rows], basis.norms[rows], True, compiled.terms(np.complex128),
+                                 group_arrays(basis, np.complex128), ptr, st, val)
+    owners = np.searchsorted(basis.bounds, st[:ptr[-1]], side="right") - 1
+    local = np.count_nonzero(owners == comm.rank)
+    total = comm.allreduce(np.array([local, len(owners) - local, len(rows)], dtype=float))
+    return (total[0] + total[1]) / max(1.0, total[2]), total[1] / max(1.0, total[0] + total[1])
 
 
 def stored_bytes(per_row, local_rows, index_bytes, scalar_bytes):
@@ -75,11 +65,15 @@ def shell_bytes(per_row, remote_share, local_rows, dim):
     return 39.0 * ghosts
 
 
+def solver_vectors(ncv, nev, dim):
+    """Vectors of the local size the solver holds (see the module's text)."""
+    return min(ncv, dim) + 8 + 2 * nev
+
+
 def solver_bytes(settings, local_rows, scalar_bytes, dim):
-    """Bytes of the solver's subspace and work vectors on this rank (see the module's text)."""
+    """Bytes of the solver's subspace and work vectors on this rank."""
     from .solve import default_ncv
-    ncv = settings.ncv if settings.ncv else default_ncv(settings.nev)
-    return (min(ncv, dim) + 8 + 2 * settings.nev) * local_rows * scalar_bytes
+    return solver_vectors(settings.ncv or default_ncv(settings.nev), settings.nev, dim) * local_rows * scalar_bytes
 
 
 def choose_storage(settings, compiled, basis, comm, PETSc, available_per_rank):
@@ -134,7 +128,7 @@ class Estimate:
             out["matrix"] = stored_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes)
         else:
             out["ghost amplitudes"] = shell_bytes(self.per_row, self.remote_share, n, self.dimension)
-        vectors = min(self.ncv, self.dimension) + 8 + 2 * self.nev
+        vectors = solver_vectors(self.ncv, self.nev, self.dimension)
         out[f"solver vectors ({vectors})"] = vectors * n * self.scalar_bytes
         from .solve import DENSE_LIMIT
         if self.dimension <= max(DENSE_LIMIT, 2 * self.nev + 8):

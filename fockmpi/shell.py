@@ -17,19 +17,10 @@ per row (the row kernel), once per product.
 import numpy as np
 
 from . import kernels
-from .basis import U1Basis
+from .basis import U1Basis, hash_table
 from .errors import FockmpiError
 
 GHOST_ROWS = 1 << 14  # rows per pass when the ghosts are collected
-
-
-def _hash_table(keys):
-    """Open-addressing table of ``keys[i] -> i`` (at most 70% full): (keys, slots, shift)."""
-    bits = max(4, int(-(-10 * max(1, len(keys)) // 7) - 1).bit_length())
-    table_keys = np.zeros(1 << bits, dtype=np.uint64)
-    table_vals = np.full(1 << bits, -1, dtype=np.int64)
-    kernels.hash_build(np.ascontiguousarray(keys, dtype=np.uint64), table_keys, table_vals, np.int64(64 - bits))
-    return table_keys, table_vals, np.int64(64 - bits)
 
 
 class _Context:
@@ -119,7 +110,7 @@ class ShellOperator:
                 cols = out[:m]
                 found.append(np.unique(cols[(cols < basis.start) | (cols >= basis.end)]))
             ghosts = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-            self._table = _hash_table(ghosts.astype(np.uint64))
+            self._table = hash_table(ghosts.astype(np.uint64))
             return ghosts, generated
         keys, vals, shift = basis._hash()
         for a in range(0, n, rows):
@@ -135,7 +126,7 @@ class ShellOperator:
         index = basis.index_of(reps, self.comm)  # collective, once
         keep = index >= 0  # representatives the irrep annihilates are no columns
         reps, index = reps[keep], index[keep]
-        self._table = _hash_table(np.concatenate([basis.states, reps]))
+        self._table = hash_table(np.concatenate([basis.states, reps]))
         return index, generated
 
     # --- the product ---------------------------------------------------------------------------

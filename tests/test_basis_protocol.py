@@ -33,16 +33,22 @@ def heisenberg(L, J2=0.3, h=0.2):
     return H
 
 
-def dense_projected(L, Sz, allowed):
-    """Eigenvalues of P H P on the allowed states of the Sz sector, from dense matrices."""
+def dense_heisenberg(L, J2=0.3, h=0.2):
+    """The J1-J2 ring of :func:`heisenberg` as a dense matrix of tests/dense_reference.py."""
     D = DenseSystem(["spin"] * L)
     H = 0
     for i in range(L):
-        for d, J in ((1, 1.0), (2, 0.3)):
+        for d, J in ((1, 1.0), (2, J2)):
             j = (i + d) % L
             H = H + J * (0.5 * (D.spin(i, "+") @ D.spin(j, "-") + D.spin(i, "-") @ D.spin(j, "+"))
                          + D.spin(i, "z") @ D.spin(j, "z"))
-        H = H - 0.2 * D.spin(i, "z")
+        H = H - h * D.spin(i, "z")
+    return D, H
+
+
+def dense_projected(L, Sz, allowed):
+    """Eigenvalues of P H P on the allowed states of the Sz sector, from dense matrices."""
+    D, H = dense_heisenberg(L)
     up = np.array([[int(v == 1) for v in row] for row in D.local_states()])  # local state 1 = up
     keep = np.isclose(D.charges()["Sz"], Sz)
     keep &= ~np.any(up & np.roll(up, -1, axis=1), axis=1) if allowed else True

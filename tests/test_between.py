@@ -9,6 +9,7 @@ from dense_matrices import matrix_elements_dense, symmetric_matrix_dense
 from dense_reference import DenseSystem
 from mpi4py import MPI
 from scipy import sparse
+from test_basis_protocol import dense_heisenberg
 from test_symmetry import dense_group_element
 
 from fockmpi import assemble, kernels, ops
@@ -17,7 +18,7 @@ from fockmpi.between import check_sectors
 from fockmpi.errors import SectorError
 from fockmpi.hamiltonian import compile_operator
 from fockmpi.lattice import make_lattice
-from fockmpi.models import hubbard
+from fockmpi.models import heisenberg, hubbard
 from fockmpi.space import Space
 from fockmpi.symmetry import Generator, SymmetryGroup, momentum_character, translation_generators
 
@@ -159,21 +160,15 @@ def test_electron_creation_at_momentum_q_moves_k_to_k_plus_q(m, q):
 def test_spin_raising_at_momentum_q_between_symmetric_sectors(m, q):
     L = 6
     lat = make_lattice("chain", [L])
-    space, H = __import__("fockmpi.models", fromlist=["heisenberg"]).heisenberg(lat, J2=0.3)
+    space, H = heisenberg(lat, J2=0.3)
     (_, perm, _), = translation_generators(lat)
     gens = lambda k: [Generator("T", perm, False, momentum_character(k, L))]  # noqa: E731
     right = symmetric_case(lat, space, {"Sz": 0}, gens, m)
     left = symmetric_case(lat, space, {"Sz": 1}, gens, m + q)
     A = fourier(L, q, ops.Sp)
     M = block(A, left, right)
-    D = DenseSystem(["spin"] * L)
+    D, H_dense = dense_heisenberg(L, J2=0.3, h=0.0)
     A_dense = sum(np.exp(2j * np.pi * q * j / L) / np.sqrt(L) * D.spin(j, "+") for j in range(L))
-    H_dense = 0
-    for j in range(L):
-        for d, J in ((1, 1.0), (2, 0.3)):
-            k = (j + d) % L
-            H_dense = H_dense + J * (0.5 * (D.spin(j, "+") @ D.spin(k, "-") + D.spin(j, "-") @ D.spin(k, "+"))
-                                     + D.spin(j, "z") @ D.spin(k, "z"))
     H_right = symmetric_matrix_dense(compile_operator(H, space, ["Sz"]), right, COMM)
     H_left = symmetric_matrix_dense(compile_operator(H, space, ["Sz"]), left, COMM)
     cache = {}
