@@ -1,14 +1,14 @@
 """Compiled per-state kernels (numba).  Arrays and scalars in, arrays out: no objects, no MPI.
 
-Conventions shared with :mod:`fockmpi.basis` and :mod:`fockmpi.hamiltonian`:
+Conventions shared with :mod:`fockmpi.basis` and :mod:`fockmpi.operator.compile`:
 
 * states are ``uint64``; site ``i`` sits at bit ``site_offsets[i]`` with mask ``site_masks[i]``;
 * the basis of a U(1) sector is the sorted list of its states, split into bit *chunks*
   (chunk 0 = lowest bits).  ``chunk_q[c, x]`` is the flattened charge of chunk value ``x``
   (``INVALID`` if ``x`` holds a local state beyond a site's dimension) and
   ``T[c, r, x]`` the number of sector states whose chunks above ``c`` are fixed, whose
-  chunk ``c`` is below ``x``, with remaining flattened charge index ``r`` (see basis.py);
-* monomial arrays as in :class:`fockmpi.hamiltonian.CompiledOperator`.
+  chunk ``c`` is below ``x``, with remaining flattened charge index ``r`` (see fockmpi.basis.ranking);
+* monomial arrays as in :class:`fockmpi.operator.compile.CompiledOperator`.
 """
 from typing import NamedTuple
 
@@ -94,7 +94,7 @@ def enumerate_states(start, count, chunk_off, chunk_q, T, r_top, low_ptr, low_va
     return out
 
 
-# --- symmetry groups (see fockmpi.symmetry.SymmetryGroup.kernel_args for the arrays) ------
+# --- symmetry groups (see fockmpi.symmetry.group.SymmetryGroup.kernel_args for the arrays) ------
 # Element e = h * nT + jy * nx + jx is Tx^jx Ty^jy h: the coset representative h moves bits by
 # byte tables, the lattice translations by shifts within rows of cells (x) and of the word (y).
 @njit(cache=True, inline="always")
@@ -293,6 +293,8 @@ def _find(key, table_keys, table_vals, shift, mask):
             return table_vals[j]
         j = (j + 1) & mask
     return np.int64(-1)
+
+
 @njit(cache=True)
 def hash_build(keys, table_keys, table_vals, shift):
     """Insert ``keys[i] -> i`` into a table of size ``2^(64 - shift)`` (``table_vals`` preset to -1)."""
@@ -377,7 +379,7 @@ def split_rows(ptr, cols, vals, col_lo, col_hi, d_ptr, o_ptr, d_col, d_val, o_co
 # --- the row generator: H|s> as (state, amplitude) pairs ----------------------------------
 class Terms(NamedTuple):
     """The monomials of a compiled operator as the kernels take them
-    (:meth:`fockmpi.hamiltonian.CompiledOperator.terms`).
+    (:meth:`fockmpi.operator.compile.CompiledOperator.terms`).
 
     Bitwise monomials (``bit_masks[a]`` = condition mask, condition value, flip mask, sign
     mask; amplitude ``bit_coef[a] * (-1)^popcount(s & sign mask)``; ``bit_value`` = the
@@ -387,7 +389,7 @@ class Terms(NamedTuple):
     costs the number of groups plus the monomials that act, not the number of monomials.  In
     a *scan* group (``grp_scan[g]``, small groups merged) every monomial compares its own mask.
     Groups ``0..ngdiag-1`` are diagonal.  Generic monomials (local tables: bosons, spin
-    S > 1/2) are as in :class:`~fockmpi.hamiltonian.CompiledOperator`, the diagonal ones
+    S > 1/2) are as in :class:`~fockmpi.operator.compile.CompiledOperator`, the diagonal ones
     ``0..ndiag-1`` first.
     """
 
@@ -411,7 +413,7 @@ class Terms(NamedTuple):
 
 
 class Ranking(NamedTuple):
-    """Ranking tables of a U(1) sector (:class:`fockmpi.basis.RankingTables`)."""
+    """Ranking tables of a U(1) sector (:class:`fockmpi.basis.ranking.RankingTables`)."""
 
     chunk_off: np.ndarray
     chunk_mask: np.ndarray

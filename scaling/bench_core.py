@@ -45,12 +45,12 @@ def job_text(case, tol, extra):
 
 
 def run(case, ranks, tol, extra, workdir):
-    from fockmpi.output import read_results
+    from fockmpi.io.results import read_results
     job = os.path.join(workdir, f"{case}.toml")
     with open(job, "w") as f:
         f.write(job_text(case, tol, extra))
     out = os.path.join(workdir, f"{case}_{ranks}.h5")
-    fockmpi = [sys.executable, "-m", "fockmpi.cli", "run", job, "-o", out, "--force", "-q"]
+    fockmpi = [sys.executable, "-m", "fockmpi", "run", job, "-o", out, "--force", "-q"]
     t0 = time.perf_counter()
     r = subprocess.run(["mpirun", "-n", str(ranks)] + fockmpi, env=ENV, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0

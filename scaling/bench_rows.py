@@ -20,7 +20,7 @@ L, GATES = 20, 5
 
 
 def hamiltonians():
-    from fockmpi import ops
+    from fockmpi.models import ops
     small, big = ops.Operator(), ops.Operator()
     for i, j in itertools.combinations(range(L), 2):
         J = 1.0 + 0.01 * (i + 3 * j)
@@ -42,13 +42,14 @@ def main():
     a = p.parse_args()
     from mpi4py import MPI
 
-    from fockmpi import _runtime
-    from fockmpi.assemble import assemble_hamiltonian
-    from fockmpi.basis import Sector, U1Basis
-    from fockmpi.hamiltonian import _index_by_condition, compile_operator
-    from fockmpi.space import Space
+    from fockmpi import runtime
+    from fockmpi.operator.assemble import assemble_hamiltonian
+    from fockmpi.basis.sector import Sector
+    from fockmpi.basis.u1 import U1Basis
+    from fockmpi.operator.compile import _index_by_condition, compile_operator
+    from fockmpi.models.space import Space
     comm = MPI.COMM_WORLD
-    PETSc, _ = _runtime.init("real")
+    PETSc, _ = runtime.init("real")
     space = Space.uniform("spin", L)
     sector = Sector(space, {"Sz": 0})
     basis = U1Basis(sector)

@@ -2,7 +2,7 @@
 """Matrix-free against stored MatMult, with the memory bandwidth measured in the same run.
 
 For each case: the basis, then the stored matrix (MPIAIJ) and the matrix-free operator
-(fockmpi.shell) of the same H; --repeat products with each (the median is quoted), a check
+(fockmpi.operator.shell) of the same H; --repeat products with each (the median is quoted), a check
 that both give the same vector, and a STREAM-like triad (a = b + s c, 24 bytes an element,
 every rank at once) for the bandwidth the stored product can at most use.  Times are per
 product, in ns per state per rank (product time / local states).
@@ -64,14 +64,15 @@ def main():
     a = p.parse_args()
     from mpi4py import MPI
 
-    from fockmpi import _runtime
-    from fockmpi.assemble import assemble_hamiltonian
-    from fockmpi.basis import SymmetricBasis, U1Basis
-    from fockmpi.config import parse_job
-    from fockmpi.pipeline import build_problem
-    from fockmpi.shell import ShellOperator
+    from fockmpi import runtime
+    from fockmpi.operator.assemble import assemble_hamiltonian
+    from fockmpi.basis.symmetric import SymmetricBasis
+    from fockmpi.basis.u1 import U1Basis
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem
+    from fockmpi.operator.shell import ShellOperator
     comm = MPI.COMM_WORLD
-    PETSc, _ = _runtime.init("real")
+    PETSc, _ = runtime.init("real")
     say = (lambda *x: print(*x, flush=True)) if comm.rank == 0 else (lambda *x: None)
     bw = triad_bandwidth(comm)
     say(f"{comm.size} rank(s); triad bandwidth {bw / 1e9:.1f} GB/s (all ranks together)")

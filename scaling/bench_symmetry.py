@@ -39,14 +39,14 @@ ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIR
 
 
 def run_fockmpi(case, ranks, workdir):
-    from fockmpi.output import read_results
+    from fockmpi.io.results import read_results
     lattice, model, sector = CASES[case]
     job = os.path.join(workdir, f"{case}.toml")
     with open(job, "w") as f:
         f.write(f"[lattice]\n{lattice}\n[model]\n{model}\n[sector]\n{sector}\n"
                 "[solver]\nnev = 1\ntol = 1e-8\n[output]\neigenvectors = false\n")
     out = os.path.join(workdir, f"{case}.h5")
-    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "fockmpi.cli", "run", job, "-o", out, "--force", "-q"]
+    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "fockmpi", "run", job, "-o", out, "--force", "-q"]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
@@ -54,9 +54,9 @@ def run_fockmpi(case, ranks, workdir):
         raise SystemExit(f"fockmpi {case} failed:\n{r.stderr}")
     res = read_results(out)
     t = {k: v["max"] for k, v in res["timings"].items()}
-    from fockmpi.basis import RankingTables
-    from fockmpi.config import load_job
-    from fockmpi.pipeline import build_problem
+    from fockmpi.basis.ranking import RankingTables
+    from fockmpi.jobfile.table import load_job
+    from fockmpi.app.pipeline import build_problem
     u1 = RankingTables(build_problem(load_job(job)).sector).dim
     dim = int(res["sector"]["dimension"])
     return {"case": case, "code": f"fockmpi ({ranks} ranks)", "dimension": dim, "E0": float(res["eigenvalues"][0]),

@@ -37,15 +37,16 @@ def time_case(name, repeat):
     """Median seconds per row of assembling case ``name`` (and the dimension)."""
     from mpi4py import MPI
 
-    from fockmpi import _runtime
-    from fockmpi.assemble import assemble_hamiltonian
-    from fockmpi.basis import SymmetricBasis, U1Basis
-    from fockmpi.config import parse_job
-    from fockmpi.pipeline import build_problem
+    from fockmpi import runtime
+    from fockmpi.operator.assemble import assemble_hamiltonian
+    from fockmpi.basis.symmetric import SymmetricBasis
+    from fockmpi.basis.u1 import U1Basis
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem
     lattice, model, sector = CASES[name]
     problem = build_problem(parse_job({"lattice": lattice, "model": model, "sector": sector}))
     comm = MPI.COMM_WORLD
-    PETSc, _ = _runtime.init("real" if problem.group is None or problem.group.is_real else "complex")
+    PETSc, _ = runtime.init("real" if problem.group is None or problem.group.is_real else "complex")
     if problem.group is None:
         basis = U1Basis(problem.sector, comm.rank, comm.size)
     else:

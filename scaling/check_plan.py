@@ -52,11 +52,11 @@ def measure(case, workdir, python=sys.executable):
     out = os.path.join(workdir, f"{case}.h5")
     with open(job, "w") as f:
         f.write(job_text(case, out))
-    cmd = [python, "-m", "fockmpi.cli"]
+    cmd = [python, "-m", "fockmpi"]
     launch = ["mpirun", "-n", str(ranks)] if ranks > 1 else []
     subprocess.run(launch + cmd + ["run", job, "--force", "-q"], check=True, env=ENV, cwd=ROOT)
-    code = ("import json, sys; from fockmpi.config import load_job; from fockmpi.pipeline import describe_job; "
-            "from fockmpi.output import read_results; "
+    code = ("import json, sys; from fockmpi.jobfile.table import load_job; from fockmpi.app.pipeline import describe_job; "
+            "from fockmpi.io.results import read_results; "
             f"i = describe_job(load_job({job!r}), {ranks}); e = i['estimate']; "
             f"r = read_results({out!r}); "
             f"print(json.dumps([float(e.total({CASES[case][3]!r})), int(max(r['memory']['peak_rss_bytes'])), int(r['sector']['dimension'])]))")
@@ -73,7 +73,7 @@ def warm_up(workdir, python=sys.executable):
             f.write(f"[lattice]\ntype = \"chain\"\nsize = [8]\n[model]\ntype = \"heisenberg\"\n[sector]\n{sector}\n"
                     f"[solver]\nstorage = \"{storage}\"\n[output]\npath = \"{workdir}/warm.h5\"\n")
         for launch in ([], ["mpirun", "-n", "2"]):
-            subprocess.run(launch + [python, "-m", "fockmpi.cli", "run", job, "--force", "-q"], check=True,
+            subprocess.run(launch + [python, "-m", "fockmpi", "run", job, "--force", "-q"], check=True,
                            env=ENV, cwd=ROOT)
 
 

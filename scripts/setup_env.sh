@@ -45,4 +45,4 @@ if ! "$VENV/bin/python" -c "import fockmpi, numba, pytest, hypothesis" >/dev/nul
   "$VENV/bin/pip" install -q --disable-pip-version-check -c "$VENV/constraints.txt" -e ".[test]"
   touch "$VENV/.installed"
 fi
-"$VENV/bin/python" -c "import fockmpi._runtime as r; r.check_stack()"
+"$VENV/bin/python" -c "import fockmpi.runtime as r; r.check_stack()"

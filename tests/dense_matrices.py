@@ -5,10 +5,12 @@ import itertools
 
 import numpy as np
 
-from fockmpi import assemble, kernels
-from fockmpi.basis import Sector, sector_dimension
+from fockmpi import kernels
+from fockmpi.operator import assemble
+from fockmpi.basis.ranking import sector_dimension
+from fockmpi.basis.sector import Sector
 from fockmpi.errors import SectorError
-from fockmpi.space import CHARGE_SCALE
+from fockmpi.models.space import CHARGE_SCALE
 
 
 def symmetric_matrix_dense(compiled, basis, comm):

@@ -225,7 +225,7 @@ def run(directory, count):
     """Feed every case to ``fockmpi run`` (and, on one rank, ``fockmpi info``) in this process;
     rank 0 writes ``directory/report.json``: one entry per case and command with the exit
     status, the stderr of every rank and whether any file appeared."""
-    from fockmpi import cli
+    from fockmpi.app import cli
     from fockmpi.parallel import world
     comm = world()
     report = []

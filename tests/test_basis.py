@@ -5,10 +5,12 @@ from dense_matrices import all_sectors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fockmpi.basis import Sector, U1Basis, sector_dimension
+from fockmpi.basis.ranking import sector_dimension
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.u1 import U1Basis
 from fockmpi.errors import SectorError
 from fockmpi.parallel import block_offsets
-from fockmpi.space import LocalSpace, Space
+from fockmpi.models.space import LocalSpace, Space
 
 local_spaces = st.sampled_from([LocalSpace("spin"), LocalSpace("fermion"), LocalSpace("electron"),
                                 LocalSpace("boson", 1), LocalSpace("boson", 2), LocalSpace("boson", 5)])
@@ -44,7 +46,7 @@ def test_ranking_matches_brute_force(sites, size, data):
 
 
 def test_small_chunks_are_used_for_large_sites(monkeypatch):
-    import fockmpi.basis as b
+    import fockmpi.basis.ranking as b
     monkeypatch.setattr(b, "MAX_CHUNK_BITS", 3)  # force many chunks
     space = Space.uniform("electron", 4)
     sector = Sector(space, {"N_up": 2, "N_dn": 1})

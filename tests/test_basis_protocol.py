@@ -6,13 +6,16 @@ import pytest
 from dense_reference import DenseSystem
 from mpi4py import MPI
 
-from fockmpi import ops
+from fockmpi.models import ops
 from dense_matrices import symmetric_matrix_dense
-from fockmpi.basis import Sector, SymmetricBasis, U1Basis, constrained_basis
+from fockmpi.basis.constrained import constrained_basis
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.symmetric import SymmetricBasis
+from fockmpi.basis.u1 import U1Basis
 from fockmpi.errors import SectorError
-from fockmpi.hamiltonian import compile_operator
-from fockmpi.space import Space
-from fockmpi.symmetry import Generator, SymmetryGroup
+from fockmpi.operator.compile import compile_operator
+from fockmpi.models.space import Space
+from fockmpi.symmetry.group import Generator, SymmetryGroup
 
 L = 10
 

@@ -1,26 +1,31 @@
-"""Operators between two sectors (fockmpi.between) against dense matrices built here: on U(1)
+"""Operators between two sectors (fockmpi.operator.between) against dense matrices built here: on U(1)
 bases entry by entry (the sector states are sorted, as in tests/dense_reference.py), on
 symmetric bases through what does not depend on the phases of the basis vectors (singular
 values of the block and of its commutator with H), with the projectors built from dense
 permutation matrices (tests/test_symmetry.py)."""
 import numpy as np
 import pytest
-from dense_matrices import matrix_elements_dense, symmetric_matrix_dense
+from dense_matrices import symmetric_matrix_dense
 from dense_reference import DenseSystem
 from mpi4py import MPI
 from scipy import sparse
 from test_basis_protocol import dense_heisenberg
 from test_symmetry import dense_group_element
 
-from fockmpi import assemble, kernels, ops
-from fockmpi.basis import Sector, SymmetricBasis, U1Basis
-from fockmpi.between import check_sectors
+from fockmpi import kernels
+from fockmpi.models import ops
+from fockmpi.operator import assemble
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.symmetric import SymmetricBasis
+from fockmpi.basis.u1 import U1Basis
+from fockmpi.operator.between import check_sectors
 from fockmpi.errors import SectorError
-from fockmpi.hamiltonian import compile_operator
-from fockmpi.lattice import make_lattice
+from fockmpi.operator.compile import compile_operator
+from fockmpi.models.lattice import make_lattice
 from fockmpi.models import heisenberg, hubbard
-from fockmpi.space import Space
-from fockmpi.symmetry import Generator, SymmetryGroup, momentum_character, translation_generators
+from fockmpi.models.space import Space
+from fockmpi.symmetry.group import Generator, SymmetryGroup
+from fockmpi.symmetry.lattice import momentum_character, translation_generators
 
 COMM = MPI.COMM_SELF
 

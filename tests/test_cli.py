@@ -10,7 +10,7 @@ import pytest
 from dense_reference import DenseSystem
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOCKMPI = [sys.executable, "-m", "fockmpi.cli"]
+FOCKMPI = [sys.executable, "-m", "fockmpi"]
 MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1")
 # a test process that imported mpi4py must not pass its MPI singleton state to children
@@ -83,12 +83,12 @@ def test_complex_job_runs_on_complex_petsc(tmp_path, ranks):
     r = fockmpi("run", job, "-o", out, ranks=ranks)
     assert r.returncode == 0, r.stderr
     assert "complex" in r.stdout
-    from fockmpi.output import read_results
+    from fockmpi.io.results import read_results
     res = read_results(out)
     assert np.allclose(res["eigenvalues"][:3], flux_reference(), atol=1e-10)
     assert res["solver"]["scalar"] == "complex"
     # the stored complex eigenvector solves the dense problem (catches H versus conj(H))
-    from fockmpi._runtime import import_h5py
+    from fockmpi.runtime import import_h5py
     with import_h5py().File(out, "r") as f:
         states, vec = f["basis_states"][()], f["eigenvectors"][:, 0]
     _, M = flux_hamiltonian()
@@ -103,8 +103,8 @@ def test_complex_momentum_sectors_on_ranks(tmp_path, ranks, storage):
     from scipy import sparse
     from test_symmetry import dense_group_element
 
-    from fockmpi.output import read_results
-    from fockmpi.symmetry import momentum_character
+    from fockmpi.io.results import read_results
+    from fockmpi.symmetry.lattice import momentum_character
     D, M = flux_hamiltonian()
     cdag = {m: sparse.csr_matrix(D.cdag(*m)) for m in D.modes}
     T = dense_group_element(D, [(i - 1) % 6 for i in range(6)], False, cdag)  # site i -> i - 1
@@ -131,7 +131,7 @@ def test_complex_momentum_sectors_on_ranks(tmp_path, ranks, storage):
 def test_all_sectors_in_one_job_give_the_whole_spectrum(tmp_path, ranks):
     from test_pipeline_reference import dense_heisenberg_chain_spectrum
 
-    from fockmpi.output import read_results
+    from fockmpi.io.results import read_results
     job = write(tmp_path, "[lattice]\ntype='chain'\nsize=[10]\n[model]\ntype='heisenberg'\nJ2=0.25\n"
                           "[sector]\nSz=0\nmomentum='all'\nreflection='all'\nspin_flip='all'\n"
                           "[solver]\nnev=100\n")
@@ -240,7 +240,7 @@ def test_info_and_show(tmp_path):
     assert fockmpi("run", job, "-o", out, "-q").returncode == 0
     r = fockmpi("show", out)
     assert r.returncode == 0 and "dimension 20" in r.stdout and "solve" in r.stdout
-    from fockmpi.output import read_results
+    from fockmpi.io.results import read_results
     mem = read_results(out)["memory"]  # the high-water mark after each phase never decreases
     marks = [mem[f"peak_rss_after_{p}"][0] for p in ("model", "basis", "assembly", "solve")]
     assert 0 < marks[0] and marks == sorted(marks) and marks[-1] <= mem["peak_rss_bytes"][0], mem
@@ -268,7 +268,7 @@ def test_help_everywhere():
 
 
 def test_dimension_beyond_32bit_indices_is_refused_or_uses_64bit_build():
-    code = ("import fockmpi._runtime as r\n"
+    code = ("import fockmpi.runtime as r\n"
             "from fockmpi.errors import CapacityError\n"
             "try:\n"
             "    PETSc, _ = r.init('real', 2**31 + 5)\n"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_cli import ROOT, fockmpi, write
 
-from fockmpi import cli
+from fockmpi.app import cli
 
 CHAIN = """
 [lattice]
@@ -70,10 +70,10 @@ def test_non_finite_numbers_are_refused(tmp_path, capsys, text, key):
 
 
 def test_non_finite_coefficient_from_python_is_refused():
-    from fockmpi import ops
+    from fockmpi.models import ops
     from fockmpi.errors import OperatorError
-    from fockmpi.hamiltonian import compile_operator
-    from fockmpi.space import Space
+    from fockmpi.operator.compile import compile_operator
+    from fockmpi.models.space import Space
     H = ops.Sz(0) * ops.Sz(1) * float("nan") + ops.Sz(1) * ops.Sz(2)
     with pytest.raises(OperatorError, match="not a finite number"):
         compile_operator(H, Space.uniform("spin", 3))
@@ -100,10 +100,13 @@ OFF_SECTOR = [
 def test_sector_check_agrees_with_the_action_on_every_state(L):
     """check_sector_preserved against brute force: apply each generator to every state of
     every sector and see whether all images keep the charges."""
-    from fockmpi.basis import RankingTables, Sector
+    from fockmpi.basis.ranking import RankingTables
+    from fockmpi.basis.sector import Sector
     from fockmpi.errors import SectorError
-    from fockmpi.space import Space
-    from fockmpi.symmetry import Generator, bit_map, check_sector_preserved
+    from fockmpi.models.space import Space
+    from fockmpi.symmetry.encoding import bit_map
+    from fockmpi.symmetry.group import Generator
+    from fockmpi.symmetry.invariance import check_sector_preserved
     shift = tuple((i + 1) % L for i in range(L))
     for kind, charges in (("spin", ["Sz"]), ("fermion", ["N"]), ("electron", ["N_up", "N_dn"])):
         space = Space.uniform(kind, L)
@@ -168,7 +171,7 @@ def test_lattices_beyond_64_sites_are_refused_before_any_bond(tmp_path, capsys, 
 
 
 def test_operator_sums_are_in_place():
-    from fockmpi import ops
+    from fockmpi.models import ops
     H = ops.Operator()
     first = H
     for i in range(3000):
@@ -213,7 +216,7 @@ def test_unusable_output_paths_are_refused_before_any_work(tmp_path, capsys):
 
 
 def test_results_never_replace_a_file_that_appeared_meanwhile(tmp_path):
-    from fockmpi.output import publish
+    from fockmpi.io.results import publish
     final = tmp_path / "r.h5"
     (tmp_path / "a.tmp").write_text("first run")
     assert publish(str(tmp_path / "a.tmp"), str(final), force=False) == str(final)
@@ -228,7 +231,7 @@ def test_results_never_replace_a_file_that_appeared_meanwhile(tmp_path):
 
 
 def test_temporary_names_are_per_run_and_stale_ones_are_removed(tmp_path, capsys, comm):
-    from fockmpi.output import prepare_path, temporary_name
+    from fockmpi.io.results import prepare_path, temporary_name
     path = str(tmp_path / "r.h5")
     mine = temporary_name(path, comm)
     assert mine != path + ".tmp" and mine.endswith(".tmp") and str(os.getpid()) in mine
@@ -244,7 +247,7 @@ def test_temporary_names_are_per_run_and_stale_ones_are_removed(tmp_path, capsys
 
 # --- 6. show on files that are not results ------------------------------------------------------
 def test_show_says_what_is_wrong_with_a_file(tmp_path, capsys):
-    from fockmpi._runtime import import_h5py
+    from fockmpi.runtime import import_h5py
     h5py = import_h5py()
     good = str(tmp_path / "good.h5")
     code, _, err = run_main(capsys, "run", write(tmp_path, chain()), "-o", good, "-q")
@@ -342,7 +345,7 @@ def test_messages_teach(tmp_path, capsys, text, wanted, unwanted):
 
 
 def test_ascii_site_numbers_only():
-    from fockmpi import ops
+    from fockmpi.models import ops
     from fockmpi.errors import OperatorError
     assert ops.parse_operator("Sz_12") .terms
     for text in ("Sz_\u0663", "S+_\u0661 S-_2", "cdag_\u00b2,up"):
@@ -422,7 +425,7 @@ def test_interrupting_mpirun_prints_one_line(tmp_path):
 
 ONE_RANK_FAILS = textwrap.dedent("""
     import sys
-    from fockmpi import cli
+    from fockmpi.app import cli
     from fockmpi.errors import FockmpiError
     from fockmpi.parallel import world
 
@@ -517,7 +520,7 @@ def test_two_runs_with_one_output_path_lose_nothing(tmp_path):
     """The race that was: the second run finishes first, the first one must not replace it."""
     import subprocess
 
-    from fockmpi.output import read_results
+    from fockmpi.io.results import read_results
     from test_cli import FOCKMPI, MPI_ENV
     out = str(tmp_path / "same.h5")
     slow = write(tmp_path, chain(sector="Sz = 0").replace("[8]", "[22]"), name="slow.toml")

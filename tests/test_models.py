@@ -4,12 +4,13 @@ import pytest
 from dense_reference import DenseSystem
 
 from dense_matrices import matrix_elements_dense
-from fockmpi.basis import Sector, U1Basis
-from fockmpi.config import Table
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.u1 import U1Basis
+from fockmpi.jobfile.table import Table
 from fockmpi.errors import ConfigError
-from fockmpi.hamiltonian import compile_operator
-from fockmpi.lattice import custom_lattice, make_lattice
-from fockmpi.models import model_from_table
+from fockmpi.operator.compile import compile_operator
+from fockmpi.models.lattice import custom_lattice, make_lattice
+from fockmpi.jobfile.model import model_from_table
 
 
 def spectrum(model, lattice, charges=None):
@@ -144,9 +145,10 @@ def test_periodic_direction_of_length_one_is_refused():
 
 
 def test_models_are_python_constructors_with_the_job_file_keywords():
-    from fockmpi import models, ops
-    from fockmpi.config import Table
-    from fockmpi.lattice import make_lattice
+    from fockmpi import models
+    from fockmpi.models import ops
+    from fockmpi.jobfile.table import Table
+    from fockmpi.models.lattice import make_lattice
     lattice = make_lattice("chain", [6])
     for kind, kwargs in (("heisenberg", {"J": 0.7, "Delta": 0.3, "J2": 0.2, "h": 0.1}), ("tfim", {"h": 0.4}),
                          ("hubbard", {"t": 1.2, "U": 4.0, "mu": 0.5}), ("tV", {"V": 2.0}),

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fockmpi import ops
+from fockmpi.models import ops
 from fockmpi.errors import OperatorError
 
 sites = st.integers(0, 4)

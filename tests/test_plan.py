@@ -1,4 +1,4 @@
-"""The planner (fockmpi.plan, `fockmpi plan`): its memory estimate against the measured peak of
+"""The planner (fockmpi.app.plan, `fockmpi plan`): its memory estimate against the measured peak of
 three runs, the storage choice of "auto", and the refusal of a job that does not fit."""
 import os
 import subprocess
@@ -7,9 +7,9 @@ import sys
 import pytest
 from test_cli import fockmpi, write
 
-from fockmpi.config import parse_job
-from fockmpi.pipeline import build_problem
-from fockmpi.plan import estimate, fit_problem, recommend
+from fockmpi.jobfile.table import parse_job
+from fockmpi.app.pipeline import build_problem
+from fockmpi.app.plan import estimate, fit_problem, recommend
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -72,11 +72,11 @@ def test_plan_prints_both_storages_and_a_slurm_line(tmp_path):
 
 @pytest.mark.parametrize("storage", ["aij", "shell"])
 def test_run_refuses_what_does_not_fit_unless_forced(tmp_path, storage, monkeypatch):
-    import fockmpi.pipeline as pipeline
+    import fockmpi.app.pipeline as pipeline
     from fockmpi.errors import CapacityError
     p = problem(storage)
     need = estimate(p, 1).total(storage)
-    monkeypatch.setattr(pipeline, "_available_memory_bytes", lambda: 0.9 * need)
+    monkeypatch.setattr(pipeline, "available_memory_bytes", lambda: 0.9 * need)
     found = pipeline.capacity_problems(p, 1, ranks_on_node=1)
     assert found and isinstance(found[0], CapacityError) and "GiB" in str(found[0])
     assert pipeline.capacity_problems(p, 1, ranks_on_node=1, force=True) == []

@@ -7,10 +7,11 @@ import pytest
 from dense_matrices import all_sectors, matrix_elements_dense
 from dense_reference import DenseSystem
 
-from fockmpi import ops
-from fockmpi.basis import Sector, U1Basis
-from fockmpi.hamiltonian import compile_operator
-from fockmpi.space import LocalSpace, Space
+from fockmpi.models import ops
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.u1 import U1Basis
+from fockmpi.operator.compile import compile_operator
+from fockmpi.models.space import LocalSpace, Space
 
 
 def fockmpi_spectrum(H, space, charges=None):

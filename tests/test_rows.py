@@ -8,10 +8,11 @@ import pytest
 from dense_matrices import matrix_elements_dense
 from dense_reference import DenseSystem
 
-from fockmpi import ops
-from fockmpi.basis import Sector, U1Basis
-from fockmpi.hamiltonian import _index_by_condition, compile_operator
-from fockmpi.space import Space
+from fockmpi.models import ops
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.u1 import U1Basis
+from fockmpi.operator.compile import _index_by_condition, compile_operator
+from fockmpi.models.space import Space
 
 L = 8
 

@@ -14,16 +14,17 @@ import pytest
 from dense_reference import DenseSystem
 
 from dense_matrices import matrix_elements_dense, symmetric_matrix_dense
-from fockmpi.basis import Sector, SymmetricBasis, U1Basis
-from fockmpi.config import Table
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.symmetric import SymmetricBasis
+from fockmpi.basis.u1 import U1Basis
+from fockmpi.jobfile.table import Table
 from fockmpi.errors import SectorError
-from fockmpi.hamiltonian import compile_operator
-from fockmpi.lattice import make_lattice
-from fockmpi.models import model_from_table
+from fockmpi.operator.compile import compile_operator
+from fockmpi.models.lattice import make_lattice
+from fockmpi.jobfile.model import model_from_table
 from fockmpi.parallel import world
-from fockmpi.symmetry import (
-    Generator,
-    SymmetryGroup,
+from fockmpi.symmetry.group import Generator, SymmetryGroup
+from fockmpi.symmetry.lattice import (
     chain_reflection,
     lattice_cells,
     momentum_character,
@@ -226,9 +227,9 @@ def test_spin_flip_needs_spin_or_electron_sites():
 def test_point_group_irreps_against_an_independent_projector(lattice, model, charges, momentum):
     from scipy import sparse
 
-    from fockmpi.config import parse_job
-    from fockmpi.pipeline import build_problem
-    from fockmpi.symmetry import little_group
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem
+    from fockmpi.symmetry.lattice import little_group
     base = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges)}, path="x", text=""))
     kinds = [s.kind for s in base.space.sites]
     D = DenseSystem(kinds)
@@ -279,8 +280,8 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
     out state by state here, with H applied bond by bond.  The rows include the Neel state and
     stripes, whose large stabilizers make the normalization factors non-trivial."""
     from fockmpi import kernels
-    from fockmpi.config import parse_job
-    from fockmpi.pipeline import build_problem
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem
     job = {"lattice": {"type": "square", "size": [6, 6]}, "model": {"type": "heisenberg"},
            "sector": {"Sz": 0, "momentum": [0, 0], "point_group": "A1", "spin_flip": 1}}
     p = build_problem(parse_job(job, path="x", text=""))
@@ -360,8 +361,8 @@ PH_CASES = [  # lattice, model (particle-hole symmetric: mu = z V / 2, mu = U / 
 def test_particle_hole_sectors_union(lattice, model, charges, keys):
     from mpi4py import MPI
 
-    from fockmpi.config import parse_job
-    from fockmpi.pipeline import build_problem
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem
     base = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges)}, path="x", text=""))
     ref = np.linalg.eigvalsh(matrix_elements_dense(base.compiled, U1Basis(base.sector)))
     p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges, **keys)},
@@ -411,8 +412,8 @@ def dense_particle_hole(D, eta):
 def test_particle_hole_against_an_independent_projector(lattice, model, charges, keys):
     from scipy import sparse
 
-    from fockmpi.config import parse_job
-    from fockmpi.pipeline import build_problem
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem
     p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": dict(charges, **keys)},
                                 path="x", text=""))
     D = DenseSystem([s.kind for s in p.space.sites])
@@ -477,9 +478,9 @@ def test_eigenvector_in_the_results_file_solves_the_dense_problem(tmp_path, latt
     from the group's permutations and dense creation operators."""
     from scipy import sparse
 
-    from fockmpi._runtime import import_h5py
-    from fockmpi.config import parse_job
-    from fockmpi.pipeline import build_problem, run_job
+    from fockmpi.runtime import import_h5py
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem, run_job
     sections = {"lattice": lattice, "model": model, "sector": sector, "solver": {"nev": 1, "tol": 1e-12}}
     job = parse_job(sections, path=str(tmp_path / "job.toml"), text="")
     out = str(tmp_path / "vec.h5")

@@ -5,16 +5,17 @@ import numpy as np
 from test_basis_protocol import L, dense_projected, heisenberg, no_two_up
 from test_pipeline import all_ok
 
-from fockmpi import _runtime
-from fockmpi.assemble import assemble_hamiltonian
-from fockmpi.basis import Sector, constrained_basis
-from fockmpi.hamiltonian import compile_operator
-from fockmpi.solve import SolverSettings, solve
-from fockmpi.space import Space
+from fockmpi import runtime
+from fockmpi.operator.assemble import assemble_hamiltonian
+from fockmpi.basis.constrained import constrained_basis
+from fockmpi.basis.sector import Sector
+from fockmpi.operator.compile import compile_operator
+from fockmpi.solvers.eigen import SolverSettings, solve
+from fockmpi.models.space import Space
 
 
 def test_constrained_basis_on_ranks(comm):
-    PETSc, SLEPc = _runtime.init("real")
+    PETSc, SLEPc = runtime.init("real")
     space = Space.uniform("spin", L)
     sector = Sector(space, {"Sz": -1})
     basis = constrained_basis(sector, no_two_up, comm, name="no_two_up")

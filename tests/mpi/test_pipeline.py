@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from dense_reference import DenseSystem
 
-from fockmpi.config import parse_job
+from fockmpi.jobfile.table import parse_job
 from fockmpi.errors import InputError
-from fockmpi.output import read_results
-from fockmpi.pipeline import run_job
+from fockmpi.io.results import read_results
+from fockmpi.app.pipeline import run_job
 
 
 def all_ok(comm, ok, what=""):
@@ -130,12 +130,12 @@ def test_hubbard_and_eigenvectors_in_file(comm, mpi_tmp_path):
     ref = D.sector_eigvals(M, N_up=2, N_dn=1)
     all_ok(comm, np.allclose(res["eigenvalues"][:2], ref[:2], atol=1e-10), "hubbard values")
     if comm.rank == 0:  # the stored vector is an eigenvector of the stored basis
-        from fockmpi._runtime import import_h5py
+        from fockmpi.runtime import import_h5py
         h5py = import_h5py()
         with h5py.File(path, "r") as f:
             states = f["basis_states"][()]
             vec = f["eigenvectors"][:, 0]
-        from fockmpi.space import Space
+        from fockmpi.models.space import Space
         local = Space.uniform("electron", L).decode(states)
         index = (local * (4 ** np.arange(L))).sum(axis=1)  # DenseSystem index: site 0 fastest
         sub = M[np.ix_(index, index)]
@@ -195,10 +195,10 @@ def test_bad_input_fails_on_every_rank(comm, mpi_tmp_path):
 
 @pytest.mark.parametrize("kind", ["hubbard", "bose_hubbard"])
 def test_one_pass_and_two_pass_assembly_agree(comm, kind):
-    from fockmpi import _runtime
-    from fockmpi.assemble import assemble_hamiltonian
-    from fockmpi.basis import U1Basis
-    from fockmpi.pipeline import build_problem
+    from fockmpi import runtime
+    from fockmpi.operator.assemble import assemble_hamiltonian
+    from fockmpi.basis.u1 import U1Basis
+    from fockmpi.app.pipeline import build_problem
     model = {"type": kind, "U": 2.0}
     if kind == "bose_hubbard":
         model["nmax"] = 3
@@ -206,7 +206,7 @@ def test_one_pass_and_two_pass_assembly_agree(comm, kind):
     problem = build_problem(parse_job({"lattice": {"type": "chain", "size": [6]}, "model": model,
                                        "sector": sector}))
     basis = U1Basis(problem.sector, comm.rank, comm.size)
-    PETSc, _ = _runtime.init("real", basis.dim)
+    PETSc, _ = runtime.init("real", basis.dim)
     a = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=False, one_pass=True)
     b = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=False, one_pass=False)
     assert a.one_pass and not b.one_pass

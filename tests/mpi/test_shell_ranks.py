@@ -1,4 +1,4 @@
-"""The matrix-free operator (fockmpi.shell) equals the stored matrix on 1, 2 and 3 ranks for
+"""The matrix-free operator (fockmpi.operator.shell) equals the stored matrix on 1, 2 and 3 ranks for
 spins, spinless fermions, electrons and bosons, with and without lattice symmetries and on a
 constrained basis: products with random vectors agree to rounding, and so do eigenvalues.
 Operators between two sectors are checked on ranks against the single-rank dense block."""
@@ -7,16 +7,20 @@ import pytest
 from test_basis_protocol import heisenberg, no_two_up
 from test_pipeline import all_ok
 
-from fockmpi import _runtime, ops
-from fockmpi.assemble import assemble_hamiltonian
-from fockmpi.basis import Sector, SymmetricBasis, U1Basis, constrained_basis
-from fockmpi.between import operator_between
-from fockmpi.config import parse_job
-from fockmpi.hamiltonian import compile_operator
-from fockmpi.pipeline import build_problem
-from fockmpi.shell import ShellOperator
-from fockmpi.solve import SolverSettings, solve
-from fockmpi.space import Space
+from fockmpi import runtime
+from fockmpi.models import ops
+from fockmpi.operator.assemble import assemble_hamiltonian
+from fockmpi.basis.constrained import constrained_basis
+from fockmpi.basis.sector import Sector
+from fockmpi.basis.symmetric import SymmetricBasis
+from fockmpi.basis.u1 import U1Basis
+from fockmpi.operator.between import operator_between
+from fockmpi.jobfile.table import parse_job
+from fockmpi.operator.compile import compile_operator
+from fockmpi.app.pipeline import build_problem
+from fockmpi.operator.shell import ShellOperator
+from fockmpi.solvers.eigen import SolverSettings, solve
+from fockmpi.models.space import Space
 
 CASES = {  # real sectors only (the MPI tests run on a real PETSc; complex: tests/test_cli.py)
     "spins-u1": ({"type": "chain", "size": [10]}, {"type": "heisenberg", "J2": 0.3}, {"Sz": 0}),
@@ -47,7 +51,7 @@ def products_agree(comm, PETSc, stored, shell, seed):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_shell_equals_stored(comm, name):
-    PETSc, SLEPc = _runtime.init("real")
+    PETSc, SLEPc = runtime.init("real")
     lattice, model, sector = CASES[name]
     p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": sector}))
     basis = U1Basis(p.sector, comm.rank, comm.size) if p.group is None else SymmetricBasis(p.sector, p.group, comm)
@@ -66,7 +70,7 @@ def test_shell_equals_stored(comm, name):
 
 
 def test_shell_on_a_constrained_basis(comm):
-    PETSc, _ = _runtime.init("real")
+    PETSc, _ = runtime.init("real")
     space = Space.uniform("spin", 10)
     sector = Sector(space, {"Sz": -1})
     basis = constrained_basis(sector, no_two_up, comm, name="no_two_up")
@@ -82,7 +86,7 @@ def test_operator_between_sectors_on_ranks(comm):
     """S^+_{q=0} from Sz=0 to Sz=1 and c^dag_{1,dn} on electrons, distributed: M x equals the
     dense block (built on one rank from the full bases) times x."""
     from test_between import block
-    PETSc, _ = _runtime.init("real")
+    PETSc, _ = runtime.init("real")
     cases = [(Space.uniform("spin", 10), {"Sz": 0}, {"Sz": 1}, sum((ops.Sp(j) for j in range(10)), ops.Operator())),
              (Space.uniform("electron", 5), {"N_up": 2, "N_dn": 2}, {"N_up": 2, "N_dn": 3}, ops.cdag(1, 1))]
     for space, rq, lq, A in cases:
@@ -101,8 +105,8 @@ def test_operator_between_sectors_on_ranks(comm):
 
 
 def test_auto_storage_stores_what_fits_and_goes_matrix_free_otherwise(comm):
-    from fockmpi.plan import choose_storage
-    PETSc, _ = _runtime.init("real")
+    from fockmpi.app.plan import choose_storage
+    PETSc, _ = runtime.init("real")
     p = build_problem(parse_job({"lattice": {"type": "chain", "size": [12]}, "model": {"type": "heisenberg"},
                                  "sector": {"Sz": 0}}))
     basis = U1Basis(p.sector, comm.rank, comm.size)

@@ -9,9 +9,9 @@ from mpi4py import MPI
 from test_pipeline import all_ok, run
 
 from dense_matrices import symmetric_matrix_dense
-from fockmpi.basis import SymmetricBasis
-from fockmpi.config import parse_job
-from fockmpi.pipeline import build_problem
+from fockmpi.basis.symmetric import SymmetricBasis
+from fockmpi.jobfile.table import parse_job
+from fockmpi.app.pipeline import build_problem
 
 CASES = [
     ({"type": "heisenberg", "J2": 0.3}, {"type": "chain", "size": [12]}, {"Sz": 0, "momentum": 0, "reflection": 1, "spin_flip": 1}),
@@ -42,7 +42,7 @@ def test_ranks_agree_with_the_dense_sector(comm, mpi_tmp_path, model, lattice, s
 def test_assembly_in_many_small_chunks(comm, mpi_tmp_path, monkeypatch, reserve):
     # uneven numbers of chunks per rank must still meet in every collective lookup; the
     # blocks are written straight into reserved arrays, or (memory tight) joined from pieces
-    from fockmpi import assemble
+    from fockmpi.operator import assemble
     monkeypatch.setattr(assemble, "SYMMETRIC_CHUNK_ROWS", 7 + comm.rank)
     if not reserve:
         monkeypatch.setattr(assemble, "_reservable", lambda nbytes, comm: False)

@@ -11,8 +11,8 @@ import os
 import sys
 import traceback
 
-from . import __version__
-from .errors import FockmpiError, InputError
+from .. import __version__
+from ..errors import FockmpiError, InputError
 
 
 def _parser():
@@ -76,8 +76,8 @@ def _size_text(nbytes):
 
 
 def cmd_run(args):
-    from .config import load_job
-    from .parallel import world
+    from ..jobfile.table import load_job
+    from ..parallel import world
     from .pipeline import run_job
     comm = world()
     job = load_job(args.job)
@@ -87,7 +87,7 @@ def cmd_run(args):
 
 
 def cmd_plan(args):
-    from .config import load_job
+    from ..jobfile.table import load_job
     from .pipeline import describe_job
     if args.ranks < 1:
         raise InputError(f"--ranks: expected a positive integer, found {args.ranks}")
@@ -141,7 +141,7 @@ cmd_info = cmd_plan
 
 
 def cmd_show(args):
-    from .output import read_results
+    from ..io.results import read_results
     r = read_results(args.result)
     try:
         _show(args, r)
@@ -217,7 +217,7 @@ def main(argv=None, install_signal_handlers=False):
         # only the first speaks (and all return the same status)
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit
     if args.command == "run":
-        from .parallel import RunGuard, world
+        from ..parallel import RunGuard, world
         comm = world()
         rank, size = comm.rank, comm.size
         guard = RunGuard(comm)
@@ -250,7 +250,7 @@ def main(argv=None, install_signal_handlers=False):
         sys.stderr.write(f"[rank {rank}] fockmpi: internal error:\n{traceback.format_exc()}")
         sys.stderr.flush()
         if size > 1:
-            from .parallel import world
+            from ..parallel import world
             world().Abort(1)
         return 1
 
@@ -258,7 +258,3 @@ def main(argv=None, install_signal_handlers=False):
 def console_main():
     """Entry point of the ``fockmpi`` command."""
     sys.exit(main(install_signal_handlers=True))
-
-
-if __name__ == "__main__":
-    console_main()

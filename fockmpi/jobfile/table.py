@@ -10,16 +10,18 @@ import math
 import numbers
 import os
 from dataclasses import dataclass, field
-
 try:
     import tomllib
 except ImportError:  # Python < 3.11
     import tomli as tomllib
 
-from .errors import ConfigError, did_you_mean
+from ..errors import ConfigError, did_you_mean
+
 
 SECTIONS = ("lattice", "model", "sector", "solver", "output")
+
 _REQUIRED = object()
+
 
 _KIND_NAMES = {
     "int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",

@@ -12,31 +12,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import __version__, _runtime
-from .basis import RankingTables, Sector, SymmetricBasis, U1Basis
-from .config import Table
-from .errors import CapacityError, ConfigError, SectorError, did_you_mean
-from .hamiltonian import compile_operator
-from .lattice import lattice_from_table
-from .models import model_from_table
-from .parallel import PhaseTimer, collective_errors, peak_memory_bytes, print0, ranks_on_this_node
-from .solve import default_ncv, settings_from_table
-from .symmetry import (
-    SYMMETRY_KEYS,
-    SymmetryGroup,
-    check_invariance,
-    check_sector_preserved,
-    lattice_cells,
-    sector_choices,
-    sector_values,
+from .. import __version__, runtime
+from ..basis.ranking import RankingTables
+from ..basis.symmetric import SymmetricBasis
+from ..basis.u1 import U1Basis
+from ..errors import CapacityError, SectorError
+from ..jobfile.spec import read_job
+from ..operator.compile import compile_operator
+from ..parallel import (
+    PhaseTimer,
+    available_memory_bytes,
+    collective_errors,
+    peak_memory_bytes,
+    print0,
+    ranks_on_this_node,
 )
+from ..symmetry.group import SymmetryGroup, sector_values
+from ..symmetry.invariance import check_invariance, check_sector_preserved
+from ..symmetry.lattice import lattice_cells
+from .solve import build_operator, sample_states
 
 
 @dataclass
 class Problem:
     """Everything a job file defines, checked, before any MPI or PETSc work."""
 
-    job: object
+    job: object           # the Job (its text and path go into the results file)
+    model_name: str
     lattice: object
     space: object
     hamiltonian: object
@@ -58,39 +60,23 @@ class Problem:
         return values
 
     def title(self):
-        m = self.job.sections["model"].get("type", "?")
+        m = self.model_name
         lat = self.lattice
         shape = f" {lat.size} {'/'.join(sorted(set(lat.boundary)))}" if lat.size else f" ({lat.nsites} sites)"
         return f"{m} on {lat.kind}{shape}"
 
 
-def sector_from_table(t: Table, space):
-    """Read ``[sector]``: charge name -> value.  Not collective."""
-    names = space.charge_names()
-    values = {}
-    for key in t.data:
-        if key in SYMMETRY_KEYS:
-            continue
-        if key not in names:
-            raise ConfigError(t.key(key), message=f"{t.key(key)}: not a charge of {'/'.join(space.kinds)} sites",
-                              hint=did_you_mean(key, list(names) + list(SYMMETRY_KEYS))
-                              or f"charges: {', '.join(names) or 'none'}; symmetries: {', '.join(SYMMETRY_KEYS)}")
-        values[key] = t.get(key, "float")
-    return Sector(space, values)
-
-
 def build_problem(job, output_path=None):
-    """Read and check every section of a job.  Not collective (every rank does the same)."""
-    lattice = lattice_from_table(job.table("lattice"))
-    space, H = model_from_table(job.table("model"), lattice)
-    sector_table = job.table("sector")
-    sector = sector_from_table(sector_table, space)
-    choices = sector_choices(sector_table, lattice, space)
+    """Read and check every section of a job, and make the group of every symmetry sector it
+    asks for.  Not collective (every rank does the same)."""
+    spec = read_job(job, output_path)
+    lattice, sector, choices = spec.lattice, spec.sector, spec.choices
+    space, H = spec.model
     distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
     check_sector_preserved(sector, list(distinct.values()))
     check_invariance(H, list(distinct.values()))
     groups, seen = [], set()
-    samples = _sample_states(sector) if any(g.particle_hole for gens in choices for g in gens) else None
+    samples = sample_states(sector) if any(g.particle_hole for gens in choices for g in gens) else None
     make = lambda gens: SymmetryGroup(lattice.nsites, gens, lattice_cells(lattice), space, samples)
     for gens in choices:
         try:
@@ -114,27 +100,9 @@ def build_problem(job, output_path=None):
                     groups.append(group)
                 break
     group = groups[0] if len(choices) == 1 else None
-    solver = settings_from_table(job.table("solver"))
-    out = job.table("output")
-    default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
-    path = out.get("path", "str", default)  # read (and checked) even when -o overrides it
-    if not path.strip():
-        raise ConfigError(out.key("path"), "a file name such as \"results/run.h5\"", path)
-    path = output_path if output_path is not None else path
-    vectors = out.get("eigenvectors", "bool", True)
-    out.finish()
     compiled = compile_operator(H, space, sector.names)
-    return Problem(job, lattice, space, H, sector, compiled, solver, path, vectors, group,
-                   groups if len(choices) > 1 else None)
-
-
-def _sample_states(sector, count=4):
-    """A few states of the sector (to fix the signs with which particle-hole combines)."""
-    tables = RankingTables(sector)
-    if tables.dim == 0:
-        return None
-    idx = np.unique(np.linspace(0, tables.dim - 1, count).astype(np.int64))
-    return np.concatenate([tables.states(int(i), 1) for i in idx])
+    return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
+                   spec.write_vectors, group, groups if len(choices) > 1 else None)
 
 
 def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
@@ -147,7 +115,7 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
     against this node's available memory: the basis states (8 bytes a state, 16 with
     symmetries), the solver's nev + 1 (or ncv) vectors, and the dense matrix of the dense
     fallback.  Lower bounds all: a job refused here cannot run.  Then, unless ``force``, the
-    planner's estimate of the whole run (:func:`fockmpi.plan.fit_problem`: the stored matrix or
+    planner's estimate of the whole run (:func:`fockmpi.app.plan.fit_problem`: the stored matrix or
     the matrix-free operator as ``[solver] storage`` says) must fit as well.
     """
     out = []
@@ -156,12 +124,12 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
     order = min((g.order for g in groups if g is not None), default=1)
     lower = -(-u1 // order)
     try:
-        _runtime.check_index_width(lower)
+        runtime.check_index_width(lower)
     except CapacityError as err:
         out.append(err if order == 1 else CapacityError(
             f"{err} (the symmetric sector has at least {lower} states: U(1) dimension {u1} / {order} "
             "symmetry operations)"))
-    available = _available_memory_bytes()
+    available = available_memory_bytes()
     if ranks_on_node and available:
         share = available / ranks_on_node
         need = (8 if order == 1 else 16) * lower / ranks
@@ -174,7 +142,7 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
             return out
         # the solver keeps at least nev (and ncv) vectors; a sector that small next to nev is
         # solved densely, with the whole matrix on every rank
-        from .solve import DENSE_LIMIT
+        from ..solvers.eigen import DENSE_LIMIT
         nev = min(problem.solver.nev, lower)
         real = problem.compiled.is_real and all(g is None or g.is_real for g in groups)
         scalar = 8 if real else 16
@@ -197,16 +165,6 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
     return out
 
 
-def _available_memory_bytes():
-    """MemAvailable of this node (Linux), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def _provenance(comm, started):
@@ -214,7 +172,7 @@ def _provenance(comm, started):
     return dict({"fockmpi": __version__, "git_commit": _git_commit(), "ranks": comm.size,
                  "host": socket.gethostname(), "start": started,
                  "end": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
-                **{k: str(v) for k, v in _runtime.versions().items()})
+                **{k: str(v) for k, v in runtime.versions().items()})
 
 
 def _git_commit():
@@ -238,7 +196,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     timer = PhaseTimer()
     with timer.phase("model"), collective_errors(comm):
         problem = build_problem(job, output_path)
-    from .output import prepare_path, write_results
+    from ..io.results import prepare_path, write_results
     prepare_path(problem.output_path, force, comm, job_path=job.path)
     with collective_errors(comm):
         for problem_found in capacity_problems(problem, comm.size, ranks_on_this_node(comm), force=force):
@@ -260,16 +218,16 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         else:
             basis = SymmetricBasis(problem.sector, problem.group, comm, show_progress=not quiet)
     with collective_errors(comm):  # (a symmetric sector: only its lower bound was known before)
-        _runtime.check_index_width(basis.dim)
+        runtime.check_index_width(basis.dim)
     if not quiet and problem.group is None:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                f"dim {basis.dim} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
     elif not quiet:
         print0(comm, f"  basis: {basis.dim} representatives of {basis.u1_dim} U(1) states "
                      f"({timer.seconds['basis']:.1f} s) | {scalar}")
-    from .solve import solve
+    from ..solvers.eigen import solve
     with timer.phase("assembly"):
-        op = build_operator(problem, basis, comm, PETSc, quiet)
+        op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet)
     with timer.phase("solve"):
         pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet)
     matrix_bytes = op.bytes_local
@@ -311,34 +269,14 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
 
 
-def build_operator(problem, basis, comm, PETSc, quiet=False):
-    """H on ``basis`` as the stored matrix or the matrix-free operator, as ``[solver] storage``
-    says (``"auto"``: stored when it fits this node's memory, :func:`fockmpi.plan.choose_storage`).
-    Collective."""
-    from .plan import choose_storage
-    available = _available_memory_bytes()
-    share = available / ranks_on_this_node(comm) if available else None
-    storage, estimate = choose_storage(problem.solver, problem.compiled, basis, comm, PETSc, share)
-    if storage == "shell":
-        from .shell import ShellOperator
-        op = ShellOperator(problem.compiled, basis, comm, PETSc)
-        if not quiet:
-            why = (f" (the stored matrix would need ~{estimate['stored_bytes'] / 2**30:.3g} GiB per rank of the "
-                   f"{share / 2**30:.3g} GiB available)" if estimate else "")
-            print0(comm, f"  operator: matrix-free{why}, {comm.allreduce(op.nghosts)} ghost amplitudes in all")
-    else:
-        from .assemble import assemble_hamiltonian
-        op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=not quiet)
-    op.storage = storage
-    return op
 
 
 def _start_petsc(scalar, dim, comm, problem, petsc_options):
     """Import and initialize PETSc/SLEPc for ``scalar`` (collective), start its event log (for
     matvec counts) and add command-line PETSc options to the solver's."""
-    from .solve import check_options
+    from ..solvers.eigen import check_options
     with collective_errors(comm):
-        PETSc, SLEPc = _runtime.init(scalar, dim)
+        PETSc, SLEPc = runtime.init(scalar, dim)
     PETSc.Log.begin()
     for k, v in (petsc_options or {}).items():
         problem.solver.options[k] = v
@@ -350,8 +288,8 @@ def _start_petsc(scalar, dim, comm, problem, petsc_options):
 def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None, force=False, guard=None):
     """Every symmetry sector of a job with ``"all"``: one solve per sector, one results file
     with the energies labelled by their quantum numbers (the tower of states).  Collective."""
-    from .output import write_results
-    from .solve import solve
+    from ..io.results import write_results
+    from ..solvers.eigen import solve
     real = problem.compiled.is_real and all(g is None or g.is_real for g in problem.groups)
     scalar = "real" if real else "complex"
     # (each sector's own dimension is held against the index width when its basis is built)
@@ -370,13 +308,13 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
             try:
                 with collective_errors(comm):
                     basis = SymmetricBasis(problem.sector, group, comm)
-                    _runtime.check_index_width(basis.dim)
+                    runtime.check_index_width(basis.dim)
             except SectorError as e:
                 if "empty" not in str(e):
                     raise
                 continue
         with timer.phase("assembly"):
-            op = build_operator(problem, basis, comm, PETSc, quiet=True)
+            op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet=True)
         with timer.phase("solve"):
             pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=False)
         matvecs += max(pairs.matvecs, 0)
@@ -418,7 +356,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
     timings = timer.summary(comm)
     plot = None
     if comm.rank == 0:
-        from .output import plot_tower
+        from ..io.results import plot_tower
         plot = plot_tower(problem.output_path, sectors)
     plot = comm.bcast(plot, root=0)
     if not quiet and comm.rank == 0:
@@ -460,7 +398,7 @@ EXACT_SYMMETRIC_INFO = 5 * 10 ** 7
 
 def describe_job(job, ranks=1, memory_per_node=None, cores_per_node=None):
     """``fockmpi plan`` (and ``info``): the sector dimension, entries per row, memory per rank
-    stored and matrix-free, and a recommendation (:mod:`fockmpi.plan`).  Not collective.
+    stored and matrix-free, and a recommendation (:mod:`fockmpi.app.plan`).  Not collective.
 
     ``memory_per_node`` (bytes) and ``cores_per_node`` default to this machine's available
     memory and processors."""
@@ -475,12 +413,12 @@ def describe_job(job, ranks=1, memory_per_node=None, cores_per_node=None):
     est = estimate(problem, ranks, count_symmetric=problem.group is not None and u1 <= EXACT_SYMMETRIC_INFO)
     t_dim = time.perf_counter() - t0
     # the solver options are tried as run would (PETSc starts; a second or so)
-    from .solve import check_options
+    from ..solvers.eigen import check_options
     real = est.scalar_bytes == 8
-    PETSc, SLEPc = _runtime.init("real" if real else "complex")
+    PETSc, SLEPc = runtime.init("real" if real else "complex")
     check_options(problem.solver, PETSc, SLEPc)
     warnings = [str(e) for e in capacity_problems(problem, ranks)]
-    available = _available_memory_bytes()
+    available = available_memory_bytes()
     memory = memory_per_node or available or 0
     cores = cores_per_node or os.cpu_count() or 1
     storage, nodes, per_node = recommend(est, memory, cores) if memory else (problem.solver.storage, None, None)

@@ -2,7 +2,7 @@
 from N to N+1 electrons and momentum k to k+q, ``S^+_q`` from Sz to Sz+1, ``b_q``...).  The
 distributed matrix ``M[l, r] = <l|A|r>`` has the left basis' states as rows and the right
 basis' as columns; it is built by the one row kernel from the compiled adjoint ``A^dag``
-(:func:`fockmpi.assemble.assemble_rows`), and need not be hermitian or square.
+(:func:`fockmpi.operator.assemble.assemble_rows`), and need not be hermitian or square.
 
 Before anything is built, the sectors are checked against the operator: every term must change
 each fixed charge by the same amount, the amount the two sectors differ by; with lattice
@@ -12,10 +12,10 @@ k to k + q).  A mismatch is an error naming the charge or the symmetry, not a ze
 """
 import numpy as np
 
-from .basis import U1Basis
-from .errors import SectorError
-from .hamiltonian import compile_operator
-from .ops import format_term, normal_ordered
+from ..basis.u1 import U1Basis
+from ..errors import SectorError
+from ..models.ops import format_term, normal_ordered
+from .compile import compile_operator
 
 
 def operator_between(op, left, right, comm, PETSc, show_progress=False):
@@ -56,7 +56,7 @@ def check_sectors(op, left, right):
     for name in names:
         differ = left.sector.internal[name] - right.sector.internal[name]
         if differ != change[name]:
-            from .space import CHARGE_SCALE
+            from ..models.space import CHARGE_SCALE
             scale = CHARGE_SCALE.get(name, 1)
             raise SectorError(f"the operator changes {name} by {change[name] / scale:+g}, but the sectors "
                               f"differ by {differ / scale:+g} ({right.sector.label()} -> {left.sector.label()}); "
@@ -93,7 +93,7 @@ def _check_covariance(op, left, right):
     if [e for e in left.group.elements] != [e for e in right.group.elements]:
         raise SectorError("the two symmetric bases have different symmetry groups: use the same symmetries "
                           "(with any characters) on both sides")
-    from .symmetry import transformed
+    from ..symmetry.invariance import transformed
     reference = normal_ordered(op)
     if reference.is_zero(1e-14):
         return
@@ -122,4 +122,3 @@ def _fmt(z):
     if abs(z.imag) < 1e-12:
         return f"{z.real:.6g}"
     return f"{z.real:.6g}{z.imag:+.6g}i"
-

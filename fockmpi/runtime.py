@@ -1,4 +1,5 @@
-"""The one place that chooses, imports and initializes PETSc and SLEPc.
+"""The one place that chooses, imports and initializes PETSc and SLEPc, and the :class:`Runtime`
+that holds them with the communicator.
 
 PETSc is compiled for one scalar type (real or complex) and one index width (32 or 64 bit).
 fockmpi decides what it needs from the model *before* importing petsc4py:
@@ -16,8 +17,11 @@ import sys
 
 from .errors import CapacityError, StackError
 
+
 DEBIAN_PETSC = "/usr/lib/petscdir"
+
 DEBIAN_SLEPC = "/usr/lib/slepcdir"
+
 _chosen = None
 
 
@@ -178,3 +182,36 @@ def check_stack():
         raise StackError("h5py is not built with MPI (parallel HDF5); install python3-h5py-mpi")
     print("stack: PETSc {petsc} ({petsc_scalar}, {petsc_int}), SLEPc {slepc}, mpi4py {mpi4py}, "
           "h5py {h5py} (HDF5 {hdf5}, MPI), numpy {numpy}, numba {numba}".format(**v))
+
+
+class Runtime:
+    """What the distributed stages need of this process: the communicator, the initialized
+    petsc4py and slepc4py modules, and PETSc's scalar type.  Collective on ``comm`` to start.
+
+    ``Runtime.start()`` is COMM_WORLD with a real PETSc; ``Runtime.start("complex")`` picks a
+    complex build (Debian: automatically; it must be the first PETSc this process loads).  The
+    stages take ``rt.comm`` and ``rt.PETSc`` as petsc4py does; :func:`fockmpi.solve` takes the
+    runtime itself, or starts one.
+    """
+
+    def __init__(self, comm, PETSc, SLEPc):
+        import numpy as np
+        self.comm, self.PETSc, self.SLEPc = comm, PETSc, SLEPc
+        self.scalar = np.dtype(PETSc.ScalarType)
+        self.is_complex = bool(np.issubdtype(self.scalar, np.complexfloating))
+
+    @classmethod
+    def start(cls, scalar="real", dimension=0, comm=None):
+        """Initialize PETSc/SLEPc for ``scalar`` ("real" or "complex") and indices wide enough for
+        ``dimension`` (see :func:`init`) on ``comm`` (default COMM_WORLD).  Collective."""
+        if scalar not in ("real", "complex"):
+            raise ValueError(f"scalar: expected \"real\" or \"complex\", found {scalar!r}")
+        from .parallel import world
+        comm = world() if comm is None else comm
+        PETSc, SLEPc = init(scalar, dimension)
+        return cls(comm, PETSc, SLEPc)
+
+    def __repr__(self):
+        import numpy as np
+        bits = np.dtype(self.PETSc.IntType).itemsize * 8
+        return f"Runtime({self.comm.size} rank(s), PETSc {self.scalar.name}, {bits}-bit indices)"

@@ -34,9 +34,10 @@ import sys
 
 import numpy as np
 
-from ._runtime import import_h5py
-from .errors import ConfigError, FockmpiError, InputError, OutputExistsError
-from .parallel import raise_collectively
+from ..errors import ConfigError, FockmpiError, InputError, OutputExistsError
+from ..parallel import raise_collectively
+from ..runtime import import_h5py
+
 
 FORMAT = "fockmpi-results-1"
 

@@ -14,7 +14,7 @@ kind           dim   local state v
 =============  ====  ======================================================================
 
 Fermionic modes are ordered by their bit position: site-major, up before down.  This is the
-Jordan-Wigner order of :mod:`fockmpi.ops`; :meth:`LocalSpace.factor_matrix` includes the sign
+Jordan-Wigner order of :mod:`fockmpi.models.ops`; :meth:`LocalSpace.factor_matrix` includes the sign
 from modes on the same site, the kernels add the string over lower sites.
 
 Charges are integer-valued per local state and add over sites.  Internally ``Sz`` is counted
@@ -22,7 +22,8 @@ in units of 1/2 (the table holds 2 S^z) so that every charge is an integer.
 """
 import numpy as np
 
-from .errors import CapacityError, OperatorError, SectorError
+from ..errors import CapacityError, OperatorError, SectorError
+
 
 SITE_KINDS = ("spin", "fermion", "electron", "boson")
 
@@ -75,7 +76,7 @@ class LocalSpace:
         return f"LocalSpace({self.kind!r}" + (f", nmax={self.nmax})" if self.nmax else ")")
 
     def accepts(self, kind, flavor):
-        """True if the elementary factor ``(kind, flavor)`` of :mod:`fockmpi.ops` acts here."""
+        """True if the elementary factor ``(kind, flavor)`` of :mod:`fockmpi.models.ops` acts here."""
         species = kind[0]
         if species == "S":
             return self.kind == "spin"

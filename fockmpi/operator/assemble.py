@@ -20,12 +20,14 @@ import os
 
 import numpy as np
 
-from . import kernels
-from .basis import U1Basis
-from .errors import CapacityError, FockmpiError
-from .parallel import Progress, raise_collectively, ranks_on_this_node, release_free_memory
+from .. import kernels
+from ..basis.u1 import U1Basis
+from ..errors import CapacityError, FockmpiError
+from ..parallel import Progress, raise_collectively, ranks_on_this_node, release_free_memory
+
 
 CHUNK_ROWS = 1 << 16
+
 SYMMETRIC_CHUNK_ROWS = 1 << 14  # rows per collective lookup in symmetric assembly
 
 
@@ -120,7 +122,7 @@ def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True
     ``right``, where ``B`` is ``compiled``.  Collective on ``comm``.
 
     ``square`` (``left is right`` and ``B`` hermitian): ``M = B``, marked hermitian.  Otherwise
-    ``B = A^dag`` gives ``M = A`` between the two bases (see :func:`fockmpi.between.operator_between`,
+    ``B = A^dag`` gives ``M = A`` between the two bases (see :func:`fockmpi.operator.between.operator_between`,
     which checks the sectors first).  Both bases are U(1) bases, or both enumerated bases over
     the same symmetry group.
     """

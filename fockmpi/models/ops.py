@@ -29,16 +29,20 @@ modes are ordered by (site, flavor) with up (0) before down (1); a Fock state is
 
 ``normal_ordered`` uses the canonical (anti)commutation relations of the *untruncated*
 algebra; the matrix of a boson operator with a cutoff ``nmax`` is built from the product as
-written (see :mod:`fockmpi.hamiltonian`), not from its normal-ordered form.
+written (see :mod:`fockmpi.operator.compile`), not from its normal-ordered form.
 """
 import numbers
 import re
 
-from .errors import OperatorError
+from ..errors import OperatorError
+
 
 FLAVOR_NAMES = {-1: None, 0: "up", 1: "dn"}
+
 _FLAVOR_ALIASES = {"up": 0, "u": 0, "↑": 0, "0": 0, "dn": 1, "down": 1, "d": 1, "↓": 1, "1": 1}
+
 _DAGGER = {"F+": "F-", "F-": "F+", "B+": "B-", "B-": "B+", "S+": "S-", "S-": "S+", "Sz": "Sz"}
+
 _SPECIES = {"F+": "F", "F-": "F", "B+": "B", "B-": "B", "S+": "S", "S-": "S", "Sz": "S"}
 
 
@@ -363,8 +367,10 @@ def format_operator(op):
 
 # --- parsing -----------------------------------------------------------------------------
 _NAMES = ("cdag", "c", "n", "bdag", "b", "S+", "S-", "Sp", "Sm", "Sz", "Sx", "Sy", "Id")
+
 # ASCII digits only: \d would accept any Unicode digit ("Sz_٣" as site 3)
 _FACTOR_RE = re.compile(r"^(?P<name>[A-Za-z]+[+-]?)_(?P<site>[A-Za-z]|[0-9]+)(?:,(?P<flavor>[A-Za-z0-9_↑↓]+))?$")
+
 _SPIN_OPS = {"S+", "S-", "Sp", "Sm", "Sz", "Sx", "Sy"}
 
 
@@ -414,7 +420,7 @@ def _parse_factor(word, text, site_kind, bindings):
         name = word.split("_")[0]
         hint = None
         if name not in _NAMES:
-            from .errors import did_you_mean
+            from ..errors import did_you_mean
             hint = did_you_mean(name, _NAMES)
         msg = (f"in {text!r}: cannot read factor {word!r}; expected NAME_SITE or NAME_SITE,SPIN "
                f"with NAME one of {', '.join(_NAMES)} and SITE a number in the digits 0-9 or a "

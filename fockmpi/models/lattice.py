@@ -21,11 +21,12 @@ periodic clusters); a bond from a site to itself is an error.
 """
 import numpy as np
 
-from .config import Table
-from .errors import CapacityError, ConfigError, did_you_mean
+from ..errors import CapacityError, ConfigError, did_you_mean
+
 
 LATTICE_TYPES = ("chain", "ladder", "square", "triangular", "honeycomb", "kagome", "custom")
-MAX_SITES = 64  # a basis state is one uint64 (fockmpi.space), and every site takes a bit or more
+
+MAX_SITES = 64  # a basis state is one uint64 (fockmpi.models.space), and every site takes a bit or more
 
 
 def _too_many_sites(what):
@@ -59,7 +60,7 @@ class Lattice:
 
     def bond_list(self, name, where="bonds"):
         if name not in self.bonds:
-            from .errors import did_you_mean
+            from ..errors import did_you_mean
             raise ConfigError(where, message=f"{where}: the lattice has no bond list '{name}'",
                               hint=did_you_mean(name, self.bonds) or f"available: {', '.join(sorted(self.bonds))}")
         return self.bonds[name]
@@ -189,22 +190,3 @@ def custom_lattice(nsites, bonds, where="[lattice]"):
         out[name] = lst
     angle = 2 * np.pi * np.arange(nsites) / nsites
     return Lattice("custom", nsites, out, np.c_[np.cos(angle), np.sin(angle)])
-
-
-def lattice_from_table(t: Table):
-    """Read ``[lattice]``.  Not collective."""
-    kind = t.get("type", "str", choices=LATTICE_TYPES)
-    if kind == "custom":
-        nsites = t.get("sites", "int", check=(lambda v: v > 0, "> 0"))
-        bonds = t.get("bonds", "table", default={})
-        lat = custom_lattice(nsites, bonds)
-    else:
-        if "size" not in t:
-            t.require("size", f"a list of {'one' if kind in ('chain', 'ladder') else 'two'} positive integer(s) "
-                              f"(cells per direction), such as {[8] if kind in ('chain', 'ladder') else [4, 4]}")
-        size = t.get("size", "list") if isinstance(t.data.get("size"), list) else [t.get("size", "int")]
-        boundary = t.data.get("boundary", "periodic")
-        t.used.add("boundary")
-        lat = make_lattice(kind, size, boundary)
-    t.finish()
-    return lat

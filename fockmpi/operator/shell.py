@@ -16,9 +16,11 @@ per row (the row kernel), once per product.
 """
 import numpy as np
 
-from . import kernels
-from .basis import U1Basis, hash_table
-from .errors import FockmpiError
+from .. import kernels
+from ..basis.distributed import hash_table
+from ..basis.u1 import U1Basis
+from ..errors import FockmpiError
+
 
 GHOST_ROWS = 1 << 14  # rows per pass when the ghosts are collected
 
@@ -53,7 +55,7 @@ class _Context:
 class ShellOperator:
     """H on ``basis`` as a PETSc shell matrix (``.mat``), applied on the fly.  Collective on ``comm``.
 
-    Same interface as :class:`fockmpi.assemble.DistributedOperator` (``mat``, ``nnz_global``,
+    Same interface as :class:`fockmpi.operator.assemble.DistributedOperator` (``mat``, ``nnz_global``,
     ``bytes_local``, ``destroy``); ``nnz_global`` counts the entries the rows generate
     (with repeats), what one product visits.
     """

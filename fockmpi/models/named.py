@@ -22,23 +22,19 @@ custom             only the terms below; ``site`` = spin | fermion | electron | 
 
 Each type is a Python constructor too, with the same keywords (``hubbard(lattice, t=1, U=4)``,
 ``heisenberg(lattice, J=1, J2=0.5)``, ...); it returns a :class:`Model`, and ``model + operator``
-adds terms written with :mod:`fockmpi.ops`.
+adds terms written with :mod:`fockmpi.models.ops`.
 
 Any model also takes ``[[model.term]]`` entries, added to its Hamiltonian::
 
     [[model.term]]
     coef = 0.5            # number or [re, im]; default 1
-    op = "S+_i S-_j"      # operator string (see fockmpi.ops.parse_operator)
+    op = "S+_i S-_j"      # operator string (see fockmpi.models.ops.parse_operator)
     bonds = "nn"          # optional: apply to every bond (i, j, J_ij) of a list, times J_ij
     sites = "all"         # optional: apply to every site i (or a list of sites)
     hc = true             # optional: add the hermitian conjugate
 """
 from . import ops
-from .config import Table
-from .errors import ConfigError, OperatorError
-from .space import SITE_KINDS, Space
-
-MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "custom")
+from .space import Space
 
 
 def _bonds(lattice, name, where):
@@ -140,71 +136,3 @@ def bose_hubbard(lattice, nmax, t=1.0, U=0.0, mu=0.0, bonds="nn"):
 def custom(lattice, site, nmax=None):
     """No terms yet, on ``site`` = spin | fermion | electron | boson sites (add operators)."""
     return Model("custom", lattice, Space.uniform(site, lattice.nsites, nmax=nmax), ops.Operator())
-
-
-# [model] keys of each type: (key, default); the values go to the constructor as keywords
-_NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
-_KEYS = {
-    "heisenberg": (("J", 1.0), ("Delta", 1.0), ("J2", 0.0), ("h", 0.0)),
-    "tfim": (("J", 1.0), ("h", 0.0)),
-    "hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
-    "tV": (("t", 1.0), ("V", 0.0), ("mu", 0.0)),
-    "bose_hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
-    "custom": (),
-}
-_BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
-             "bose_hubbard": bose_hubbard, "custom": custom}
-
-
-def extra_terms(entries, lattice, space, where="[[model.term]]"):
-    """Operator of user-written ``[[model.term]]`` entries (list of dicts).  Not collective."""
-    if not isinstance(entries, list):
-        raise ConfigError(where, "a list of tables ([[model.term]] entries)", entries)
-    H = ops.Operator()
-    for n, entry in enumerate(entries):
-        t = Table(entry, f"{where} #{n + 1}")
-        text = t.get("op", "str")
-        coef = t.get("coef", "complex", 1.0)
-        add_hc = t.get("hc", "bool", False)
-        bonds = t.get("bonds", "str", None)
-        sites = t.data.get("sites")
-        t.used.add("sites")
-        t.finish()
-        if bonds is not None and sites is not None:
-            raise ConfigError(t.key("sites"), message=f"{t.where}: give 'bonds' or 'sites', not both")
-        if bonds is not None:
-            jobs = [(Jij, {"i": i, "j": j}) for i, j, Jij in lattice.bond_list(bonds, where=t.key("bonds"))]
-        elif sites is not None:
-            if sites == "all":
-                sites = list(range(lattice.nsites))
-            if not isinstance(sites, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in sites):
-                raise ConfigError(t.key("sites"), "\"all\" or a list of site indices", sites)
-            jobs = [(1.0, {"i": s}) for s in sites]
-        else:
-            jobs = [(1.0, {})]
-        for scale, bindings in jobs:
-            try:
-                term = coef * scale * ops.parse_operator(text, space.site_kind, bindings)
-            except OperatorError as e:
-                raise OperatorError(f"{t.where} op: {e}") from None
-            H += term.plus_hc() if add_hc else term
-    return H
-
-
-def model_from_table(t: Table, lattice):
-    """Read ``[model]``: returns ``(space, operator)``.  Not collective."""
-    kind = t.get("type", "str", choices=MODEL_TYPES)
-    kwargs = {key: t.get(key, "float", default) for key, default in _KEYS["heisenberg" if kind == "xxz" else kind]}
-    if kind == "bose_hubbard":
-        kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
-    if kind == "custom":
-        kwargs["site"] = t.get("site", "str", choices=SITE_KINDS)
-        if kwargs["site"] == "boson":
-            kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
-    space, H = _BUILDERS[kind](lattice, **kwargs)
-    H += extra_terms(t.get("term", "list", []), lattice, space)
-    t.finish()
-    if not H.terms:
-        raise ConfigError("[model]", message="[model]: the Hamiltonian is zero (all couplings vanish "
-                          "and no [[model.term]] is given)")
-    return space, H

@@ -1,4 +1,4 @@
-"""From a symbolic :class:`~fockmpi.ops.Operator` on a :class:`~fockmpi.space.Space` to the flat
+"""From a symbolic :class:`~fockmpi.models.ops.Operator` on a :class:`~fockmpi.models.space.Space` to the flat
 arrays the compiled kernels apply to packed basis states, plus the checks that must pass first
 (factors fit their sites, charges conserved, hermiticity, real or complex scalars).
 
@@ -20,8 +20,9 @@ import itertools
 
 import numpy as np
 
-from .errors import HermiticityError, OperatorError, SectorError
-from .ops import format_coefficient, format_factor, format_term
+from ..errors import HermiticityError, OperatorError, SectorError
+from ..models.ops import format_coefficient, format_factor, format_term
+
 
 _ODD = {"F+", "F-"}
 
@@ -133,7 +134,7 @@ class CompiledOperator:
 
         ``dtype`` casts the coefficients (e.g. real H on a complex PETSc build).
         """
-        from .kernels import Terms
+        from ..kernels import Terms
         dtype = self.dtype if dtype is None else np.dtype(dtype)
         return Terms(self.bit_masks, self.bit_coef.astype(dtype), self.bit_masks[:, 1].copy(), self.grp_ptr, self.grp_mask, self.grp_scan,
                      np.int64(self.ngdiag), self.coef.astype(dtype), self.nsites, self.sites, self.target,
@@ -152,7 +153,7 @@ def _index_by_condition(bitwise, nbdiag, scan_group=None):
     *scan* groups (``grp_scan``), where each monomial compares its own mask: for a Heisenberg
     or Hubbard model that is the plain loop over the monomials, with no overhead per group.
     """
-    from .kernels import SCAN_GROUP
+    from ..kernels import SCAN_GROUP
     scan_group = SCAN_GROUP if scan_group is None else scan_group
     runs = []  # (start, end, off-diagonal, mask) of equal (off-diagonal, mask)
     for a, f in enumerate(bitwise):
@@ -321,7 +322,7 @@ def _check_charge(local, table, name, text, space):
                               "remove the term or the sector constraint)")
         delta += changes.pop()
     if delta != 0:
-        from .space import CHARGE_SCALE
+        from ..models.space import CHARGE_SCALE
         shown = delta / CHARGE_SCALE.get(name, 1)
         raise SectorError(f"term {text!r} changes {name} by {shown:+g}, but the sector fixes {name}; "
                           f"remove the term or drop {name} from [sector]")

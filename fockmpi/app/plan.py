@@ -20,11 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
-from .basis import RankingTables, U1Basis
+from .. import kernels
+from ..basis.ranking import RankingTables
+from ..basis.u1 import U1Basis
+
 
 BASELINE = 195 * 2 ** 20  # bytes per rank of the interpreter, numba and PETSc/SLEPc themselves
+
 SAMPLE_ROWS = 2000
+
 AUTO_SHARE = 0.7  # storage = "auto" stores the matrix when all of it fits in this share of memory
 
 
@@ -40,7 +44,7 @@ def row_lengths(compiled, basis, comm):
     basis takes the same sample of the sector on every rank (:func:`_sample_u1_rows`)."""
     if isinstance(basis, U1Basis):
         return _sample_u1_rows(compiled, basis.tables, comm.size)
-    from .assemble import group_arrays
+    from ..operator.assemble import group_arrays
     rows = sample_rows(basis)
     bound = compiled.max_row_length()
     ptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -72,7 +76,7 @@ def solver_vectors(ncv, nev, dim):
 
 def solver_bytes(settings, local_rows, scalar_bytes, dim):
     """Bytes of the solver's subspace and work vectors on this rank."""
-    from .solve import default_ncv
+    from ..solvers.eigen import default_ncv
     return solver_vectors(settings.ncv or default_ncv(settings.nev), settings.nev, dim) * local_rows * scalar_bytes
 
 
@@ -130,7 +134,7 @@ class Estimate:
             out["ghost amplitudes"] = shell_bytes(self.per_row, self.remote_share, n, self.dimension)
         vectors = solver_vectors(self.ncv, self.nev, self.dimension)
         out[f"solver vectors ({vectors})"] = vectors * n * self.scalar_bytes
-        from .solve import DENSE_LIMIT
+        from ..solvers.eigen import DENSE_LIMIT
         if self.dimension <= max(DENSE_LIMIT, 2 * self.nev + 8):
             out["dense fallback"] = 3 * self.dimension ** 2 * self.scalar_bytes
         return out
@@ -162,13 +166,13 @@ def estimate(problem, ranks, count_symmetric=False):
         if count_symmetric:
             from mpi4py import MPI
 
-            from .basis import SymmetricBasis
+            from ..basis.symmetric import SymmetricBasis
             dim = SymmetricBasis(problem.sector, group, MPI.COMM_SELF).dim
         else:
             dim, exact = max(1, u1 // group.order), False
     per_row, remote = _sample_u1_rows(problem.compiled, tables, ranks)
     real = problem.compiled.is_real and (group is None or group.is_real)
-    from .solve import default_ncv
+    from ..solvers.eigen import default_ncv
     solver = problem.solver
     return Estimate(dimension=int(dim), exact=exact, u1_dimension=int(u1), ranks=int(ranks), per_row=per_row,
                     remote_share=remote, scalar_bytes=8 if real else 16, index_bytes=4 if dim < 2 ** 31 else 8,
@@ -210,7 +214,7 @@ def recommend(est, memory_per_node, cores_per_node):
 def fit_problem(est, storage, available_per_rank):
     """A :class:`CapacityError` when ``storage`` ("aij", "shell" or "auto") does not fit in
     ``available_per_rank`` bytes, with the numbers and the fix; None when it fits."""
-    from .errors import CapacityError
+    from ..errors import CapacityError
     if available_per_rank is None:
         return None
     gib = 2 ** 30

@@ -1,0 +1,155 @@
+"""One sector from Python, in one call: model -> basis -> operator -> eigenpairs, no job file and
+no results file (what a notebook uses; the pipeline takes the same steps for a job)::
+
+    import fockmpi
+    lattice = fockmpi.make_lattice("chain", [8])
+    model = fockmpi.models.hubbard(lattice, t=1, U=4)
+    found = fockmpi.solve(model, {"N_up": 4, "N_dn": 4}, symmetries={"momentum": 0}, nev=2)
+    found.eigenvalues
+
+Collective on the runtime's communicator (COMM_WORLD unless a :class:`~fockmpi.runtime.Runtime`
+is given): under ``mpirun`` every rank calls it with the same arguments.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..basis.ranking import RankingTables
+from ..basis.sector import Sector
+from ..basis.symmetric import SymmetricBasis
+from ..basis.u1 import U1Basis
+from ..errors import SectorError, StackError
+from ..operator.compile import compile_operator
+from ..parallel import available_memory_bytes, collective_errors, print0, ranks_on_this_node
+from ..runtime import Runtime, check_index_width
+from ..solvers.eigen import SolverSettings
+from ..solvers.eigen import solve as solve_eigenpairs
+from ..symmetry.group import SymmetryGroup
+from ..symmetry.invariance import check_invariance, check_sector_preserved
+from ..symmetry.lattice import lattice_cells
+from ..symmetry.sectors import symmetry_sectors
+
+
+@dataclass
+class Solution:
+    """What :func:`solve` found in one sector.
+
+    eigenvalues, residuals : ndarray (energies in the units of the model's couplings)
+    vectors : list of ndarray, each eigenvector's slice on this rank, in the order of ``basis``
+    basis : the basis (its ``states``, ``start``, ``dim``; norms for a symmetry sector)
+    sector : str, the sector's label;  storage : "aij" or "shell"
+    """
+
+    eigenvalues: np.ndarray
+    residuals: np.ndarray
+    vectors: list
+    basis: object
+    sector: str
+    storage: str
+
+
+def sample_states(sector, count=4):
+    """A few states of the sector (to fix the signs with which particle-hole combines)."""
+    tables = RankingTables(sector)
+    if tables.dim == 0:
+        return None
+    idx = np.unique(np.linspace(0, tables.dim - 1, count).astype(np.int64))
+    return np.concatenate([tables.states(int(i), 1) for i in idx])
+
+
+def symmetry_group(model, sector, **labels):
+    """The group of one symmetry sector of ``model`` (keywords of
+    :func:`~fockmpi.symmetry.sectors.symmetry_sectors`: momentum, reflection, point_group_irrep,
+    spin_flip, particle_hole, permutations), checked: H commutes with every generator and they
+    keep the U(1) sector.  None without labels.  Not collective."""
+    choices = symmetry_sectors(model.lattice, **labels)
+    if len(choices) != 1:
+        raise SectorError(f"'all' asks for {len(choices)} sectors; solve one at a time (symmetry_sectors(...) "
+                          "lists them) or use a job file, which solves them all")
+    gens = choices[0]
+    if not gens:
+        return None
+    check_sector_preserved(sector, gens)
+    check_invariance(model.hamiltonian, gens)
+    samples = sample_states(sector) if any(g.particle_hole for g in gens) else None
+    return SymmetryGroup(model.lattice.nsites, gens, lattice_cells(model.lattice), model.space, samples)
+
+
+def build_operator(compiled, settings, basis, comm, PETSc, quiet=False):
+    """H on ``basis`` as the stored matrix or the matrix-free operator, as ``settings.storage``
+    says (``"auto"``: stored when it fits this node's memory, :func:`fockmpi.app.plan.choose_storage`).
+    Collective."""
+    from .plan import choose_storage
+    available = available_memory_bytes()
+    share = available / ranks_on_this_node(comm) if available else None
+    storage, estimate = choose_storage(settings, compiled, basis, comm, PETSc, share)
+    if storage == "shell":
+        from ..operator.shell import ShellOperator
+        op = ShellOperator(compiled, basis, comm, PETSc)
+        if not quiet:
+            why = (f" (the stored matrix would need ~{estimate['stored_bytes'] / 2**30:.3g} GiB per rank of the "
+                   f"{share / 2**30:.3g} GiB available)" if estimate else "")
+            print0(comm, f"  operator: matrix-free{why}, {comm.allreduce(op.nghosts)} ghost amplitudes in all")
+    else:
+        from ..operator.assemble import assemble_hamiltonian
+        op = assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=not quiet)
+    op.storage = storage
+    return op
+
+
+_STARTED = []  # the runtime solve() started (a process loads one PETSc build)
+
+
+def _default_runtime(real):
+    if not _STARTED:
+        _STARTED.append(Runtime.start("real" if real else "complex"))
+    return _STARTED[0]
+
+
+def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **solver):
+    """Lowest eigenpairs of ``model`` in one sector.  Collective on ``runtime.comm``.
+
+    Parameters
+    ----------
+    model : Model (``fockmpi.models.hubbard(lattice, t=1, U=4)``, ...)
+    charges : dict of the conserved charges (``{"Sz": 0}``, ``{"N_up": 4, "N_dn": 4}``, ``{"N": 3}``)
+        or a :class:`~fockmpi.basis.sector.Sector`
+    symmetries : None, a dict of lattice-symmetry labels (``{"momentum": 0, "reflection": 1,
+        "spin_flip": 1}``; keywords of :func:`~fockmpi.symmetry.sectors.symmetry_sectors`), or
+        a :class:`~fockmpi.symmetry.group.SymmetryGroup`
+    nev : int, eigenpairs wanted (a degenerate multiplet at the cut comes whole)
+    runtime : Runtime or None (the first call starts one on COMM_WORLD, real or complex as its problem
+        needs, and later calls reuse it: for complex sectors after real ones, pass a complex runtime)
+    quiet : bool, no progress lines
+    solver : further keywords of :class:`~fockmpi.solvers.eigen.SolverSettings` (which, tol,
+        method, ncv, storage = "auto" | "aij" | "shell", ...)
+
+    Returns
+    -------
+    Solution
+    """
+    sector = charges if isinstance(charges, Sector) else Sector(model.space, dict(charges))
+    if isinstance(symmetries, SymmetryGroup) or symmetries is None:
+        group = symmetries
+    else:
+        group = symmetry_group(model, sector, **symmetries)
+    settings = SolverSettings(nev=nev, **solver)
+    compiled = compile_operator(model.hamiltonian, model.space, sector.names)
+    real = compiled.is_real and (group is None or group.is_real)
+    rt = runtime if runtime is not None else _default_runtime(real)
+    comm = rt.comm
+    if not real and not rt.is_complex:
+        raise StackError("this sector needs complex numbers (complex couplings or momentum characters), but the "
+                         "PETSc of this process is real: a process loads one PETSc, so start "
+                         "rt = fockmpi.Runtime.start(\"complex\") before the first solve and pass runtime=rt")
+    with collective_errors(comm):
+        basis = (U1Basis(sector, comm.rank, comm.size) if group is None else
+                 SymmetricBasis(sector, group, comm, show_progress=not quiet))
+        check_index_width(basis.dim)
+    op = build_operator(compiled, settings, basis, comm, rt.PETSc, quiet)
+    try:
+        pairs = solve_eigenpairs(op, settings, comm, rt.PETSc, rt.SLEPc, show_progress=not quiet)
+    finally:
+        op.destroy()
+    label = sector.label() + (f",{group.label()}" if group is not None else "")
+    return Solution(pairs.values, pairs.residuals, pairs.vectors, basis, label, op.storage)

@@ -1,0 +1,89 @@
+"""U(1) sectors: fixed values of the conserved charges of a space."""
+from ..errors import SectorError
+from ..models.space import CHARGE_SCALE
+
+
+class Sector:
+    """Fixed values of U(1) charges, e.g. ``Sector(space, {"Sz": 0})``.  Not collective.
+
+    Parameters
+    ----------
+    space : Space
+    charges : dict
+        Charge name -> value in physical units (``Sz`` may be half-integer).  For electrons
+        any consistent subset of ``N``, ``N_up``, ``N_dn``, ``Sz`` is accepted and reduced to
+        independent charges.  An empty dict means the whole space.
+    """
+
+    def __init__(self, space, charges=None):
+        self.space = space
+        self.values = dict(charges or {})
+        self.internal = {}
+        for name, value in self.values.items():
+            table = space.charge_table(name)  # raises for unknown names
+            del table
+            scaled = value * CHARGE_SCALE.get(name, 1)
+            if abs(scaled - round(scaled)) > 1e-9:
+                unit = "half-integer or integer" if name == "Sz" else "integer"
+                raise SectorError(f"[sector] {name} = {value}: expected an {unit} value")
+            self.internal[name] = int(round(scaled))  # noqa: RUF046 - numpy scalars round to floats
+        self._reduce_electrons()
+        self._check_ranges()
+
+    def _reduce_electrons(self):
+        """N, N_up, N_dn, Sz of electrons are not independent: keep an independent subset."""
+        q = self.internal
+        if not {"N_up", "N_dn", "N", "Sz"} & set(q) or "N_up" not in self.space.charge_names():
+            return
+        up, dn = q.get("N_up"), q.get("N_dn")
+        if up is None and dn is not None and "N" in q:
+            up = q["N"] - dn
+        if dn is None and up is not None and "N" in q:
+            dn = q["N"] - up
+        if up is None and dn is not None and "Sz" in q:
+            up = q["Sz"] + dn
+        if dn is None and up is not None and "Sz" in q:
+            dn = up - q["Sz"]
+        if up is None and dn is None and "N" in q and "Sz" in q:
+            if (q["N"] + q["Sz"]) % 2:
+                raise SectorError(f"[sector] N = {self.values['N']} and Sz = {self.values['Sz']} are "
+                                  "incompatible: 2 Sz must have the parity of N")
+            up, dn = (q["N"] + q["Sz"]) // 2, (q["N"] - q["Sz"]) // 2
+        if up is None or dn is None:
+            return
+        for name, value in (("N", up + dn), ("Sz", up - dn)):
+            if name in q and q[name] != value:
+                raise SectorError(f"[sector] values {self.values} contradict each other "
+                                  f"({name} would have to be {value / CHARGE_SCALE[name]:g})")
+        self.internal = {"N_up": up, "N_dn": dn}
+
+    def _check_ranges(self):
+        space = self.space
+        nsites = space.nsites
+        for name, value in self.internal.items():
+            table = space.charge_table(name)
+            lo = sum(int(table[i, :s.dim].min()) for i, s in enumerate(space.sites))
+            hi = sum(int(table[i, :s.dim].max()) for i, s in enumerate(space.sites))
+            scale = CHARGE_SCALE.get(name, 1)
+            if not lo <= value <= hi:
+                raise SectorError(f"[sector] {name} = {value / scale:g} is impossible: on {nsites} "
+                                  f"{'/'.join(space.kinds)} sites {name} ranges from {lo / scale:g} "
+                                  f"to {hi / scale:g}")
+            if name == "Sz" and space.kinds == ["spin"] and (value - nsites) % 2:
+                raise SectorError(f"[sector] Sz = {value / 2:g} is impossible on {nsites} spin-1/2 sites: "
+                                  f"Sz must be {'half-integer' if nsites % 2 else 'integer'} "
+                                  f"(e.g. Sz = {0.5 if nsites % 2 else 0})")
+
+    @property
+    def names(self):
+        return sorted(self.internal)
+
+    def label(self):
+        """Human-readable label such as ``Sz=0`` or ``N_up=6,N_dn=6``."""
+        if not self.internal:
+            return "full space"
+        return ",".join(f"{k}={v / CHARGE_SCALE.get(k, 1):g}" for k, v in sorted(self.internal.items()))
+
+    def physical_values(self):
+        """The independent charges in physical units, ``{name: value}``."""
+        return {k: v / CHARGE_SCALE.get(k, 1) for k, v in sorted(self.internal.items())}

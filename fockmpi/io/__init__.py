@@ -1,0 +1,1 @@
+"""Files: results and their reading back, in parallel HDF5 (results)."""

@@ -1,0 +1,82 @@
+"""[model] of a job file -> (Space, Operator), through the named constructors of fockmpi.models."""
+from ..errors import ConfigError, OperatorError
+from ..models import ops
+from ..models.named import bose_hubbard, custom, heisenberg, hubbard, tV, tfim
+from ..models.space import SITE_KINDS
+from .table import Table
+
+
+MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "custom")
+
+# [model] keys of each type: (key, default); the values go to the constructor as keywords
+_NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
+
+
+_KEYS = {
+    "heisenberg": (("J", 1.0), ("Delta", 1.0), ("J2", 0.0), ("h", 0.0)),
+    "tfim": (("J", 1.0), ("h", 0.0)),
+    "hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
+    "tV": (("t", 1.0), ("V", 0.0), ("mu", 0.0)),
+    "bose_hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
+    "custom": (),
+}
+
+
+_BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
+             "bose_hubbard": bose_hubbard, "custom": custom}
+
+
+def extra_terms(entries, lattice, space, where="[[model.term]]"):
+    """Operator of user-written ``[[model.term]]`` entries (list of dicts).  Not collective."""
+    if not isinstance(entries, list):
+        raise ConfigError(where, "a list of tables ([[model.term]] entries)", entries)
+    H = ops.Operator()
+    for n, entry in enumerate(entries):
+        t = Table(entry, f"{where} #{n + 1}")
+        text = t.get("op", "str")
+        coef = t.get("coef", "complex", 1.0)
+        add_hc = t.get("hc", "bool", False)
+        bonds = t.get("bonds", "str", None)
+        sites = t.data.get("sites")
+        t.used.add("sites")
+        t.finish()
+        if bonds is not None and sites is not None:
+            raise ConfigError(t.key("sites"), message=f"{t.where}: give 'bonds' or 'sites', not both")
+        if bonds is not None:
+            jobs = [(Jij, {"i": i, "j": j}) for i, j, Jij in lattice.bond_list(bonds, where=t.key("bonds"))]
+        elif sites is not None:
+            if sites == "all":
+                sites = list(range(lattice.nsites))
+            if not isinstance(sites, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in sites):
+                raise ConfigError(t.key("sites"), "\"all\" or a list of site indices", sites)
+            jobs = [(1.0, {"i": s}) for s in sites]
+        else:
+            jobs = [(1.0, {})]
+        for scale, bindings in jobs:
+            try:
+                term = coef * scale * ops.parse_operator(text, space.site_kind, bindings)
+            except OperatorError as e:
+                raise OperatorError(f"{t.where} op: {e}") from None
+            H += term.plus_hc() if add_hc else term
+    return H
+
+
+def model_from_table(t: Table, lattice):
+    """Read ``[model]``: a :class:`~fockmpi.models.named.Model` (``space, H = model`` unpacks it).
+    Not collective."""
+    kind = t.get("type", "str", choices=MODEL_TYPES)
+    kwargs = {key: t.get(key, "float", default) for key, default in _KEYS["heisenberg" if kind == "xxz" else kind]}
+    if kind == "bose_hubbard":
+        kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
+    if kind == "custom":
+        kwargs["site"] = t.get("site", "str", choices=SITE_KINDS)
+        if kwargs["site"] == "boson":
+            kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
+    model = _BUILDERS[kind](lattice, **kwargs)
+    model = model + extra_terms(t.get("term", "list", []), lattice, model.space)
+    model.name = kind
+    t.finish()
+    if not model.hamiltonian.terms:
+        raise ConfigError("[model]", message="[model]: the Hamiltonian is zero (all couplings vanish "
+                          "and no [[model.term]] is given)")
+    return model

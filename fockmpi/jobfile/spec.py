@@ -1,0 +1,49 @@
+"""A whole job file read into the stages' own objects (:class:`JobSpec`): after this nothing
+reads TOML.  Not collective (every rank reads the same file the same way)."""
+import os
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from .lattice import lattice_from_table
+from .model import model_from_table
+from .sector import sector_choices, sector_from_table
+from .solver import settings_from_table
+
+
+@dataclass
+class JobSpec:
+    """What a job asks for.
+
+    lattice : Lattice;  model : Model (``.space``, ``.hamiltonian``, ``.name``)
+    sector : Sector (the charges);  choices : list of generator lists, one per symmetry sector
+        asked for (``[[]]`` without lattice symmetries; several when a label is "all")
+    solver : SolverSettings;  output_path : str (``-o`` wins over ``[output] path``)
+    write_vectors : bool (``[output] eigenvectors``)
+    """
+
+    lattice: object
+    model: object
+    sector: object
+    choices: list
+    solver: object
+    output_path: str
+    write_vectors: bool
+
+
+def read_job(job, output_path=None):
+    """Every section of ``job`` (a :class:`~fockmpi.jobfile.table.Job`), checked key by key."""
+    lattice = lattice_from_table(job.table("lattice"))
+    model = model_from_table(job.table("model"), lattice)
+    sector_table = job.table("sector")
+    sector = sector_from_table(sector_table, model.space)
+    choices = sector_choices(sector_table, lattice)
+    solver = settings_from_table(job.table("solver"))
+    out = job.table("output")
+    default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
+    path = out.get("path", "str", default)  # read (and checked) even when -o overrides it
+    if not path.strip():
+        raise ConfigError(out.key("path"), "a file name such as \"results/run.h5\"", path)
+    vectors = out.get("eigenvectors", "bool", True)
+    out.finish()
+    return JobSpec(lattice, model, sector, choices, solver, output_path if output_path is not None else path,
+                   vectors)
