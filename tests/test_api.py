@@ -71,8 +71,8 @@ print(json.dumps([lows, dims]))
 """
 
 
-@pytest.mark.parametrize("storage", ["aij", "shell"])
-def test_notebook_union_of_momentum_sectors_is_the_spectrum(storage):
+def test_notebook_union_of_momentum_sectors_is_the_spectrum(storage="aij"):
+    # (shell = aij on momentum sectors: tests/mpi/test_shell_ranks.py; one subprocess here keeps CI short)
     import json
     D, H = dense_hubbard_ring(L, 1.0, 4.0)
     exact = D.sector_eigvals(H, N_up=3, N_dn=2)
