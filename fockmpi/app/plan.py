@@ -38,20 +38,25 @@ def sample_rows(basis, samples=SAMPLE_ROWS):
     return np.unique(np.linspace(0, n - 1, min(n, samples)).astype(np.int64)) if n else np.zeros(0, dtype=np.int64)
 
 
-def row_lengths(compiled, basis, comm):
+def row_lengths(compiled, basis, comm, index_t=np.int32, scalar_t=None):
     """Mean stored entries per row and the share of them in columns another rank owns, from a
     sample of rows.  Collective for enumerated bases (every rank samples its own rows); a U(1)
-    basis takes the same sample of the sector on every rank (:func:`_sample_u1_rows`)."""
+    basis takes the same sample of the sector on every rank (:func:`_sample_u1_rows`).
+
+    ``index_t`` and ``scalar_t`` (default: the operator's) should be those the assembly will
+    use: the kernels then run in the specialization the assembly loads anyway (each further
+    one costs ~0.1 s of loading from numba's cache per process)."""
+    scalar_t = compiled.dtype if scalar_t is None else np.dtype(scalar_t)
     if isinstance(basis, U1Basis):
-        return _sample_u1_rows(compiled, basis.tables, comm.size)
+        return _sample_u1_rows(compiled, basis.tables, comm.size, index_t=index_t, scalar_t=scalar_t)
     from ..operator.assemble import group_arrays
     rows = sample_rows(basis)
     bound = compiled.max_row_length()
     ptr = np.zeros(len(rows) + 1, dtype=np.int64)
     st = np.empty(len(rows) * bound, dtype=np.uint64)
-    val = np.empty(len(rows) * bound, dtype=np.complex128)
-    kernels.build_symmetric_rows(basis.states[rows], basis.norms[rows], True, compiled.terms(np.complex128),
-                                 group_arrays(basis, np.complex128), ptr, st, val)
+    val = np.empty(len(rows) * bound, dtype=scalar_t)
+    kernels.build_symmetric_rows(basis.states[rows], basis.norms[rows], True, compiled.terms(scalar_t),
+                                 group_arrays(basis, scalar_t), ptr, st, val)
     owners = np.searchsorted(basis.bounds, st[:ptr[-1]], side="right") - 1
     local = np.count_nonzero(owners == comm.rank)
     total = comm.allreduce(np.array([local, len(owners) - local, len(rows)], dtype=float))
@@ -88,7 +93,7 @@ def choose_storage(settings, compiled, basis, comm, PETSc, available_per_rank):
         return settings.storage, None
     index_bytes = np.dtype(PETSc.IntType).itemsize
     scalar_bytes = np.dtype(PETSc.ScalarType).itemsize
-    per_row, remote = row_lengths(compiled, basis, comm)
+    per_row, remote = row_lengths(compiled, basis, comm, PETSc.IntType, PETSc.ScalarType)
     n = comm.allreduce(basis.local_size, op=_max())
     stored = stored_bytes(per_row, n, index_bytes, scalar_bytes)
     rest = BASELINE + basis.states.nbytes * 2 + solver_bytes(settings, n, scalar_bytes, basis.dim)
@@ -179,21 +184,22 @@ def estimate(problem, ranks, count_symmetric=False):
                     symmetric=group is not None, nev=solver.nev, ncv=solver.ncv or default_ncv(solver.nev))
 
 
-def _sample_u1_rows(compiled, tables, ranks, samples=SAMPLE_ROWS, run=16):
+def _sample_u1_rows(compiled, tables, ranks, samples=SAMPLE_ROWS, run=16, index_t=np.int32, scalar_t=None):
     """(entries per row, remote share) from a sample of U(1) rows: ``samples // run`` runs of
     ``run`` consecutive rows spread over the sector (one unranking per run), each run's
     columns split by the block of ``ranks`` that owns its first row.  Not collective."""
     dim = tables.dim
     starts = np.unique(np.linspace(0, max(0, dim - run), max(1, samples // run)).astype(np.int64))
     bounds = np.array([(dim * p) // ranks for p in range(ranks + 1)], dtype=np.int64)
-    z, zv = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=compiled.coef.dtype)
-    terms, look = compiled.terms(), tables.args()
+    scalar_t = compiled.dtype if scalar_t is None else np.dtype(scalar_t)
+    z, zv = np.zeros(0, dtype=index_t), np.zeros(0, dtype=scalar_t)
+    terms, look = compiled.terms(scalar_t), tables.args()
     inside = outside = rows = 0
     for a in starts:  # a bounded sample, not the basis
         states = tables.states(int(a), int(min(run, dim - a)))
         owner = int(np.searchsorted(bounds, a, side="right") - 1)
-        cd = np.zeros(len(states) + 1, dtype=np.int64)
-        co = np.zeros(len(states) + 1, dtype=np.int64)
+        cd = np.zeros(len(states) + 1, dtype=index_t)  # (a run's counts fit any index width)
+        co = np.zeros(len(states) + 1, dtype=index_t)
         kernels.build_rows(states, np.int64(a), np.int64(bounds[owner]), np.int64(bounds[owner + 1]), kernels.COUNT,
                            True, terms, look, cd, z, zv, co, z, zv)
         inside += cd[1:].sum()
