@@ -9,7 +9,8 @@ own scaling/bench_core.py and scaling/bench_symmetry.py (fockmpi only) through t
 line, alternating which goes first, ``--runs`` times.  Printed: the median of every phase per
 case and the ratio NEW/OLD with each side's spread (max/min over the runs, the noise of this
 machine), as a markdown table; JSON next to this script (scaling/results/against_*.json).
-A ratio above the spread of both sides is a slowdown.
+A ratio above the spread of both sides is a slowdown.  Differing eigenvalues or matvec counts
+(the solve is then not the same work) are reported on stderr.
 """
 import argparse
 import json
@@ -74,8 +75,9 @@ def main():
                         for row in bench(trees[side], script, extra):
                             ranks = row.get("ranks", args.symmetry_ranks)
                             key = (label, row["case"], ranks)
-                            for p in PHASES + ("E0",):
-                                results[side].setdefault(key, {}).setdefault(p, []).append(float(row[p]))
+                            for p in PHASES + ("E0", "matvecs"):
+                                if p in row:  # (bench_symmetry reports no matvecs)
+                                    results[side].setdefault(key, {}).setdefault(p, []).append(float(row[p]))
                     print(f"run {run + 1}/{args.runs}: {side} ({args.old if side == 'old' else args.new}) done",
                           file=sys.stderr, flush=True)
         finally:
@@ -92,6 +94,9 @@ def main():
             continue
         if abs(statistics.median(new["E0"]) - statistics.median(old["E0"])) > 1e-8 * max(1, abs(old["E0"][0])):
             print(f"E0 differs for {key}: {new['E0']} against {old['E0']}", file=sys.stderr)
+        if "matvecs" in new and "matvecs" in old and sorted(new["matvecs"]) != sorted(old["matvecs"]):
+            print(f"matvecs differ for {key}: {new['matvecs']} against {old['matvecs']} (the solve times "
+                  "are then not comparable one to one)", file=sys.stderr)
         for p in PHASES:
             mn, mo = statistics.median(new[p]), statistics.median(old[p])
             ratio = mn / mo if mo > 0 else float("nan")
