@@ -79,6 +79,14 @@ def test_non_finite_coefficient_from_python_is_refused():
         compile_operator(H, Space.uniform("spin", 3))
 
 
+@pytest.mark.parametrize("label, value", [("reflection", "2"), ("spin_flip", "0"), ("particle_hole", "true"),
+                                          ("reflection", "'even'")])
+def test_a_sign_label_that_is_not_plus_or_minus_one_is_refused(tmp_path, capsys, label, value):
+    job = write(tmp_path, chain(sector=f"Sz = 0\nmomentum = 0\n{label} = {value}"))
+    code, out, err = run_main(capsys, "info", job)
+    assert_clear_error(code, err, f"[sector] {label}", 'one of 1, -1 or "all"')
+
+
 # --- 2. symmetries that leave the U(1) sector -----------------------------------------------
 OFF_SECTOR = [
     (chain(sector="Sz = 1\nspin_flip = 1"), "maps the sector Sz=1 to the sector Sz=-1"),

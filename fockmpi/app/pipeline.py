@@ -27,10 +27,8 @@ from ..parallel import (
     print0,
     ranks_on_this_node,
 )
-from ..symmetry.group import SymmetryGroup, sector_values
-from ..symmetry.invariance import check_invariance, check_sector_preserved
-from ..symmetry.lattice import lattice_cells
-from .solve import build_operator, sample_states
+from ..symmetry.group import sector_values
+from .solve import build_operator, sector_groups
 
 
 @dataclass
@@ -72,33 +70,7 @@ def build_problem(job, output_path=None):
     spec = read_job(job, output_path)
     lattice, sector, choices = spec.lattice, spec.sector, spec.choices
     space, H = spec.model
-    distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
-    check_sector_preserved(sector, list(distinct.values()))
-    check_invariance(H, list(distinct.values()))
-    groups, seen = [], set()
-    samples = sample_states(sector) if any(g.particle_hole for gens in choices for g in gens) else None
-    make = lambda gens: SymmetryGroup(lattice.nsites, gens, lattice_cells(lattice), space, samples)
-    for gens in choices:
-        try:
-            groups.append(make(gens) if gens else None)
-        except SectorError:
-            if len(choices) == 1:
-                raise
-            # "all": where a mirror does not fix the momentum, the sector is labelled by the
-            # momentum and the other labels alone; where particle-hole anticommutes with a
-            # translation (it shifts the momentum by pi), without it too.  Each is added once.
-            for drop in (("mirror",), ("mirror", "particle_hole")):
-                reduced = [g for g in gens if not ((g.irrep is not None or g.name == "reflection") or
-                                                   ("particle_hole" in drop and g.particle_hole))]
-                key = tuple((g.name, str(g.value)) for g in reduced)
-                try:
-                    group = make(reduced)
-                except SectorError:
-                    continue
-                if key not in seen:
-                    seen.add(key)
-                    groups.append(group)
-                break
+    groups = sector_groups(lattice, space, H, sector, choices)
     group = groups[0] if len(choices) == 1 else None
     compiled = compile_operator(H, space, sector.names)
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,

@@ -66,13 +66,48 @@ def symmetry_group(model, sector, **labels):
     if len(choices) != 1:
         raise SectorError(f"'all' asks for {len(choices)} sectors; solve one at a time (symmetry_sectors(...) "
                           "lists them) or use a job file, which solves them all")
-    gens = choices[0]
-    if not gens:
-        return None
-    check_sector_preserved(sector, gens)
-    check_invariance(model.hamiltonian, gens)
-    samples = sample_states(sector) if any(g.particle_hole for g in gens) else None
-    return SymmetryGroup(model.lattice.nsites, gens, lattice_cells(model.lattice), model.space, samples)
+    return sector_groups(model.lattice, model.space, model.hamiltonian, sector, choices)[0]
+
+
+def sector_groups(lattice, space, hamiltonian, sector, choices):
+    """The :class:`~fockmpi.symmetry.group.SymmetryGroup` of every sector in ``choices`` (lists
+    of generators, as :func:`~fockmpi.symmetry.sectors.symmetry_sectors` gives them; None for an
+    empty list), checked once for all: H commutes with every generator and they keep the U(1)
+    sector.  Not collective.
+
+    With several choices ("all"), a combination of labels that names no sector is reduced:
+    where a mirror does not fix the momentum the sector is labelled by the momentum and the
+    other labels alone; where particle-hole anticommutes with a translation (it shifts the
+    momentum by pi), without it too.  Each reduced sector is listed once.
+    """
+    distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
+    check_sector_preserved(sector, list(distinct.values()))
+    check_invariance(hamiltonian, list(distinct.values()))
+    samples = sample_states(sector) if any(g.particle_hole for g in distinct.values()) else None
+
+    def make(gens):
+        return SymmetryGroup(lattice.nsites, gens, lattice_cells(lattice), space, samples)
+
+    groups, seen = [], set()
+    for gens in choices:
+        try:
+            groups.append(make(gens) if gens else None)
+        except SectorError:
+            if len(choices) == 1:
+                raise
+            for drop in (("mirror",), ("mirror", "particle_hole")):
+                reduced = [g for g in gens if not ((g.irrep is not None or g.name == "reflection") or
+                                                   ("particle_hole" in drop and g.particle_hole))]
+                key = tuple((g.name, str(g.value)) for g in reduced)
+                try:
+                    group = make(reduced)
+                except SectorError:
+                    continue
+                if key not in seen:
+                    seen.add(key)
+                    groups.append(group)
+                break
+    return groups
 
 
 def build_operator(compiled, settings, basis, comm, PETSc, quiet=False):

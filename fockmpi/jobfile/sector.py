@@ -2,7 +2,7 @@
 for (:func:`fockmpi.symmetry.sectors.symmetry_sectors` does the work; this reads the keys)."""
 from ..basis.sector import Sector
 from ..errors import ConfigError, did_you_mean
-from ..symmetry.sectors import SIGNS, SYMMETRY_KEYS, symmetry_sectors
+from ..symmetry.sectors import SYMMETRY_KEYS, symmetry_sectors
 from .table import Table
 
 
@@ -23,15 +23,9 @@ def sector_from_table(t: Table, space):
 
 def sector_choices(t: Table, lattice):
     """Read the symmetry labels of ``[sector]``: every combination asked for, as lists of
-    generators (one list when nothing is ``"all"``).  Not collective."""
-    def sign(name):
-        if name not in t:
-            return None
-        if t.data[name] == "all":
-            t.used.add(name)
-            return "all"
-        return t.get(name, "int", choices=SIGNS)
-
+    generators (one list when nothing is ``"all"``).  The values are checked where they are
+    used, by :func:`~fockmpi.symmetry.sectors.symmetry_sectors`, with this table's key names.
+    Not collective."""
     def raw(name):
         t.used.add(name)
         return t.data.get(name)
@@ -52,6 +46,6 @@ def sector_choices(t: Table, lattice):
             return t.key(name)
         return f"[[sector.symmetry]] #{name[1] + 1} {name[2]}"
 
-    return symmetry_sectors(lattice, momentum=raw("momentum"), reflection=sign("reflection"),
-                            point_group_irrep=raw("point_group"), spin_flip=sign("spin_flip"),
-                            particle_hole=sign("particle_hole"), permutations=entries, key=key)
+    return symmetry_sectors(lattice, momentum=raw("momentum"), reflection=raw("reflection"),
+                            point_group_irrep=raw("point_group"), spin_flip=raw("spin_flip"),
+                            particle_hole=raw("particle_hole"), permutations=entries, key=key)
