@@ -15,12 +15,34 @@ def _kron_site(ops_by_site, dims):
     return out
 
 
+def spin_matrices(S):
+    """S+, S-, Sz of spin S in the basis m = -S .. S (index m + S), from
+    <m+1|S+|m> = sqrt((S - m)(S + m + 1))."""
+    m = np.arange(-S, S + 1)
+    d = len(m)
+    plus = np.zeros((d, d))
+    for k in range(d - 1):
+        plus[k + 1, k] = np.sqrt((S - m[k]) * (S + m[k] + 1))
+    return plus, plus.T.copy(), np.diag(m)
+
+
+def _dim(kind):
+    if kind in ("spin", "fermion"):
+        return 2
+    if kind == "electron":
+        return 4
+    if kind[0] == "spin":
+        return int(round(2 * kind[1])) + 1
+    return kind[1] + 1
+
+
 class DenseSystem:
-    """Full-space operators for a list of site kinds: 'spin', 'fermion', 'electron', ('boson', nmax)."""
+    """Full-space operators for a list of site kinds: 'spin' (1/2), ('spin', S), 'fermion',
+    'electron', ('boson', nmax)."""
 
     def __init__(self, kinds):
         self.kinds = kinds
-        self.dims = [2 if k in ("spin", "fermion") else 4 if k == "electron" else k[1] + 1 for k in kinds]
+        self.dims = [_dim(k) for k in kinds]
         self.dim = int(np.prod(self.dims))
         # fermionic modes in order: site-major, up before down
         self.modes = []
@@ -76,19 +98,28 @@ class DenseSystem:
         return self.b(site).T
 
     def spin(self, site, which):
+        kind = self.kinds[site]
+        if isinstance(kind, tuple) and kind[0] == "spin":
+            plus, minus, z = spin_matrices(kind[1])
+            m = {"+": plus, "-": minus, "z": z, "x": (plus + minus) / 2, "y": (plus - minus) / 2j}[which]
+            return _kron_site({site: m}, self.dims)
         m = {"+": np.array([[0, 0], [1, 0.]]), "-": np.array([[0, 1], [0, 0.]]),
              "z": np.diag([-0.5, 0.5]), "x": np.array([[0, .5], [.5, 0]]),
              "y": np.array([[0, .5j], [-.5j, 0]])}[which]  # local basis (down=0, up=1)
         return _kron_site({site: m}, self.dims)
 
     def charges(self):
-        """Dict of per-basis-state charges: N, N_up, N_dn, Sz (2Sz for spins via Sz*2)."""
+        """Dict of per-basis-state charges: N (fermions, or bosons where there are no
+        fermions), N_up, N_dn, Sz (spins and electrons), N_b (bosons), N_exc (bosons and
+        S^z + S of spins)."""
         v = self.local_states()
-        out = {"N": np.zeros(self.dim), "N_up": np.zeros(self.dim), "N_dn": np.zeros(self.dim),
-               "Sz": np.zeros(self.dim)}
+        out = {name: np.zeros(self.dim) for name in ("N", "N_up", "N_dn", "Sz", "N_b", "N_exc")}
+        fermions = any(k in ("fermion", "electron") for k in self.kinds)
         for i, k in enumerate(self.kinds):
-            if k == "spin":
-                out["Sz"] += v[:, i] - 0.5
+            if k == "spin" or (isinstance(k, tuple) and k[0] == "spin"):
+                S = 0.5 if k == "spin" else k[1]
+                out["Sz"] += v[:, i] - S
+                out["N_exc"] += v[:, i]
             elif k == "fermion":
                 out["N"] += v[:, i]
             elif k == "electron":
@@ -98,7 +129,10 @@ class DenseSystem:
                 out["N_dn"] += dn
                 out["Sz"] += 0.5 * (up - dn)
             else:
-                out["N"] += v[:, i]
+                out["N_b"] += v[:, i]
+                out["N_exc"] += v[:, i]
+                if not fermions:
+                    out["N"] += v[:, i]
         return out
 
     def sector_eigvals(self, H, **charges):

@@ -99,7 +99,7 @@ def test_parse_matches_python_api():
 @pytest.mark.parametrize("text, message", [
     ("Sq_0", "did you mean"),
     ("c_0", "electrons"),
-    ("S+_2", "spin-1/2 sites"),
+    ("S+_2", "acts on spin sites"),
     ("cdag_5,up", "spinless"),
     ("S+_i", "template letter"),
     ("b_0", "boson sites"),

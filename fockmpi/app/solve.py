@@ -82,7 +82,7 @@ def sector_groups(lattice, space, hamiltonian, sector, choices):
     """
     distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
     check_sector_preserved(sector, list(distinct.values()))
-    check_invariance(hamiltonian, list(distinct.values()))
+    check_invariance(hamiltonian, list(distinct.values()), space)
     samples = sample_states(sector) if any(g.particle_hole for g in distinct.values()) else None
 
     def make(gens):

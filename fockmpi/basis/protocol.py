@@ -53,5 +53,5 @@ class Basis:
 
     def _defining(self):
         space = self.sector.space
-        return [type(self).__name__, [(x.kind, x.nmax) for x in space.sites], sorted(self.sector.internal.items()),
+        return [type(self).__name__, [x.key() for x in space.sites], sorted(self.sector.internal.items()),
                 int(self.dim)]

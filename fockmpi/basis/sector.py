@@ -33,8 +33,9 @@ class Sector:
     def _reduce_electrons(self):
         """N, N_up, N_dn, Sz of electrons are not independent: keep an independent subset."""
         q = self.internal
-        if not {"N_up", "N_dn", "N", "Sz"} & set(q) or "N_up" not in self.space.charge_names():
-            return
+        if not {"N_up", "N_dn", "N", "Sz"} & set(q) or "N_up" not in self.space.charge_names() \
+                or any(s.kind in ("spin", "fermion") for s in self.space.sites):
+            return  # N and Sz count other sites too: they are independent of N_up, N_dn
         up, dn = q.get("N_up"), q.get("N_dn")
         if up is None and dn is not None and "N" in q:
             up = q["N"] - dn
@@ -69,10 +70,12 @@ class Sector:
                 raise SectorError(f"[sector] {name} = {value / scale:g} is impossible: on {nsites} "
                                   f"{'/'.join(space.kinds)} sites {name} ranges from {lo / scale:g} "
                                   f"to {hi / scale:g}")
-            if name == "Sz" and space.kinds == ["spin"] and (value - nsites) % 2:
-                raise SectorError(f"[sector] Sz = {value / 2:g} is impossible on {nsites} spin-1/2 sites: "
-                                  f"Sz must be {'half-integer' if nsites % 2 else 'integer'} "
-                                  f"(e.g. Sz = {0.5 if nsites % 2 else 0})")
+            twice_s = sum(s.dim - 1 for s in space.sites if s.kind == "spin")
+            if name == "Sz" and space.kinds == ["spin"] and (value - twice_s) % 2:
+                what = (f"{nsites} spin-1/2 sites" if twice_s == nsites else f"sites of {space.describe()}")
+                raise SectorError(f"[sector] Sz = {value / 2:g} is impossible on {what}: "
+                                  f"Sz must be {'half-integer' if twice_s % 2 else 'integer'} "
+                                  f"(e.g. Sz = {0.5 if twice_s % 2 else 0})")
 
     @property
     def names(self):

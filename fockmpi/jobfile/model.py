@@ -2,7 +2,7 @@
 from ..errors import ConfigError, OperatorError
 from ..models import ops
 from ..models.named import bose_hubbard, custom, heisenberg, hubbard, tV, tfim
-from ..models.space import SITE_KINDS
+from ..models.space import MAX_SPIN, SITE_KINDS, spin_value
 from .table import Table
 
 
@@ -13,7 +13,7 @@ _NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
 
 
 _KEYS = {
-    "heisenberg": (("J", 1.0), ("Delta", 1.0), ("J2", 0.0), ("h", 0.0)),
+    "heisenberg": (("J", 1.0), ("Delta", 1.0), ("J2", 0.0), ("h", 0.0), ("D", 0.0)),
     "tfim": (("J", 1.0), ("h", 0.0)),
     "hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
     "tV": (("t", 1.0), ("V", 0.0), ("mu", 0.0)),
@@ -24,6 +24,17 @@ _KEYS = {
 
 _BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
              "bose_hubbard": bose_hubbard, "custom": custom}
+
+
+def spin_from_table(t, key):
+    """A spin S from a table: 1, 1.5, or a string "3/2"; 1/2 ... 50.  Not collective."""
+    raw = t.data[key]
+    t.used.add(key)
+    try:
+        return spin_value(raw)
+    except OperatorError:
+        raise ConfigError(t.key(key), f"a spin 1/2, 1, 3/2, ... {MAX_SPIN} (a number, or a string such as \"3/2\")",
+                          raw) from None
 
 
 def extra_terms(entries, lattice, space, where="[[model.term]]"):
@@ -72,6 +83,9 @@ def model_from_table(t: Table, lattice):
         kwargs["site"] = t.get("site", "str", choices=SITE_KINDS)
         if kwargs["site"] == "boson":
             kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
+    if kind in ("heisenberg", "xxz") or (kind == "custom" and kwargs["site"] == "spin"):
+        if "S" in t:
+            kwargs["S"] = spin_from_table(t, "S")
     model = _BUILDERS[kind](lattice, **kwargs)
     model = model + extra_terms(t.get("term", "list", []), lattice, model.space)
     model.name = kind

@@ -9,8 +9,10 @@ once.
 type               Hamiltonian
 =================  ========================================================================
 heisenberg, xxz    J sum_<ij> J_ij [ (S+_i S-_j + S-_i S+_j)/2 + Delta Sz_i Sz_j ]
-                   + J2 sum_<<ij>> (same with Delta) - h sum_i Sz_i
-                   (defaults J = 1, Delta = 1, J2 = 0, h = 0; J > 0 antiferromagnetic)
+                   + J2 sum_<<ij>> (same with Delta) - h sum_i Sz_i + D sum_i (Sz_i)^2
+                   (defaults J = 1, Delta = 1, J2 = 0, h = 0, D = 0; J > 0
+                   antiferromagnetic; spin S = 1/2 unless ``S`` is given: S = 1 is the
+                   Haldane chain, D its single-ion anisotropy)
 tfim               -J sum_<ij> J_ij Sz_i Sz_j - h sum_i Sx_i   (critical at h = J/2 in 1D)
 hubbard            -t sum_<ij>,s J_ij (cdag_is c_js + h.c.) + U sum_i n_i,up n_i,dn
                    - mu sum_i,s n_is
@@ -18,6 +20,7 @@ tV                 -t sum_<ij> J_ij (cdag_i c_j + h.c.) + V sum_<ij> J_ij n_i n_
 bose_hubbard       -t sum_<ij> J_ij (bdag_i b_j + h.c.) + U/2 sum_i n_i (n_i - 1) - mu sum_i n_i
                    (occupation cutoff ``nmax`` required)
 custom             only the terms below; ``site`` = spin | fermion | electron | boson
+                   (with ``S`` for spins, ``nmax`` for bosons)
 =================  ========================================================================
 
 Each type is a Python constructor too, with the same keywords (``hubbard(lattice, t=1, U=4)``,
@@ -64,9 +67,10 @@ class Model:
         return f"Model({self.name!r} on {self.lattice!r}, {len(self.hamiltonian.terms)} terms)"
 
 
-def heisenberg(lattice, J=1.0, Delta=1.0, J2=0.0, h=0.0, bonds="nn", bonds2="nnn"):
+def heisenberg(lattice, J=1.0, Delta=1.0, J2=0.0, h=0.0, D=0.0, S=0.5, bonds="nn", bonds2="nnn"):
     """``J sum_<ij> J_ij [(S+_i S-_j + S-_i S+_j)/2 + Delta Sz_i Sz_j] + J2 (same on bonds2)
-    - h sum_i Sz_i`` on spin-1/2 sites (J > 0 antiferromagnetic; ``xxz`` is the same)."""
+    - h sum_i Sz_i + D sum_i Sz_i^2`` on spin-S sites (S = 1/2 by default; J > 0
+    antiferromagnetic; ``xxz`` is the same).  For S = 1/2 the D term is a constant."""
     H = ops.Operator()
     for coupling, name in ((J, bonds), (J2, bonds2)):
         if coupling == 0:
@@ -77,7 +81,9 @@ def heisenberg(lattice, J=1.0, Delta=1.0, J2=0.0, h=0.0, bonds="nn", bonds2="nnn
     for i in range(lattice.nsites):
         if h:
             H += -h * ops.Sz(i)
-    return Model("heisenberg", lattice, Space.uniform("spin", lattice.nsites), H)
+        if D:
+            H += D * ops.Sz(i) * ops.Sz(i)
+    return Model("heisenberg", lattice, Space.uniform("spin", lattice.nsites, S=S), H)
 
 
 def tfim(lattice, J=1.0, h=0.0, bonds="nn"):
@@ -133,6 +139,7 @@ def bose_hubbard(lattice, nmax, t=1.0, U=0.0, mu=0.0, bonds="nn"):
     return Model("bose_hubbard", lattice, Space.uniform("boson", lattice.nsites, nmax=nmax), H)
 
 
-def custom(lattice, site, nmax=None):
-    """No terms yet, on ``site`` = spin | fermion | electron | boson sites (add operators)."""
-    return Model("custom", lattice, Space.uniform(site, lattice.nsites, nmax=nmax), ops.Operator())
+def custom(lattice, site, nmax=None, S=None):
+    """No terms yet, on ``site`` = spin | fermion | electron | boson sites (add operators);
+    ``S`` for spins (default 1/2), ``nmax`` for bosons."""
+    return Model("custom", lattice, Space.uniform(site, lattice.nsites, nmax=nmax, S=S), ops.Operator())

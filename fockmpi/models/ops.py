@@ -11,9 +11,9 @@ kind      meaning                                flavor
 ``F-``    fermion annihilator c                  as above
 ``B+``    boson creator b^dagger                 -1
 ``B-``    boson annihilator b                    -1
-``S+``    spin-1/2 raising S^+ = S^x + i S^y     -1
-``S-``    spin-1/2 lowering S^-                  -1
-``Sz``    spin-1/2 S^z (eigenvalues +-1/2)       -1
+``S+``    spin raising S^+ = S^x + i S^y         -1
+``S-``    spin lowering S^-                      -1
+``Sz``    spin S^z (eigenvalues -S .. S)         -1
 ========  =====================================  ==========================================
 
 Number operators, ``S^x = (S^+ + S^-)/2`` and ``S^y = (S^+ - S^-)/(2i)`` are expanded into
@@ -27,8 +27,12 @@ modes are ordered by (site, flavor) with up (0) before down (1); a Fock state is
 ``|n_0 n_1 ...> = (c^dagger_0)^{n_0} (c^dagger_1)^{n_1} ... |0>`` with mode 0 leftmost, so
 ``c^dagger_m`` acting on it gives the sign ``(-1)^(sum_{m' < m} n_{m'})``.
 
-``normal_ordered`` uses the canonical (anti)commutation relations of the *untruncated*
-algebra; the matrix of a boson operator with a cutoff ``nmax`` is built from the product as
+The spin of a site (1/2, 1, ... 50) belongs to the space (:mod:`fockmpi.models.space`), not
+to the operator: the same ``Sp(0) * Sm(1)`` is a spin-1/2 or a spin-1 exchange.
+``normal_ordered`` knows no space: it multiplies spin factors out with spin-1/2 rules and uses
+the canonical (anti)commutation relations of the *untruncated* boson algebra, so it compares
+operators of spin-1/2, fermion and untruncated boson systems only (on a space,
+:func:`fockmpi.models.matrix_units.matrix_units` is exact); the matrix of a boson operator with a cutoff ``nmax`` is built from the product as
 written (see :mod:`fockmpi.operator.compile`), not from its normal-ordered form.
 """
 import numbers
@@ -381,8 +385,8 @@ def parse_operator(text, site_kind=None, bindings=None):
     ----------
     text : str
         Factors separated by spaces or ``*``: ``NAME_SITE`` or ``NAME_SITE,SPIN`` with NAME one
-        of cdag, c, n (fermions), bdag, b, n (bosons), S+, S-, Sz, Sx, Sy (spin-1/2; also
-        Sp, Sm), Id.  SITE is an integer or a template letter bound in ``bindings``.  SPIN is
+        of cdag, c, n (fermions), bdag, b, n (bosons), S+, S-, Sz, Sx, Sy (spins of any S;
+        also Sp, Sm), Id.  SITE is an integer or a template letter bound in ``bindings``.  SPIN is
         up/dn, or the letter ``s`` (summed over up and dn when ``bindings`` has no ``s``).
     site_kind : callable, optional
         ``site -> 'spin' | 'fermion' | 'electron' | 'boson'``; used to decide what ``n``
@@ -441,7 +445,7 @@ def _parse_factor(word, text, site_kind, bindings):
         return identity()
     if name in _SPIN_OPS:
         if kind not in (None, "spin"):
-            raise OperatorError(f"in {text!r}: {name} acts on spin-1/2 sites, but site {site} is a {kind} site")
+            raise OperatorError(f"in {text!r}: {name} acts on spin sites, but site {site} is a {kind} site")
         if flavor_text is not None:
             raise OperatorError(f"in {text!r}: spin operator {word!r} takes no spin label")
         return {"S+": Sp, "Sp": Sp, "S-": Sm, "Sm": Sm, "Sz": Sz, "Sx": Sx, "Sy": Sy}[name](site)

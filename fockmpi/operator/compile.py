@@ -21,10 +21,8 @@ import itertools
 import numpy as np
 
 from ..errors import HermiticityError, OperatorError, SectorError
-from ..models.ops import format_coefficient, format_factor, format_term
-
-
-_ODD = {"F+", "F-"}
+from ..models.matrix_units import local_factors, matrix_units_of
+from ..models.ops import format_coefficient, format_term
 
 
 class CompiledOperator:
@@ -207,39 +205,6 @@ def _bitwise_local(tgt, amp, nbits):
     return agree, cv, flips.pop(), pm, factor
 
 
-def _local_terms(factors, coef, space, text):
-    """Sort a product by site with fermion signs; multiply same-site factors.
-
-    Returns ``(coef, [(site, matrix, odd), ...])`` with sites ascending, or ``None`` if zero.
-    """
-    for kind, site, flavor in factors:
-        if not 0 <= site < space.nsites:
-            raise OperatorError(f"term {text!r}: site {site} does not exist (the lattice has sites "
-                                f"0..{space.nsites - 1})")
-        if not space.sites[site].accepts(kind, flavor):
-            raise OperatorError(f"term {text!r}: factor {format_factor((kind, site, flavor))} "
-                                f"does not act on site {site}, which is a {space.sites[site].kind} site")
-    order = sorted(range(len(factors)), key=lambda k: factors[k][1])
-    sign = 1
-    for x, y in itertools.combinations(range(len(order)), 2):
-        a, bb = order[x], order[y]  # a now stands left of bb; it was right of bb if a > bb
-        if a > bb and factors[a][0] in _ODD and factors[bb][0] in _ODD:
-            sign = -sign
-    local = []
-    for site, group in itertools.groupby((factors[k] for k in order), key=lambda f: f[1]):
-        group = list(group)
-        m = space.sites[site].identity_matrix()
-        for kind, _, flavor in group:
-            m = m @ space.sites[site].factor_matrix(kind, flavor)
-        odd = sum(kind in _ODD for kind, _, _ in group) % 2 == 1
-        if not m.any():
-            return None
-        if not odd and np.array_equal(m, np.eye(len(m))):
-            continue
-        local.append((site, m, odd))
-    return coef * sign, local
-
-
 def _monomial_parts(m):
     """Split a local matrix into parts with at most one non-zero per column."""
     d = len(m)
@@ -250,18 +215,6 @@ def _monomial_parts(m):
         amp = np.array([m[tgt[v], v] if tgt[v] >= 0 else 0.0 for v in range(d)])
         parts.append((tgt, amp))
     return parts
-
-
-def _units(local):
-    """Canonical expansion of a site-ordered product into matrix units: {((site,new,old),...): value}."""
-    per_site = [[(site, int(t), int(v), m[t, v]) for t, v in zip(*np.nonzero(m))] for site, m, _ in local]
-    out = {}
-    for combo in itertools.product(*per_site):
-        value = 1.0
-        for *_, x in combo:
-            value *= x
-        out[tuple(u[:3] for u in combo)] = value
-    return out
 
 
 def compile_operator(op, space, charges=(), check_hermitian=True):
@@ -286,13 +239,13 @@ def compile_operator(op, space, charges=(), check_hermitian=True):
         if not np.isfinite(complex(coef)):
             # a nan coupling would otherwise compare unequal to everything and vanish silently
             raise OperatorError(f"term {text!r}: the coefficient is not a finite number")
-        res = _local_terms(factors, coef, space, text)
+        res = local_factors(factors, coef, space, text)
         if res is None:
             continue
         c, local = res
         for name, table in tables.items():
             _check_charge(local, table, name, text, space)
-        for key, value in _units(local).items():
+        for key, value in matrix_units_of(local).items():
             units[key] = units.get(key, 0) + c * value
             unit_source.setdefault(key, text)
         site_parts = [[(site, tgt, amp, odd) for tgt, amp in _monomial_parts(m)] for site, m, odd in local]

@@ -74,7 +74,11 @@ def bit_map(space, perm, flip, ph=False):
             dest[space.offsets[i] + k] = space.offsets[j] + kk
         if flip:
             if site.kind == "spin":
-                flipmask |= 1 << int(space.offsets[j])
+                # S^z -> -S^z is v -> 2S - v, an XOR of every bit when 2S + 1 is a power of 2
+                if site.dim != 1 << site.nbits:
+                    raise SectorError(f"spin flip on {site.label()} sites is not supported (v -> 2S - v is no "
+                                      "bit flip there); use momentum or reflection sectors")
+                flipmask |= (site.dim - 1) << int(space.offsets[j])
             elif site.kind != "electron":
                 raise SectorError(f"spin flip is defined for spin and electron sites, not for {site.kind} sites")
         if ph:

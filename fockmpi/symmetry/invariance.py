@@ -34,22 +34,31 @@ def transformed(op, permutation, spin_flip=False, eta=None):
     return Operator(out)
 
 
-def check_invariance(H, generators):
-    """Raise :class:`SectorError` naming a term if ``H`` does not commute with a generator."""
-    from ..models.ops import format_term, normal_ordered
-    reference = normal_ordered(H)
+def check_invariance(H, generators, space):
+    """Raise :class:`SectorError` naming a term if ``H`` does not commute with a generator.
+
+    Compared as matrices on ``space`` (:func:`~fockmpi.models.matrix_units.matrix_units`), so
+    the verdict holds for spin-S sites and boson cutoffs alike.  Not collective."""
+    from ..models.matrix_units import matrix_units
+    reference, source = matrix_units(H, space)
+    scale = max([abs(v) for v in reference.values()] + [1e-300])
     for g in generators:
-        diff = normal_ordered(transformed(H, g.permutation, g.spin_flip, g.eta if g.particle_hole else None)) - reference
-        diff = normal_ordered(diff)
-        if diff.is_zero(1e-10):
+        image, image_source = matrix_units(transformed(H, g.permutation, g.spin_flip,
+                                                       g.eta if g.particle_hole else None), space)
+        worst, key = 0.0, None
+        for k in set(reference) | set(image):
+            d = abs(image.get(k, 0) - reference.get(k, 0))
+            if d > worst:
+                worst, key = d, k
+        if worst <= 1e-10 * scale:
             continue
-        factors, coef = max(diff.terms.items(), key=lambda kv: abs(kv[1]))
-        have = reference.terms.get(factors, 0)
-        term = " ".join(format_term(factors).split()[1:])
+        term = source.get(key) or image_source[key]
+        elements = " ".join(f"|{new}><{old}|_{site}" for site, new, old in key)
         raise SectorError(
-            f"the Hamiltonian is not invariant under the symmetry '{g.name}': after the transformation "
-            f"the term {term} has the coefficient {_fmt(have + coef)}, in H it has {_fmt(have)}; "
-            "drop the symmetry from [sector] or make the couplings symmetric")
+            f"the Hamiltonian is not invariant under the symmetry '{g.name}': the matrix element "
+            f"{elements} (from the term {term}) is {_fmt(image.get(key, 0))} after the transformation "
+            f"and {_fmt(reference.get(key, 0))} in H; drop the symmetry from [sector] or make the couplings "
+            "symmetric")
 
 
 def check_sector_preserved(sector, generators):
