@@ -14,8 +14,7 @@ import numpy as np
 
 from .. import __version__, runtime
 from ..basis.ranking import RankingTables
-from ..basis.symmetric import SymmetricBasis
-from ..basis.u1 import U1Basis
+from ..basis.make import make_basis
 from ..errors import CapacityError, SectorError
 from ..jobfile.spec import read_job
 from ..operator.compile import compile_operator
@@ -72,7 +71,7 @@ def build_problem(job, output_path=None):
     space, H = spec.model
     groups = sector_groups(lattice, space, H, sector, choices)
     group = groups[0] if len(choices) == 1 else None
-    compiled = compile_operator(H, space, sector.names)
+    compiled = compile_operator(H, space, sector.names, parities=sector.parities)
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
                    spec.write_vectors, group, groups if len(choices) > 1 else None)
 
@@ -185,10 +184,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                      f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
     with timer.phase("basis"), collective_errors(comm):
-        if problem.group is None:
-            basis = U1Basis(problem.sector, comm.rank, comm.size)
-        else:
-            basis = SymmetricBasis(problem.sector, problem.group, comm, show_progress=not quiet)
+        basis = make_basis(problem.sector, problem.group, comm, show_progress=not quiet)
     with collective_errors(comm):  # (a symmetric sector: only its lower bound was known before)
         runtime.check_index_width(basis.dim)
     if not quiet and problem.group is None:
@@ -279,7 +275,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         with timer.phase("basis"):
             try:
                 with collective_errors(comm):
-                    basis = SymmetricBasis(problem.sector, group, comm)
+                    basis = make_basis(problem.sector, group, comm)
                     runtime.check_index_width(basis.dim)
             except SectorError as e:
                 if "empty" not in str(e):

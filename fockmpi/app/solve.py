@@ -16,8 +16,7 @@ import numpy as np
 
 from ..basis.ranking import RankingTables
 from ..basis.sector import Sector
-from ..basis.symmetric import SymmetricBasis
-from ..basis.u1 import U1Basis
+from ..basis.make import make_basis
 from ..errors import SectorError, StackError
 from ..operator.compile import compile_operator
 from ..parallel import available_memory_bytes, collective_errors, print0, ranks_on_this_node
@@ -169,7 +168,7 @@ def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **so
     else:
         group = symmetry_group(model, sector, **symmetries)
     settings = SolverSettings(nev=nev, **solver)
-    compiled = compile_operator(model.hamiltonian, model.space, sector.names)
+    compiled = compile_operator(model.hamiltonian, model.space, sector.names, parities=sector.parities)
     real = compiled.is_real and (group is None or group.is_real)
     rt = runtime if runtime is not None else _default_runtime(real)
     comm = rt.comm
@@ -178,8 +177,7 @@ def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **so
                          "PETSc of this process is real: a process loads one PETSc, so start "
                          "rt = fockmpi.Runtime.start(\"complex\") before the first solve and pass runtime=rt")
     with collective_errors(comm):
-        basis = (U1Basis(sector, comm.rank, comm.size) if group is None else
-                 SymmetricBasis(sector, group, comm, show_progress=not quiet))
+        basis = make_basis(sector, group, comm, show_progress=not quiet)
         check_index_width(basis.dim)
     op = build_operator(compiled, settings, basis, comm, rt.PETSc, quiet)
     try:

@@ -1,6 +1,10 @@
-"""U(1) sectors: fixed values of the conserved charges of a space."""
+"""Sectors of conserved charges: fixed values of U(1) charges, and Z2 parities exp(i pi Q) of a charge."""
+import numpy as np
+
 from ..errors import SectorError
 from ..models.space import CHARGE_SCALE
+
+PARITY_SUFFIX = "_parity"
 
 
 class Sector:
@@ -12,14 +16,20 @@ class Sector:
     charges : dict
         Charge name -> value in physical units (``Sz`` may be half-integer).  For electrons
         any consistent subset of ``N``, ``N_up``, ``N_dn``, ``Sz`` is accepted and reduced to
-        independent charges.  An empty dict means the whole space.
+        independent charges.  ``Q_parity`` -> +1 or -1 fixes the Z2 parity ``exp(i pi Q)`` of a
+        charge Q whose value is not fixed (``N_exc_parity = 1`` for the Rabi and Dicke
+        models: an even number of excitations).  An empty dict means the whole space.
     """
 
     def __init__(self, space, charges=None):
         self.space = space
         self.values = dict(charges or {})
         self.internal = {}
+        self.parities = {}
         for name, value in self.values.items():
+            if name.endswith(PARITY_SUFFIX):
+                self._add_parity(name, value)
+                continue
             table = space.charge_table(name)  # raises for unknown names
             del table
             scaled = value * CHARGE_SCALE.get(name, 1)
@@ -29,6 +39,43 @@ class Sector:
             self.internal[name] = int(round(scaled))  # noqa: RUF046 - numpy scalars round to floats
         self._reduce_electrons()
         self._check_ranges()
+
+    def _add_parity(self, key, value):
+        name = key[:-len(PARITY_SUFFIX)]
+        if name not in self.space.charge_names():
+            raise SectorError(f"[sector] {key}: {name!r} is not a charge of {self.space.describe()} "
+                              f"(charges: {', '.join(self.space.charge_names())})")
+        if isinstance(value, bool) or value not in (1, -1):
+            raise SectorError(f"[sector] {key} = {value!r}: expected 1 (even {name}) or -1 (odd {name})")
+        if CHARGE_SCALE.get(name, 1) != 1:
+            raise SectorError(f"[sector] {key}: the parity of {name} is not a Z2 charge here (half-integer "
+                              "values); use the parity of an integer charge such as N_exc")
+        if name in self.values:
+            raise SectorError(f"[sector] {key} and {name} both given: fixing {name} fixes its parity")
+        self.parities[name] = int(value)
+
+    def parity_filter(self):
+        """None without parities; else a vectorized ``states (packed uint64) -> bool`` that is
+        true where every fixed parity holds (what a constrained basis keeps).  Not collective."""
+        if not self.parities:
+            return None
+        space = self.space
+        tables = {name: space.charge_table(name) for name in self.parities}
+        offsets = [np.uint64(o) for o in space.offsets]
+        masks = [np.uint64((1 << s.nbits) - 1) for s in space.sites]
+        wanted = {name: 0 if sign == 1 else 1 for name, sign in self.parities.items()}
+
+        def parity(states):
+            ok = np.ones(len(states), dtype=np.bool_)
+            for name, table in tables.items():
+                q = np.zeros(len(states), dtype=np.int64)
+                for i in range(space.nsites):  # a loop over sites, vectorized over states
+                    q += table[i][((states >> offsets[i]) & masks[i]).astype(np.int64)]
+                ok &= (q & 1) == wanted[name]
+            return ok
+
+        parity.__name__ = ",".join(f"{n}{PARITY_SUFFIX}={v:+d}" for n, v in sorted(self.parities.items()))
+        return parity
 
     def _reduce_electrons(self):
         """N, N_up, N_dn, Sz of electrons are not independent: keep an independent subset."""
@@ -82,11 +129,13 @@ class Sector:
         return sorted(self.internal)
 
     def label(self):
-        """Human-readable label such as ``Sz=0`` or ``N_up=6,N_dn=6``."""
-        if not self.internal:
-            return "full space"
-        return ",".join(f"{k}={v / CHARGE_SCALE.get(k, 1):g}" for k, v in sorted(self.internal.items()))
+        """Human-readable label such as ``Sz=0``, ``N_up=6,N_dn=6`` or ``N_exc_parity=+1``."""
+        parts = [f"{k}={v / CHARGE_SCALE.get(k, 1):g}" for k, v in sorted(self.internal.items())]
+        parts += [f"{k}{PARITY_SUFFIX}={v:+d}" for k, v in sorted(self.parities.items())]
+        return ",".join(parts) or "full space"
 
     def physical_values(self):
-        """The independent charges in physical units, ``{name: value}``."""
-        return {k: v / CHARGE_SCALE.get(k, 1) for k, v in sorted(self.internal.items())}
+        """The independent charges in physical units, ``{name: value}`` (and parities, ``{Q_parity: +-1}``)."""
+        out = {k: v / CHARGE_SCALE.get(k, 1) for k, v in sorted(self.internal.items())}
+        out.update({k + PARITY_SUFFIX: v for k, v in sorted(self.parities.items())})
+        return out

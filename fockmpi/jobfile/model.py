@@ -1,12 +1,17 @@
 """[model] of a job file -> (Space, Operator), through the named constructors of fockmpi.models."""
 from ..errors import ConfigError, OperatorError
 from ..models import ops
+from ..models.cavity import dicke, jaynes_cummings, rabi, tavis_cummings
 from ..models.named import bose_hubbard, custom, heisenberg, hubbard, tV, tfim
 from ..models.space import MAX_SPIN, SITE_KINDS, spin_value
 from .table import Table
 
 
-MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "custom")
+MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "custom", "rabi", "jaynes_cummings",
+               "tavis_cummings", "dicke")
+
+# models that define their own sites: no [lattice]
+OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke")
 
 # [model] keys of each type: (key, default); the values go to the constructor as keywords
 _NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
@@ -19,11 +24,16 @@ _KEYS = {
     "tV": (("t", 1.0), ("V", 0.0), ("mu", 0.0)),
     "bose_hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
     "custom": (),
+    "rabi": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
+    "jaynes_cummings": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
+    "tavis_cummings": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
+    "dicke": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
 }
 
 
 _BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
-             "bose_hubbard": bose_hubbard, "custom": custom}
+             "bose_hubbard": bose_hubbard, "custom": custom, "rabi": rabi, "jaynes_cummings": jaynes_cummings,
+             "tavis_cummings": tavis_cummings, "dicke": dicke}
 
 
 def spin_from_table(t, key):
@@ -74,11 +84,16 @@ def extra_terms(entries, lattice, space, where="[[model.term]]"):
 
 def model_from_table(t: Table, lattice):
     """Read ``[model]``: a :class:`~fockmpi.models.named.Model` (``space, H = model`` unpacks it).
-    Not collective."""
+    ``lattice`` is None for the models that define their own sites (OWN_SITES).  Not collective."""
     kind = t.get("type", "str", choices=MODEL_TYPES)
     kwargs = {key: t.get(key, "float", default) for key, default in _KEYS["heisenberg" if kind == "xxz" else kind]}
-    if kind == "bose_hubbard":
+    if kind == "bose_hubbard" or kind in OWN_SITES:
         kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
+    if kind in ("tavis_cummings", "dicke"):
+        collective = t.get("collective", "bool", False)
+        kwargs["N"] = t.get("N", "int", check=(lambda v: 1 <= v <= (100 if collective else 56),
+                                              "between 1 and 100 (collective) or 56 (explicit spins)"))
+        kwargs["collective"] = collective
     if kind == "custom":
         kwargs["site"] = t.get("site", "str", choices=SITE_KINDS)
         if kwargs["site"] == "boson":
@@ -86,8 +101,8 @@ def model_from_table(t: Table, lattice):
     if kind in ("heisenberg", "xxz") or (kind == "custom" and kwargs["site"] == "spin"):
         if "S" in t:
             kwargs["S"] = spin_from_table(t, "S")
-    model = _BUILDERS[kind](lattice, **kwargs)
-    model = model + extra_terms(t.get("term", "list", []), lattice, model.space)
+    model = _BUILDERS[kind](**kwargs) if kind in OWN_SITES else _BUILDERS[kind](lattice, **kwargs)
+    model = model + extra_terms(t.get("term", "list", []), model.lattice, model.space)
     model.name = kind
     t.finish()
     if not model.hamiltonian.terms:

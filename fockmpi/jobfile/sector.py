@@ -1,6 +1,6 @@
 """[sector] of a job file -> the U(1) sector and every combination of symmetry generators asked
 for (:func:`fockmpi.symmetry.sectors.symmetry_sectors` does the work; this reads the keys)."""
-from ..basis.sector import Sector
+from ..basis.sector import PARITY_SUFFIX, Sector
 from ..errors import ConfigError, did_you_mean
 from ..symmetry.sectors import SYMMETRY_KEYS, symmetry_sectors
 from .table import Table
@@ -13,10 +13,14 @@ def sector_from_table(t: Table, space):
     for key in t.data:
         if key in SYMMETRY_KEYS:
             continue
+        if key.endswith(PARITY_SUFFIX) and key[:-len(PARITY_SUFFIX)] in names:
+            values[key] = t.get(key, "int", choices=(1, -1))
+            continue
         if key not in names:
-            raise ConfigError(t.key(key), message=f"{t.key(key)}: not a charge of {'/'.join(space.kinds)} sites",
+            raise ConfigError(t.key(key), message=f"{t.key(key)}: not a charge of {space.describe()}",
                               hint=did_you_mean(key, list(names) + list(SYMMETRY_KEYS))
-                              or f"charges: {', '.join(names) or 'none'}; symmetries: {', '.join(SYMMETRY_KEYS)}")
+                              or f"charges: {', '.join(names) or 'none'} (or the parity of one, such as "
+                              f"{names[0] if names else 'N'}{PARITY_SUFFIX} = 1); symmetries: {', '.join(SYMMETRY_KEYS)}")
         values[key] = t.get(key, "float")
     return Sector(space, values)
 

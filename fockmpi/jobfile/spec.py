@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from .lattice import lattice_from_table
-from .model import model_from_table
+from .model import OWN_SITES, model_from_table
 from .sector import sector_choices, sector_from_table
 from .solver import settings_from_table
 
@@ -32,8 +32,16 @@ class JobSpec:
 
 def read_job(job, output_path=None):
     """Every section of ``job`` (a :class:`~fockmpi.jobfile.table.Job`), checked key by key."""
-    lattice = lattice_from_table(job.table("lattice"))
-    model = model_from_table(job.table("model"), lattice)
+    model_table = job.table("model")
+    if model_table.data.get("type") in OWN_SITES:
+        if "lattice" in job.sections:
+            raise ConfigError("[lattice]", message=f"[lattice]: the {model_table.data['type']} model defines its "
+                              "own sites (the two-level systems, then the mode); remove [lattice]")
+        model = model_from_table(model_table, None)
+        lattice = model.lattice
+    else:
+        lattice = lattice_from_table(job.table("lattice"))
+        model = model_from_table(model_table, lattice)
     sector_table = job.table("sector")
     sector = sector_from_table(sector_table, model.space)
     choices = sector_choices(sector_table, lattice)

@@ -204,7 +204,9 @@ def parse_job(data, path="<job>", text=""):
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}]", "a table (a [section] header)", value)
     check_finite(data)
-    for name in ("lattice", "model"):
-        if name not in data:
-            raise ConfigError(f"[{name}]", message=f"{path}: the section [{name}] is missing")
+    if "model" not in data:
+        raise ConfigError("[model]", message=f"{path}: the section [model] is missing")
+    if "lattice" not in data and data["model"].get("type") not in ("rabi", "jaynes_cummings", "tavis_cummings",
+                                                                   "dicke"):
+        raise ConfigError("[lattice]", message=f"{path}: the section [lattice] is missing")
     return Job(path=path, text=text, sections=data)

@@ -217,7 +217,7 @@ def _monomial_parts(m):
     return parts
 
 
-def compile_operator(op, space, charges=(), check_hermitian=True):
+def compile_operator(op, space, charges=(), check_hermitian=True, parities=()):
     """Check ``op`` on ``space`` and turn it into a :class:`CompiledOperator`.  Not collective.
 
     Parameters
@@ -229,8 +229,13 @@ def compile_operator(op, space, charges=(), check_hermitian=True):
         raises :class:`~fockmpi.errors.SectorError` naming the term.
     check_hermitian : bool
         Raise :class:`~fockmpi.errors.HermiticityError` naming a term without its partner.
+    parities : sequence of str
+        Charges whose parity ``exp(i pi Q)`` the sector fixes: a term that changes Q by an odd
+        amount raises :class:`~fockmpi.errors.SectorError` (else the parity basis would
+        silently drop it).
     """
     tables = {name: space.charge_table(name) for name in charges}
+    parity_tables = {name: space.charge_table(name) for name in parities}
     monomials = {}
     units = {}
     unit_source = {}
@@ -245,6 +250,8 @@ def compile_operator(op, space, charges=(), check_hermitian=True):
         c, local = res
         for name, table in tables.items():
             _check_charge(local, table, name, text, space)
+        for name, table in parity_tables.items():
+            _check_charge(local, table, name, text, space, modulus=2)
         for key, value in matrix_units_of(local).items():
             units[key] = units.get(key, 0) + c * value
             unit_source.setdefault(key, text)
@@ -265,16 +272,22 @@ def compile_operator(op, space, charges=(), check_hermitian=True):
     return CompiledOperator(space, kept, is_real)
 
 
-def _check_charge(local, table, name, text, space):
+def _check_charge(local, table, name, text, space, modulus=None):
     delta = 0
     for site, m, _ in local:
         ts, vs = np.nonzero(m)
         changes = set((table[site, ts] - table[site, vs]).tolist())
+        if modulus:
+            changes = {c % modulus for c in changes}
         if len(changes) != 1:
-            raise SectorError(f"term {text!r} does not conserve {name} (the sector fixes {name}; "
+            fixed = f"the parity of {name}" if modulus else name
+            raise SectorError(f"term {text!r} does not conserve {fixed} (the sector fixes {fixed}; "
                               "remove the term or the sector constraint)")
         delta += changes.pop()
-    if delta != 0:
+    if modulus and delta % modulus:
+        raise SectorError(f"term {text!r} changes {name} by an odd amount, but the sector fixes the parity of "
+                          f"{name} ({name}_parity); remove the term or drop {name}_parity from [sector]")
+    if not modulus and delta != 0:
         from ..models.space import CHARGE_SCALE
         shown = delta / CHARGE_SCALE.get(name, 1)
         raise SectorError(f"term {text!r} changes {name} by {shown:+g}, but the sector fixes {name}; "
