@@ -10,6 +10,7 @@ no results file (what a notebook uses; the pipeline takes the same steps for a j
 Collective on the runtime's communicator (COMM_WORLD unless a :class:`~fockmpi.runtime.Runtime`
 is given): under ``mpirun`` every rank calls it with the same arguments.
 """
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,15 @@ def symmetry_group(model, sector, **labels):
     return sector_groups(model.lattice, model.space, model.hamiltonian, sector, choices)[0]
 
 
+def _on_layers(generator, layers, n):
+    """A lattice generator acting on every layer of a space with ``layers`` sites per lattice site."""
+    if layers == 1 or generator.permutation is None:
+        return generator
+    perm = tuple(k * n + int(p) for k in range(layers) for p in generator.permutation)
+    eta = None if generator.eta is None else tuple(generator.eta) * layers
+    return dataclasses.replace(generator, permutation=perm, eta=eta)
+
+
 def sector_groups(lattice, space, hamiltonian, sector, choices):
     """The :class:`~fockmpi.symmetry.group.SymmetryGroup` of every sector in ``choices`` (lists
     of generators, as :func:`~fockmpi.symmetry.sectors.symmetry_sectors` gives them; None for an
@@ -79,13 +89,16 @@ def sector_groups(lattice, space, hamiltonian, sector, choices):
     other labels alone; where particle-hole anticommutes with a translation (it shifts the
     momentum by pi), without it too.  Each reduced sector is listed once.
     """
+    layers = space.nsites // lattice.nsites  # (a Model checks that it divides)
+    choices = [[_on_layers(g, layers, lattice.nsites) for g in gens] for gens in choices]
     distinct = {(g.name, g.permutation, g.spin_flip): g for gens in choices for g in gens}
     check_sector_preserved(sector, list(distinct.values()))
     check_invariance(hamiltonian, list(distinct.values()), space)
     samples = sample_states(sector) if any(g.particle_hole for g in distinct.values()) else None
 
     def make(gens):
-        return SymmetryGroup(lattice.nsites, gens, lattice_cells(lattice), space, samples)
+        # the kernels' fast translations assume the lattice's own sites; layers use the tables
+        return SymmetryGroup(space.nsites, gens, lattice_cells(lattice) if layers == 1 else None, space, samples)
 
     groups, seen = [], set()
     for gens in choices:

@@ -2,13 +2,13 @@
 from ..errors import ConfigError, OperatorError
 from ..models import ops
 from ..models.cavity import dicke, jaynes_cummings, rabi, tavis_cummings
-from ..models.named import bose_hubbard, custom, heisenberg, hubbard, tV, tfim
+from ..models.named import bose_hubbard, custom, heisenberg, holstein, hubbard, hubbard_holstein, tV, tfim
 from ..models.space import MAX_SPIN, SITE_KINDS, spin_value
 from .table import Table
 
 
-MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "custom", "rabi", "jaynes_cummings",
-               "tavis_cummings", "dicke")
+MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "holstein", "hubbard_holstein", "custom",
+               "rabi", "jaynes_cummings", "tavis_cummings", "dicke")
 
 # models that define their own sites: no [lattice]
 OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke")
@@ -23,6 +23,8 @@ _KEYS = {
     "hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
     "tV": (("t", 1.0), ("V", 0.0), ("mu", 0.0)),
     "bose_hubbard": (("t", 1.0), ("U", 0.0), ("mu", 0.0)),
+    "holstein": (("t", 1.0), ("omega", 1.0), ("g", 0.0)),
+    "hubbard_holstein": (("t", 1.0), ("U", 0.0), ("omega", 1.0), ("g", 0.0), ("mu", 0.0)),
     "custom": (),
     "rabi": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
     "jaynes_cummings": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
@@ -32,8 +34,9 @@ _KEYS = {
 
 
 _BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
-             "bose_hubbard": bose_hubbard, "custom": custom, "rabi": rabi, "jaynes_cummings": jaynes_cummings,
-             "tavis_cummings": tavis_cummings, "dicke": dicke}
+             "bose_hubbard": bose_hubbard, "holstein": holstein, "hubbard_holstein": hubbard_holstein,
+             "custom": custom, "rabi": rabi, "jaynes_cummings": jaynes_cummings, "tavis_cummings": tavis_cummings,
+             "dicke": dicke}
 
 
 def spin_from_table(t, key):
@@ -87,7 +90,7 @@ def model_from_table(t: Table, lattice):
     ``lattice`` is None for the models that define their own sites (OWN_SITES).  Not collective."""
     kind = t.get("type", "str", choices=MODEL_TYPES)
     kwargs = {key: t.get(key, "float", default) for key, default in _KEYS["heisenberg" if kind == "xxz" else kind]}
-    if kind == "bose_hubbard" or kind in OWN_SITES:
+    if kind in ("bose_hubbard", "holstein", "hubbard_holstein") or kind in OWN_SITES:
         kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
     if kind in ("tavis_cummings", "dicke"):
         collective = t.get("collective", "bool", False)

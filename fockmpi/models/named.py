@@ -19,6 +19,10 @@ hubbard            -t sum_<ij>,s J_ij (cdag_is c_js + h.c.) + U sum_i n_i,up n_i
 tV                 -t sum_<ij> J_ij (cdag_i c_j + h.c.) + V sum_<ij> J_ij n_i n_j - mu sum_i n_i
 bose_hubbard       -t sum_<ij> J_ij (bdag_i b_j + h.c.) + U/2 sum_i n_i (n_i - 1) - mu sum_i n_i
                    (occupation cutoff ``nmax`` required)
+holstein           -t sum_<ij> J_ij (cdag_i c_j + h.c.) + omega sum_i bdag_i b_i
+                   + g sum_i n_i (b_i + bdag_i)   (spinless fermions, one phonon mode per site
+                   with cutoff ``nmax``; at t = 0 an occupied site lowers E by g^2/omega)
+hubbard_holstein   hubbard + omega sum_i bdag_i b_i + g sum_i (n_i,up + n_i,dn) (b_i + bdag_i)
 custom             only the terms below; ``site`` = spin | fermion | electron | boson
                    (with ``S`` for spins, ``nmax`` for bosons)
 =================  ========================================================================
@@ -37,7 +41,7 @@ Any model also takes ``[[model.term]]`` entries, added to its Hamiltonian::
     hc = true             # optional: add the hermitian conjugate
 """
 from . import ops
-from .space import Space
+from .space import LocalSpace, Space
 
 
 def _bonds(lattice, name, where):
@@ -54,6 +58,17 @@ class Model:
 
     def __init__(self, name, lattice, space, hamiltonian):
         self.name, self.lattice, self.space, self.hamiltonian = name, lattice, space, hamiltonian
+        if space.nsites % lattice.nsites:
+            from ..errors import OperatorError
+            raise OperatorError(f"a model on {lattice.nsites} lattice sites needs a multiple of {lattice.nsites} "
+                                f"sites in its space, found {space.nsites}")
+
+    @property
+    def layers(self):
+        """Sites of the space per lattice site: site ``k * lattice.nsites + i`` is the k-th local
+        space (layer) of lattice site ``i`` (Holstein: electrons, then their phonon modes), so
+        lattice symmetries move every layer alike."""
+        return self.space.nsites // self.lattice.nsites
 
     def __add__(self, other):
         if not isinstance(other, ops.Operator):
@@ -137,6 +152,34 @@ def bose_hubbard(lattice, nmax, t=1.0, U=0.0, mu=0.0, bonds="nn"):
         if mu:
             H += -mu * ni
     return Model("bose_hubbard", lattice, Space.uniform("boson", lattice.nsites, nmax=nmax), H)
+
+
+def holstein(lattice, nmax, t=1.0, omega=1.0, g=0.0, bonds="nn"):
+    """``-t sum_<ij> J_ij (cdag_i c_j + h.c.) + omega sum_i bdag_i b_i + g sum_i n_i (b_i + bdag_i)``:
+    spinless fermions on sites ``0 .. n-1``, the phonon mode of site i on site ``n + i``."""
+    return _with_phonons("holstein", tV(lattice, t=t, bonds=bonds), "fermion", nmax, omega, g)
+
+
+def hubbard_holstein(lattice, nmax, t=1.0, U=0.0, omega=1.0, g=0.0, mu=0.0, bonds="nn"):
+    """``hubbard(t, U, mu) + omega sum_i bdag_i b_i + g sum_i (n_i,up + n_i,dn) (b_i + bdag_i)``:
+    electrons on sites ``0 .. n-1``, the phonon mode of site i on site ``n + i``."""
+    return _with_phonons("hubbard_holstein", hubbard(lattice, t=t, U=U, mu=mu, bonds=bonds), "electron", nmax,
+                         omega, g)
+
+
+def _with_phonons(name, electronic, kind, nmax, omega, g):
+    lattice = electronic.lattice
+    n = lattice.nsites
+    space = Space(list(electronic.space.sites) + [LocalSpace("boson", nmax)] * n)
+    H = ops.Operator(dict(electronic.hamiltonian.terms))
+    for i in range(n):
+        phonon = n + i
+        if omega:
+            H += omega * ops.nb(phonon)
+        if g:
+            density = ops.n(i) if kind == "fermion" else ops.n(i, "up") + ops.n(i, "dn")
+            H += g * density * (ops.b(phonon) + ops.bdag(phonon))
+    return Model(name, lattice, space, H)
 
 
 def custom(lattice, site, nmax=None, S=None):

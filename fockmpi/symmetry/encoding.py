@@ -79,8 +79,8 @@ def bit_map(space, perm, flip, ph=False):
                     raise SectorError(f"spin flip on {site.label()} sites is not supported (v -> 2S - v is no "
                                       "bit flip there); use momentum or reflection sectors")
                 flipmask |= (site.dim - 1) << int(space.offsets[j])
-            elif site.kind != "electron":
-                raise SectorError(f"spin flip is defined for spin and electron sites, not for {site.kind} sites")
+            elif site.kind == "fermion":  # (bosons, e.g. phonons, are left as they are)
+                raise SectorError("spin flip is defined for spin and electron sites, not for spinless fermions")
         if ph:
             if not site.fermion_bits:
                 raise SectorError(f"particle-hole is defined for fermion and electron sites, not for "
