@@ -125,3 +125,73 @@ def test_rabi_job_file(tmp_path, capsys):
         assert code == 2 and "Traceback" not in err and err.count("fockmpi: error:") == 1, err
         for needle in needles:
             assert needle in err, err
+
+
+MIXED = """
+[lattice]
+type = "custom"
+sites = 3
+[model]
+type = "custom"
+[[model.sites]]
+kind = "spin"
+S = 1
+sites = [0]
+[[model.sites]]
+kind = "spin"
+sites = [1]
+[[model.sites]]
+kind = "boson"
+nmax = 8
+sites = [2]
+[[model.term]]
+op = "bdag_2 b_2"
+[[model.term]]
+op = "Sz_0"
+coef = 0.7
+[[model.term]]
+op = "Sz_1"
+[[model.term]]
+op = "S+_0 b_2"
+coef = 0.2
+hc = true
+[[model.term]]
+op = "S+_1 b_2"
+coef = 0.3
+hc = true
+[sector]
+N_exc = 3
+[solver]
+nev = 3
+"""
+
+
+def test_a_job_with_a_local_space_per_site(tmp_path, capsys):
+    """A spin-1, a spin-1/2 and a mode in one basis, operator strings on each, N_exc combining
+    both spins and the mode: against the dense matrix."""
+    from fockmpi.io.results import read_results
+    D = DenseSystem([("spin", 1), "spin", ("boson", 8)])
+    b = D.b(2)
+    H = b.T @ b + 0.7 * D.spin(0, "z") + D.spin(1, "z")
+    for site, g in ((0, 0.2), (1, 0.3)):
+        h = g * D.spin(site, "+") @ b
+        H = H + h + h.T
+    exact = D.sector_eigvals(H, N_exc=3)
+    path = tmp_path / "mixed.toml"
+    path.write_text(MIXED)
+    assert cli.main(["run", str(path), "-o", str(tmp_path / "m.h5"), "--quiet"]) == 0
+    found = read_results(str(tmp_path / "m.h5"))
+    assert np.allclose(found["eigenvalues"][:3], exact[:3], atol=1e-10) and len(exact) == 6
+    capsys.readouterr()
+    for old, new, needles in (
+            ("sites = [1]", "sites = [0]", ["site 0 is already given"]),
+            ("sites = [2]", "sites = [3]", ["no local space for site 2"]),
+            ("S = 1\n", "S = 1\nnmax = 3\n", ["unknown key 'nmax'"]),
+            ('kind = "boson"', 'kind = "photon"', ["[[model.sites]] #3 kind", "boson"]),
+            ('op = "S+_1 b_2"', 'op = "S+_2 b_1"', ["S+", "site 2", "boson"])):
+        path.write_text(MIXED.replace(old, new, 1))
+        code = cli.main(["info", str(path)])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err and err.count("fockmpi: error:") == 1, err
+        for needle in needles:
+            assert needle in err, err

@@ -60,7 +60,8 @@ class Problem:
         m = self.model_name
         lat = self.lattice
         shape = f" {lat.size} {'/'.join(sorted(set(lat.boundary)))}" if lat.size else f" ({lat.nsites} sites)"
-        return f"{m} on {lat.kind}{shape}"
+        labels = {site.label() for site in self.space.sites}
+        return f"{m} on {lat.kind}{shape}" + (f" ({self.space.describe()})" if len(labels) > 1 else "")
 
 
 def build_problem(job, output_path=None):

@@ -3,7 +3,8 @@ from ..errors import ConfigError, OperatorError
 from ..models import ops
 from ..models.cavity import dicke, jaynes_cummings, rabi, tavis_cummings
 from ..models.named import bose_hubbard, custom, heisenberg, holstein, hubbard, hubbard_holstein, tV, tfim
-from ..models.space import MAX_SPIN, SITE_KINDS, spin_value
+from ..models.named import Model
+from ..models.space import MAX_SPIN, SITE_KINDS, LocalSpace, Space, spin_value
 from .table import Table
 
 
@@ -37,6 +38,45 @@ _BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard
              "bose_hubbard": bose_hubbard, "holstein": holstein, "hubbard_holstein": hubbard_holstein,
              "custom": custom, "rabi": rabi, "jaynes_cummings": jaynes_cummings, "tavis_cummings": tavis_cummings,
              "dicke": dicke}
+
+
+def mixed_space(entries, lattice, where="[[model.sites]]"):
+    """The space of ``[[model.sites]]`` entries (``kind``, ``sites`` = a list or "all", and ``S``
+    or ``nmax``): every site of the space named once.  The space has the lattice's sites, or a
+    whole multiple of them (layers: site ``k n + i`` sits on lattice site ``i``, and lattice
+    symmetries move every layer alike).  Not collective."""
+    if not entries:
+        raise ConfigError(where, "at least one entry: kind = \"spin\", sites = [0, 1]", entries)
+    kinds = {}
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} #{n + 1}", "a table with kind and sites", entry)
+        e = Table(entry, f"{where} #{n + 1}")
+        kind = e.get("kind", "str", choices=SITE_KINDS)
+        nmax = e.get("nmax", "int", check=_NMAX_RANGE) if kind == "boson" else None
+        S = spin_from_table(e, "S") if kind == "spin" and "S" in e else None
+        sites = e.data.get("sites")
+        e.used.add("sites")
+        e.finish()
+        if sites == "all":
+            sites = list(range(lattice.nsites))
+        if not isinstance(sites, list) or not sites or not all(
+                isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in sites):
+            raise ConfigError(e.key("sites"), "\"all\" or a list of site indices 0, 1, ...", sites)
+        for i in sites:
+            if i in kinds:
+                raise ConfigError(e.key("sites"), message=f"{e.key('sites')}: site {i} is already given "
+                                  f"(by {kinds[i][0]}); every site has one local space")
+            kinds[i] = (e.where, LocalSpace(kind, nmax, S))
+    count = max(kinds) + 1
+    missing = sorted(set(range(count)) - set(kinds))
+    if missing:
+        raise ConfigError(where, message=f"{where}: no local space for site{'s' if len(missing) > 1 else ''} "
+                          f"{', '.join(map(str, missing[:8]))}; every site 0..{count - 1} needs one")
+    if count % lattice.nsites:
+        raise ConfigError(where, message=f"{where}: {count} sites, but the lattice has {lattice.nsites}; give "
+                          f"the lattice's sites (or a whole multiple of them: one layer per local space)")
+    return Space([kinds[i][1] for i in range(count)])
 
 
 def spin_from_table(t, key):
@@ -97,14 +137,22 @@ def model_from_table(t: Table, lattice):
         kwargs["N"] = t.get("N", "int", check=(lambda v: 1 <= v <= (100 if collective else 56),
                                               "between 1 and 100 (collective) or 56 (explicit spins)"))
         kwargs["collective"] = collective
-    if kind == "custom":
+    mixed = kind == "custom" and "sites" in t
+    if mixed and "site" in t:
+        raise ConfigError(t.key("site"), message="[model]: give 'site' (one kind for every site) or "
+                          "[[model.sites]] (the kind of each site), not both")
+    if kind == "custom" and not mixed:
         kwargs["site"] = t.get("site", "str", choices=SITE_KINDS)
         if kwargs["site"] == "boson":
             kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
-    if kind in ("heisenberg", "xxz") or (kind == "custom" and kwargs["site"] == "spin"):
-        if "S" in t:
-            kwargs["S"] = spin_from_table(t, "S")
-    model = _BUILDERS[kind](**kwargs) if kind in OWN_SITES else _BUILDERS[kind](lattice, **kwargs)
+    if (kind in ("heisenberg", "xxz") or kwargs.get("site") == "spin") and "S" in t:
+        kwargs["S"] = spin_from_table(t, "S")
+    if mixed:
+        model = Model("custom", lattice, mixed_space(t.get("sites", "list"), lattice), ops.Operator())
+    elif kind in OWN_SITES:
+        model = _BUILDERS[kind](**kwargs)
+    else:
+        model = _BUILDERS[kind](lattice, **kwargs)
     model = model + extra_terms(t.get("term", "list", []), model.lattice, model.space)
     model.name = kind
     t.finish()
