@@ -278,3 +278,12 @@ def test_dimension_beyond_32bit_indices_is_refused_or_uses_64bit_build():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=MPI_ENV, timeout=120,
                        check=False)
     assert "REFUSED" in r.stdout and "64-bit" in r.stdout or "INT 8" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("job", sorted(f for f in os.listdir(os.path.join(ROOT, "jobs")) if f.endswith(".toml")))
+def test_every_example_job_is_valid(job, capsys):
+    """``fockmpi info`` reads every job of jobs/ without an error (the examples stay in step with the
+    job-file syntax)."""
+    from fockmpi.app import cli
+    assert cli.main(["info", os.path.join(ROOT, "jobs", job)]) == 0, capsys.readouterr().err
+    assert "dim" in capsys.readouterr().out
