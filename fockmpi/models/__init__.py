@@ -5,7 +5,7 @@ from .cavity import dicke, jaynes_cummings, rabi, tavis_cummings
 from .lattice import Lattice, custom_lattice, make_lattice
 from .named import Model, bose_hubbard, custom, heisenberg, holstein, hubbard, hubbard_holstein, tfim, tV
 from .ops import Operator
-from .space import Space
+from .space import LocalSpace, Space
 
-__all__ = ["Lattice", "Model", "Operator", "Space", "bose_hubbard", "custom", "custom_lattice", "dicke", "heisenberg",
+__all__ = ["Lattice", "LocalSpace", "Model", "Operator", "Space", "bose_hubbard", "custom", "custom_lattice", "dicke", "heisenberg",
            "holstein", "hubbard", "hubbard_holstein", "jaynes_cummings", "make_lattice", "rabi", "tV", "tavis_cummings", "tfim"]
