@@ -33,12 +33,14 @@ def _dim(kind):
         return 4
     if kind[0] == "spin":
         return int(round(2 * kind[1])) + 1
+    if kind[0] == "link":
+        return 2 * kind[1] + 1
     return kind[1] + 1
 
 
 class DenseSystem:
     """Full-space operators for a list of site kinds: 'spin' (1/2), ('spin', S), 'fermion',
-    'electron', ('boson', nmax)."""
+    'electron', ('boson', nmax), ('link', Lambda)."""
 
     def __init__(self, kinds):
         self.kinds = kinds
@@ -108,6 +110,13 @@ class DenseSystem:
              "y": np.array([[0, .5j], [-.5j, 0]])}[which]  # local basis (down=0, up=1)
         return _kron_site({site: m}, self.dims)
 
+    def link(self, site, which):
+        """A gauge link ('link', Lambda): "U" raises the field E = -Lambda .. Lambda by one, "E" is E."""
+        lam = self.kinds[site][1]
+        d = 2 * lam + 1
+        m = np.diag(np.ones(d - 1), -1) if which == "U" else np.diag(np.arange(-lam, lam + 1.0))
+        return _kron_site({site: m}, self.dims)
+
     def charges(self):
         """Dict of per-basis-state charges: N (fermions, or bosons where there are no
         fermions), N_up, N_dn, Sz (spins and electrons), N_b (bosons), N_exc (bosons and
@@ -128,6 +137,8 @@ class DenseSystem:
                 out["N_up"] += up
                 out["N_dn"] += dn
                 out["Sz"] += 0.5 * (up - dn)
+            elif k[0] == "link":
+                pass
             else:
                 out["N_b"] += v[:, i]
                 out["N_exc"] += v[:, i]

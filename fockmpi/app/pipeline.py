@@ -17,7 +17,7 @@ from ..basis.ranking import RankingTables
 from ..basis.make import make_basis
 from ..errors import CapacityError, SectorError
 from ..jobfile.spec import read_job
-from ..operator.compile import compile_operator
+from ..operator.compile import check_gauss_law, compile_operator
 from ..parallel import (
     PhaseTimer,
     available_memory_bytes,
@@ -46,6 +46,8 @@ class Problem:
     write_vectors: bool
     group: object = None  # SymmetryGroup of the lattice-symmetry sector, or None
     groups: list = None   # every sector of a job with "all" (then group is None)
+    gauss: object = None  # the model's GaussLaw, when its basis is the physical states
+    constraint: object = None  # the model's predicate on states (a Rydberg blockade), or None
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -73,8 +75,11 @@ def build_problem(job, output_path=None):
     groups = sector_groups(lattice, space, H, sector, choices)
     group = groups[0] if len(choices) == 1 else None
     compiled = compile_operator(H, space, sector.names, parities=sector.parities)
+    gauss = spec.model.gauss
+    if gauss is not None:
+        check_gauss_law(H, space, gauss)
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
-                   spec.write_vectors, group, groups if len(choices) > 1 else None)
+                   spec.write_vectors, group, groups if len(choices) > 1 else None, gauss, spec.model.constraint)
 
 
 def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
@@ -90,11 +95,14 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
     planner's estimate of the whole run (:func:`fockmpi.app.plan.fit_problem`: the stored matrix or
     the matrix-free operator as ``[solver] storage`` says) must fit as well.
     """
+    from .plan import is_enumerated, upper_dimension
     out = []
-    u1 = RankingTables(problem.sector).dim
+    u1 = upper_dimension(problem)
     groups = [problem.group] if problem.groups is None else problem.groups
     order = min((g.order for g in groups if g is not None), default=1)
-    lower = -(-u1 // order)
+    # an enumerated basis (Gauss's law, a constraint, a parity) has no lower bound before it is
+    # built; its index width is checked once it is
+    lower = 1 if is_enumerated(problem) else -(-u1 // order)
     try:
         runtime.check_index_width(lower)
     except CapacityError as err:
@@ -185,7 +193,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                      f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
     with timer.phase("basis"), collective_errors(comm):
-        basis = make_basis(problem.sector, problem.group, comm, show_progress=not quiet)
+        basis = make_basis(problem.sector, problem.group, comm, show_progress=not quiet, gauss=problem.gauss,
+                           constraint=problem.constraint)
     with collective_errors(comm):  # (a symmetric sector: only its lower bound was known before)
         runtime.check_index_width(basis.dim)
     if not quiet and problem.group is None:
@@ -276,7 +285,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         with timer.phase("basis"):
             try:
                 with collective_errors(comm):
-                    basis = make_basis(problem.sector, group, comm)
+                    basis = make_basis(problem.sector, group, comm, constraint=problem.constraint)
                     runtime.check_index_width(basis.dim)
             except SectorError as e:
                 if "empty" not in str(e):
@@ -373,13 +382,15 @@ def describe_job(job, ranks=1, memory_per_node=None, cores_per_node=None):
     memory and processors."""
     from .plan import estimate, recommend
     t0 = time.perf_counter()
+    from .plan import is_enumerated, upper_dimension
     problem = build_problem(job)
-    u1 = RankingTables(problem.sector).dim
+    u1 = upper_dimension(problem)
     if u1 == 0:
         raise SectorError(f"the sector {problem.sector.label()} is empty for this lattice")
     # the symmetric dimension needs the orbit scan: exact for moderate sectors (one rank scans
     # ~1e7 states per second), else the estimate U(1) dimension / group order
-    est = estimate(problem, ranks, count_symmetric=problem.group is not None and u1 <= EXACT_SYMMETRIC_INFO)
+    est = estimate(problem, ranks, count_symmetric=(problem.group is not None or is_enumerated(problem))
+                   and u1 <= EXACT_SYMMETRIC_INFO)
     t_dim = time.perf_counter() - t0
     # the solver options are tried as run would (PETSc starts; a second or so)
     from ..solvers.eigen import check_options

@@ -154,6 +154,38 @@ class Estimate:
         return max(1, by_cores, by_memory)
 
 
+def is_enumerated(problem):
+    """True when the basis is a list of allowed states (Gauss's law, a constraint, a parity) rather
+    than a whole U(1) sector."""
+    return problem.gauss is not None or problem.constraint is not None or bool(problem.sector.parities)
+
+
+def upper_dimension(problem):
+    """An upper bound of the basis dimension without building it (Python int): the U(1)
+    dimension, or for Gauss's law the matter sector's times the free boundary fields.  Not
+    collective."""
+    if problem.gauss is None:
+        return RankingTables(problem.sector).dim
+    from ..basis.gauss import _matter_sector
+    matter = RankingTables(_matter_sector(problem.sector, problem.gauss.nsites)).dim
+    return matter * (max(s.dim for s in problem.space.sites[problem.gauss.nsites:]) if problem.gauss.periodic else 1)
+
+
+def _enumerated_estimate(problem, ranks, count):
+    """(dimension, exact, entries per row, remote share) of an enumerated basis: counted on one
+    rank when ``count`` (at most ~5e7 states scanned), else its upper bound; rows bounded by the
+    operator's monomials (no ranking to sample them with)."""
+    bound = upper_dimension(problem)
+    dim, exact = bound, False
+    if count:
+        from mpi4py import MPI
+
+        from ..basis.make import make_basis
+        dim, exact = make_basis(problem.sector, problem.group, MPI.COMM_SELF, gauss=problem.gauss,
+                                constraint=problem.constraint).dim, True
+    return dim, exact, float(problem.compiled.max_row_length()), 0.5 if ranks > 1 else 0.0
+
+
 def estimate(problem, ranks, count_symmetric=False):
     """:class:`Estimate` of ``problem`` on ``ranks`` ranks.  Not collective (serial work only).
 
@@ -163,10 +195,13 @@ def estimate(problem, ranks, count_symmetric=False):
     remote share come from up to ``SAMPLE_ROWS`` rows spread over the U(1) sector, each row's
     owner taken as in a block split over ``ranks``.
     """
+    group = problem.group
+    if is_enumerated(problem):
+        dim, exact, per_row, remote = _enumerated_estimate(problem, ranks, count_symmetric)
+        return _estimate(problem, ranks, dim, exact, upper_dimension(problem), per_row, remote)
     tables = RankingTables(problem.sector)
     u1 = tables.dim
     dim, exact = u1, True
-    group = problem.group
     if group is not None:
         if count_symmetric:
             from mpi4py import MPI
@@ -176,12 +211,17 @@ def estimate(problem, ranks, count_symmetric=False):
         else:
             dim, exact = max(1, u1 // group.order), False
     per_row, remote = _sample_u1_rows(problem.compiled, tables, ranks)
+    return _estimate(problem, ranks, dim, exact, u1, per_row, remote)
+
+
+def _estimate(problem, ranks, dim, exact, u1, per_row, remote):
+    group = problem.group
     real = problem.compiled.is_real and (group is None or group.is_real)
     from ..solvers.eigen import default_ncv
     solver = problem.solver
     return Estimate(dimension=int(dim), exact=exact, u1_dimension=int(u1), ranks=int(ranks), per_row=per_row,
                     remote_share=remote, scalar_bytes=8 if real else 16, index_bytes=4 if dim < 2 ** 31 else 8,
-                    symmetric=group is not None, nev=solver.nev, ncv=solver.ncv or default_ncv(solver.nev))
+                    symmetric=group is not None or is_enumerated(problem), nev=solver.nev, ncv=solver.ncv or default_ncv(solver.nev))
 
 
 def _sample_u1_rows(compiled, tables, ranks, samples=SAMPLE_ROWS, run=16, index_t=np.int32, scalar_t=None):

@@ -19,7 +19,7 @@ from ..basis.ranking import RankingTables
 from ..basis.sector import Sector
 from ..basis.make import make_basis
 from ..errors import SectorError, StackError
-from ..operator.compile import compile_operator
+from ..operator.compile import check_gauss_law, compile_operator
 from ..parallel import available_memory_bytes, collective_errors, print0, ranks_on_this_node
 from ..runtime import Runtime, check_index_width
 from ..solvers.eigen import SolverSettings
@@ -182,6 +182,8 @@ def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **so
         group = symmetry_group(model, sector, **symmetries)
     settings = SolverSettings(nev=nev, **solver)
     compiled = compile_operator(model.hamiltonian, model.space, sector.names, parities=sector.parities)
+    if model.gauss is not None:
+        check_gauss_law(model.hamiltonian, model.space, model.gauss)
     real = compiled.is_real and (group is None or group.is_real)
     rt = runtime if runtime is not None else _default_runtime(real)
     comm = rt.comm
@@ -190,7 +192,8 @@ def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **so
                          "PETSc of this process is real: a process loads one PETSc, so start "
                          "rt = fockmpi.Runtime.start(\"complex\") before the first solve and pass runtime=rt")
     with collective_errors(comm):
-        basis = make_basis(sector, group, comm, show_progress=not quiet)
+        basis = make_basis(sector, group, comm, show_progress=not quiet, gauss=model.gauss,
+                           constraint=model.constraint)
         check_index_width(basis.dim)
     op = build_operator(compiled, settings, basis, comm, rt.PETSc, quiet)
     try:

@@ -3,15 +3,25 @@ from .symmetric import SymmetricBasis
 from .u1 import U1Basis
 
 
-def make_basis(sector, group, comm, show_progress=False):
+def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=None):
     """The basis of ``sector`` (charges and parities) and ``group`` (a SymmetryGroup or None).
     Collective on ``comm``.
 
     Without group and parities: :class:`U1Basis` (states ranked, nothing stored but this rank's
     block).  Otherwise :class:`SymmetricBasis`: the orbit representatives of the group (the
-    trivial group without one) that satisfy the parities, sorted across ranks.
+    trivial group without one) that satisfy the parities, sorted across ranks.  With ``gauss``
+    (a :class:`~fockmpi.models.gauge.GaussLaw`): :class:`~fockmpi.basis.gauss.GaussLawBasis`,
+    the physical states enumerated from the matter configurations.  ``constraint`` (a vectorized
+    predicate on packed states, such as a Rydberg blockade) keeps only the states it allows.
     """
-    parity = sector.parity_filter()
+    if gauss is not None:
+        from ..errors import SectorError
+        if group is not None or sector.parities:
+            raise SectorError("a Gauss-law basis takes no symmetry sectors or parities (yet): fix the fermion "
+                              "number N only")
+        from .gauss import GaussLawBasis
+        return GaussLawBasis(sector, gauss, comm, show_progress)
+    parity = _both(sector.parity_filter(), constraint)
     if group is None and parity is None:
         return U1Basis(sector, comm.rank, comm.size)
     if group is None:
@@ -19,3 +29,15 @@ def make_basis(sector, group, comm, show_progress=False):
         group = SymmetryGroup(sector.space.nsites, [], None, sector.space)
     return SymmetricBasis(sector, group, comm, show_progress, constraint=parity,
                           constraint_name=getattr(parity, "__name__", None))
+
+
+def _both(a, b):
+    """The conjunction of two optional predicates (named after both)."""
+    if a is None or b is None:
+        return a if b is None else b
+
+    def both(states):
+        return a(states) & b(states)
+
+    both.__name__ = f"{a.__name__},{b.__name__}"
+    return both

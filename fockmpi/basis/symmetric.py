@@ -69,20 +69,26 @@ class SymmetricBasis(Basis):
             progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
         reps = np.concatenate(reps) if reps else np.zeros(0, dtype=np.uint64)
         norms = np.concatenate(norms) if norms else np.zeros(0)
+        self._distribute(comm, reps, norms, sort=bool(len(layout)),
+                         empty=f"the sector {sector.label()}, {group.label()} is empty (no state of this "
+                               "U(1) sector has that symmetry)")
+        if constraint is not None and group.order > 1:
+            self._check_constraint_on_orbits(comm)
+
+    def _distribute(self, comm, reps, norms, sort, empty):
+        """Make this rank's ``reps`` (ascending unless ``sort``) one globally ascending list, split
+        evenly over the ranks; ``empty`` is the error for a basis without states.  Collective."""
         counts = np.array(comm.allgather(len(reps)), dtype=np.int64)
         self.dim = int(counts.sum())
         if self.dim == 0:
-            raise SectorError(f"the sector {sector.label()}, {group.label()} is empty (no state of this "
-                              "U(1) sector has that symmetry)")
-        if len(layout):  # the scan followed the packed order: sort by the sort layout
+            raise SectorError(empty)
+        if sort:
             reps, norms = _sample_sort(comm, reps, norms)
             counts = np.array(comm.allgather(len(reps)), dtype=np.int64)
         self.rank, self.size, self.comm = comm.rank, comm.size, comm
         self.offsets = block_offsets(self.dim, comm.size)
         self.states, self.norms = _rebalance(comm, counts, self.offsets, reps, norms)
         self.start, self.end = int(self.offsets[comm.rank]), int(self.offsets[comm.rank + 1])
-        if constraint is not None and group.order > 1:
-            self._check_constraint_on_orbits(comm)
         first = self.states[0] if len(self.states) else np.uint64(0xFFFFFFFFFFFFFFFF)
         bounds = np.array(comm.allgather(first), dtype=np.uint64)
         for p in range(comm.size - 2, -1, -1):  # an empty rank takes its successor's bound

@@ -2,20 +2,32 @@
 from ..errors import ConfigError, OperatorError
 from ..models import ops
 from ..models.cavity import dicke, jaynes_cummings, rabi, tavis_cummings
-from ..models.named import bose_hubbard, custom, heisenberg, holstein, hubbard, hubbard_holstein, tV, tfim
-from ..models.named import Model
-from ..models.space import MAX_SPIN, SITE_KINDS, LocalSpace, Space, spin_value
+from ..models.gauge import schwinger, schwinger_spins
+from ..models.named import (
+    Model,
+    bose_hubbard,
+    custom,
+    heisenberg,
+    holstein,
+    hubbard,
+    hubbard_holstein,
+    rydberg,
+    tV,
+    tfim,
+)
+from ..models.space import MAX_LAMBDA, MAX_SPIN, SITE_KINDS, LocalSpace, Space, spin_value
 from .table import Table
 
 
 MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "holstein", "hubbard_holstein", "custom",
-               "rabi", "jaynes_cummings", "tavis_cummings", "dicke")
+               "rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "rydberg")
 
 # models that define their own sites: no [lattice]
-OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke")
+OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins")
 
 # [model] keys of each type: (key, default); the values go to the constructor as keywords
 _NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
+_LAMBDA_RANGE = (lambda v: 1 <= v <= MAX_LAMBDA, f"between 1 and {MAX_LAMBDA}")
 
 
 _KEYS = {
@@ -31,13 +43,16 @@ _KEYS = {
     "jaynes_cummings": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
     "tavis_cummings": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
     "dicke": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
+    "schwinger": (("x", 1.0), ("mu", 0.0), ("theta", 0.0), ("boundary_field", 0.0)),
+    "schwinger_spins": (("x", 1.0), ("mu", 0.0), ("theta", 0.0), ("boundary_field", 0.0)),
+    "rydberg": (("Omega", 1.0), ("Delta", 0.0)),
 }
 
 
 _BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
              "bose_hubbard": bose_hubbard, "holstein": holstein, "hubbard_holstein": hubbard_holstein,
              "custom": custom, "rabi": rabi, "jaynes_cummings": jaynes_cummings, "tavis_cummings": tavis_cummings,
-             "dicke": dicke}
+             "dicke": dicke, "schwinger": schwinger, "schwinger_spins": schwinger_spins, "rydberg": rydberg}
 
 
 def mixed_space(entries, lattice, where="[[model.sites]]"):
@@ -55,6 +70,7 @@ def mixed_space(entries, lattice, where="[[model.sites]]"):
         kind = e.get("kind", "str", choices=SITE_KINDS)
         nmax = e.get("nmax", "int", check=_NMAX_RANGE) if kind == "boson" else None
         S = spin_from_table(e, "S") if kind == "spin" and "S" in e else None
+        cutoff = e.get("Lambda", "int", check=_LAMBDA_RANGE) if kind == "link" else None
         sites = e.data.get("sites")
         e.used.add("sites")
         e.finish()
@@ -67,7 +83,7 @@ def mixed_space(entries, lattice, where="[[model.sites]]"):
             if i in kinds:
                 raise ConfigError(e.key("sites"), message=f"{e.key('sites')}: site {i} is already given "
                                   f"(by {kinds[i][0]}); every site has one local space")
-            kinds[i] = (e.where, LocalSpace(kind, nmax, S))
+            kinds[i] = (e.where, LocalSpace(kind, nmax, S, cutoff))
     count = max(kinds) + 1
     missing = sorted(set(range(count)) - set(kinds))
     if missing:
@@ -130,7 +146,23 @@ def model_from_table(t: Table, lattice):
     ``lattice`` is None for the models that define their own sites (OWN_SITES).  Not collective."""
     kind = t.get("type", "str", choices=MODEL_TYPES)
     kwargs = {key: t.get(key, "float", default) for key, default in _KEYS["heisenberg" if kind == "xxz" else kind]}
-    if kind in ("bose_hubbard", "holstein", "hubbard_holstein") or kind in OWN_SITES:
+    if kind in ("schwinger", "schwinger_spins"):
+        kwargs["N"] = t.get("N", "int", check=(lambda v: v >= 2 and v % 2 == 0, "an even number >= 2"))
+        charges = t.get("static_charges", "list", None)
+        if charges is not None:
+            if len(charges) != kwargs["N"] or not all(isinstance(q, int) and not isinstance(q, bool) for q in charges):
+                raise ConfigError(t.key("static_charges"), f"{kwargs['N']} integers (one per site)", charges)
+            kwargs["static_charges"] = charges
+    if kind == "schwinger":
+        kwargs["boundary"] = t.get("boundary", "str", "open", choices=("open", "periodic"))
+        if ("Lambda" in t) == ("link_spin" in t):
+            raise ConfigError("[model]", message="[model]: a schwinger model needs Lambda (the field cutoff, links "
+                              "E = -Lambda .. Lambda) or link_spin (quantum links of spin S), one of the two")
+        if "Lambda" in t:
+            kwargs["Lambda"] = t.get("Lambda", "int", check=_LAMBDA_RANGE)
+        else:
+            kwargs["link_spin"] = spin_from_table(t, "link_spin")
+    if kind in ("bose_hubbard", "holstein", "hubbard_holstein") or kind in OWN_SITES[:4]:
         kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
     if kind in ("tavis_cummings", "dicke"):
         collective = t.get("collective", "bool", False)
@@ -145,6 +177,8 @@ def model_from_table(t: Table, lattice):
         kwargs["site"] = t.get("site", "str", choices=SITE_KINDS)
         if kwargs["site"] == "boson":
             kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
+        if kwargs["site"] == "link":
+            kwargs["Lambda"] = t.get("Lambda", "int", check=_LAMBDA_RANGE)
     if (kind in ("heisenberg", "xxz") or kwargs.get("site") == "spin") and "S" in t:
         kwargs["S"] = spin_from_table(t, "S")
     if mixed:

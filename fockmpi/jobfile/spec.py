@@ -36,7 +36,7 @@ def read_job(job, output_path=None):
     if model_table.data.get("type") in OWN_SITES:
         if "lattice" in job.sections:
             raise ConfigError("[lattice]", message=f"[lattice]: the {model_table.data['type']} model defines its "
-                              "own sites (the two-level systems, then the mode); remove [lattice]")
+                              "own sites; remove [lattice]")
         model = model_from_table(model_table, None)
         lattice = model.lattice
     else:

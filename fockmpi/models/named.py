@@ -58,6 +58,8 @@ class Model:
 
     def __init__(self, name, lattice, space, hamiltonian):
         self.name, self.lattice, self.space, self.hamiltonian = name, lattice, space, hamiltonian
+        self.gauss = None  # a GaussLaw (fockmpi.models.gauge) when the basis is its physical states
+        self.constraint = None  # a vectorized predicate on packed states the basis must satisfy
         if space.nsites % lattice.nsites:
             from ..errors import OperatorError
             raise OperatorError(f"a model on {lattice.nsites} lattice sites needs a multiple of {lattice.nsites} "
@@ -73,7 +75,9 @@ class Model:
     def __add__(self, other):
         if not isinstance(other, ops.Operator):
             return NotImplemented
-        return Model(self.name, self.lattice, self.space, self.hamiltonian + other)
+        out = Model(self.name, self.lattice, self.space, self.hamiltonian + other)
+        out.gauss, out.constraint = self.gauss, self.constraint
+        return out
 
     def __iter__(self):  # space, H = model
         return iter((self.space, self.hamiltonian))
@@ -182,7 +186,43 @@ def _with_phonons(name, electronic, kind, nmax, omega, g):
     return Model(name, lattice, space, H)
 
 
-def custom(lattice, site, nmax=None, S=None):
-    """No terms yet, on ``site`` = spin | fermion | electron | boson sites (add operators);
-    ``S`` for spins (default 1/2), ``nmax`` for bosons."""
-    return Model("custom", lattice, Space.uniform(site, lattice.nsites, nmax=nmax, S=S), ops.Operator())
+def custom(lattice, site, nmax=None, S=None, Lambda=None):
+    """No terms yet, on ``site`` = spin | fermion | electron | boson | link sites (add operators);
+    ``S`` for spins (default 1/2), ``nmax`` for bosons, ``Lambda`` for links."""
+    space = Space([LocalSpace(site, nmax, S, Lambda)] * lattice.nsites)
+    return Model("custom", lattice, space, ops.Operator())
+
+
+def rydberg(lattice, Omega=1.0, Delta=0.0, bonds="nn"):
+    """``(Omega/2) sum_i sigma^x_i - Delta sum_i n_i`` on spin-1/2 sites (n_i = S^z_i + 1/2: atom i
+    excited) with the Rydberg blockade: no two atoms of a bond of ``bonds`` excited at once.  The
+    blockade is a constraint of the basis (only allowed states are kept; ``Omega`` then acts as
+    the PXP model's P sigma^x P), not a large interaction."""
+    H = ops.Operator()
+    for i in range(lattice.nsites):
+        if Omega:
+            H += Omega * ops.Sx(i)                      # (Omega/2) sigma^x = Omega S^x
+        if Delta:
+            H += -Delta * (ops.Sz(i) + 0.5)
+    model = Model("rydberg", lattice, Space.uniform("spin", lattice.nsites), H)
+    pairs = [(i, j) for i, j, _ in _bonds(lattice, bonds, "[model] bonds")]
+    model.constraint = blockade(pairs)
+    return model
+
+
+def blockade(pairs):
+    """The predicate "no two sites of a pair excited" on packed spin-1/2 states (vectorized over
+    states, a loop over the pairs), named for labels and fingerprints."""
+    import numpy as np
+    left = np.array([i for i, _ in pairs], dtype=np.uint64)
+    right = np.array([j for _, j in pairs], dtype=np.uint64)
+
+    def allowed(states):
+        ok = np.ones(len(states), dtype=np.bool_)
+        one = np.uint64(1)
+        for i, j in zip(left, right):
+            ok &= ((states >> i) & (states >> j) & one) == 0
+        return ok
+
+    allowed.__name__ = f"blockade({len(pairs)} pairs)"
+    return allowed

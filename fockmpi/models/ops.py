@@ -14,6 +14,9 @@ kind      meaning                                flavor
 ``S+``    spin raising S^+ = S^x + i S^y         -1
 ``S-``    spin lowering S^-                      -1
 ``Sz``    spin S^z (eigenvalues -S .. S)         -1
+``U+``    gauge link U: raises the field E by 1  -1
+``U-``    U^dagger: lowers E by 1                -1
+``E``     the electric field E of a link         -1
 ========  =====================================  ==========================================
 
 Number operators, ``S^x = (S^+ + S^-)/2`` and ``S^y = (S^+ - S^-)/(2i)`` are expanded into
@@ -45,9 +48,11 @@ FLAVOR_NAMES = {-1: None, 0: "up", 1: "dn"}
 
 _FLAVOR_ALIASES = {"up": 0, "u": 0, "↑": 0, "0": 0, "dn": 1, "down": 1, "d": 1, "↓": 1, "1": 1}
 
-_DAGGER = {"F+": "F-", "F-": "F+", "B+": "B-", "B-": "B+", "S+": "S-", "S-": "S+", "Sz": "Sz"}
+_DAGGER = {"F+": "F-", "F-": "F+", "B+": "B-", "B-": "B+", "S+": "S-", "S-": "S+", "Sz": "Sz", "U+": "U-",
+           "U-": "U+", "E": "E"}
 
-_SPECIES = {"F+": "F", "F-": "F", "B+": "B", "B-": "B", "S+": "S", "S-": "S", "Sz": "S"}
+_SPECIES = {"F+": "F", "F-": "F", "B+": "B", "B-": "B", "S+": "S", "S-": "S", "Sz": "S", "U+": "L", "U-": "L",
+            "E": "L"}
 
 
 def _flavor(spin):
@@ -217,8 +222,23 @@ def nb(i):
     return bdag(i) * b(i)
 
 
+def U(i):
+    """The gauge link U_i of a link site: raises its electric field by one (0 at the cutoff)."""
+    return Operator({(("U+", _site(i), -1),): 1.0})
+
+
+def Udag(i):
+    """U^dagger_i: lowers the electric field of link i by one."""
+    return Operator({(("U-", _site(i), -1),): 1.0})
+
+
+def Efield(i):
+    """The electric field E_i of a link site (integer eigenvalues -Lambda .. Lambda)."""
+    return Operator({(("E", _site(i), -1),): 1.0})
+
+
 def Sp(i):
-    """Spin-1/2 raising operator S^+_i."""
+    """Spin raising operator S^+_i."""
     return Operator({(("S+", _site(i), -1),): 1.0})
 
 
@@ -300,12 +320,14 @@ def normal_ordered(op):
     Ladder operators: creators to the left of annihilators, each group in descending
     (site, flavor) order, using {c, c^dag} = 1 and [b, b^dag] = 1 (untruncated algebra).
     Spin-1/2 factors on one site are multiplied out to one of 1, S^+, S^-, S^z, and
-    written after the ladder operators in ascending site order.  Equal terms are merged and
+    written after the ladder operators in ascending site order.  Link factors (U, U^dagger, E)
+    are kept as written, after the ladder operators, sorted by site (stable).  Equal terms are merged and
     zero terms dropped, so two operators are equal iff their normal-ordered forms are.
     """
     out = {}
     for factors, coef in op.terms.items():
-        ladder = tuple(f for f in factors if _SPECIES[f[0]] != "S")
+        ladder = tuple(f for f in factors if _SPECIES[f[0]] in "FB")
+        links = tuple(sorted((f for f in factors if _SPECIES[f[0]] == "L"), key=lambda f: f[1]))  # as written
         spin_by_site = {}
         for kind, site, _ in (f for f in factors if _SPECIES[f[0]] == "S"):
             spin_by_site.setdefault(site, []).append(kind)
@@ -318,7 +340,7 @@ def normal_ordered(op):
             ordered = {}
             _order_ladder(ladder, spin_coef, ordered)
             for key, v in ordered.items():
-                full = key + spin_key
+                full = key + links + spin_key
                 out[full] = out.get(full, 0) + v
     return Operator({k: v for k, v in out.items() if abs(v) > 1e-15})
 
@@ -339,7 +361,8 @@ def anticommutator(a, bb):
 
 
 # --- text form ---------------------------------------------------------------------------
-_FACTOR_TEXT = {"F+": "cdag", "F-": "c", "B+": "bdag", "B-": "b", "S+": "S+", "S-": "S-", "Sz": "Sz"}
+_FACTOR_TEXT = {"F+": "cdag", "F-": "c", "B+": "bdag", "B-": "b", "S+": "S+", "S-": "S-", "Sz": "Sz", "U+": "U",
+                "U-": "Udag", "E": "E"}
 
 
 def format_factor(factor):
@@ -370,7 +393,7 @@ def format_operator(op):
 
 
 # --- parsing -----------------------------------------------------------------------------
-_NAMES = ("cdag", "c", "n", "bdag", "b", "S+", "S-", "Sp", "Sm", "Sz", "Sx", "Sy", "Id")
+_NAMES = ("cdag", "c", "n", "bdag", "b", "S+", "S-", "Sp", "Sm", "Sz", "Sx", "Sy", "U", "Udag", "E", "Id")
 
 # ASCII digits only: \d would accept any Unicode digit ("Sz_٣" as site 3)
 _FACTOR_RE = re.compile(r"^(?P<name>[A-Za-z]+[+-]?)_(?P<site>[A-Za-z]|[0-9]+)(?:,(?P<flavor>[A-Za-z0-9_↑↓]+))?$")
@@ -449,6 +472,12 @@ def _parse_factor(word, text, site_kind, bindings):
         if flavor_text is not None:
             raise OperatorError(f"in {text!r}: spin operator {word!r} takes no spin label")
         return {"S+": Sp, "Sp": Sp, "S-": Sm, "Sm": Sm, "Sz": Sz, "Sx": Sx, "Sy": Sy}[name](site)
+    if name in ("U", "Udag", "E"):
+        if kind not in (None, "link"):
+            raise OperatorError(f"in {text!r}: {name} acts on link sites, but site {site} is a {kind} site")
+        if flavor_text is not None:
+            raise OperatorError(f"in {text!r}: link operator {word!r} takes no spin label")
+        return {"U": U, "Udag": Udag, "E": Efield}[name](site)
     if name in ("bdag", "b") or (name == "n" and kind == "boson"):
         if kind not in (None, "boson"):
             raise OperatorError(f"in {text!r}: {name} acts on boson sites, but site {site} is a {kind} site")

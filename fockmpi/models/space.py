@@ -12,6 +12,7 @@ kind           dim   local state v
 ``fermion``    2     occupation n
 ``electron``   4     n_up + 2 n_dn  (bit 0 = up mode, bit 1 = down mode)
 ``boson``      nmax+1  occupation n (``nmax`` at most 255)
+``link``       2L+1  v = E + Lambda: a gauge link whose electric field E is -Lambda .. Lambda
 =============  ====  ======================================================================
 
 Fermionic modes are ordered by their bit position: site-major, up before down.  This is the
@@ -29,6 +30,7 @@ kind           charges
 ``fermion``    N
 ``electron``   N, N_up, N_dn, Sz
 ``boson``      N_b (= the occupation);  N_exc = N_b;  N = N_b on spaces without fermions
+``link``       none (Gauss's law is a constraint of the basis, fockmpi.basis.gauss)
 =============  ======================================================================
 
 A charge of a space with several kinds of sites is the sum over the sites that define it
@@ -43,7 +45,9 @@ import numpy as np
 from ..errors import CapacityError, OperatorError, SectorError
 
 
-SITE_KINDS = ("spin", "fermion", "electron", "boson")
+SITE_KINDS = ("spin", "fermion", "electron", "boson", "link")
+
+MAX_LAMBDA = 63  # a link of 2 Lambda + 1 states in at most 7 bits
 
 # user-facing charge name -> factor from the user's value to the internal integer
 CHARGE_SCALE = {"Sz": 2, "N": 1, "N_up": 1, "N_dn": 1, "N_b": 1, "N_exc": 1}
@@ -60,17 +64,27 @@ class LocalSpace:
     nmax : int, bosons only
         Occupation cutoff; b^dagger |nmax> = 0.
     S : spins only, 1/2 (default), 1, 3/2, ... 50 (a number or a string such as "3/2")
+    Lambda : links only, the field cutoff: E = -Lambda .. Lambda (1 .. 63)
     """
 
-    def __init__(self, kind, nmax=None, S=None):
+    def __init__(self, kind, nmax=None, S=None, Lambda=None):
         if kind not in SITE_KINDS:
             raise OperatorError(f"unknown site kind {kind!r}; expected one of {', '.join(SITE_KINDS)}")
         self.kind = kind
         self.nmax = None
         self.S = None
+        self.Lambda = None
         if S is not None and kind != "spin":
             raise OperatorError(f"only spin sites have a spin S; {kind} sites do not")
-        if kind == "spin":
+        if Lambda is not None and kind != "link":
+            raise OperatorError(f"only link sites have a field cutoff Lambda; {kind} sites do not")
+        if kind == "link":
+            if isinstance(Lambda, bool) or not isinstance(Lambda, (int, np.integer)) or not 1 <= Lambda <= MAX_LAMBDA:
+                raise OperatorError(f"link sites need an integer field cutoff 1 <= Lambda <= {MAX_LAMBDA}, "
+                                    f"found {Lambda!r}")
+            self.Lambda = int(Lambda)
+            self.dim = 2 * self.Lambda + 1
+        elif kind == "spin":
             self.S = spin_value(0.5 if S is None else S)
             self.dim = int(2 * self.S) + 1
         elif kind == "boson":
@@ -90,6 +104,8 @@ class LocalSpace:
         elif kind == "electron":
             up, dn = v & 1, v >> 1
             self.charges = {"N": up + dn, "N_up": up, "N_dn": dn, "Sz": up - dn}
+        elif kind == "link":
+            self.charges = {}
         else:
             self.charges = {"N": v.copy(), "N_b": v.copy(), "N_exc": v.copy()}
 
@@ -102,18 +118,23 @@ class LocalSpace:
     def key(self):
         """What defines the local space: (kind, nmax), and S (a string such as "3/2") for spins
         other than 1/2 (so the fingerprints of spin-1/2 bases stay what they were)."""
+        if self.kind == "link":
+            return (self.kind, self.Lambda)
         if self.S is None or self.S == Fraction(1, 2):
             return (self.kind, self.nmax)
         return (self.kind, self.nmax, str(self.S))
 
     def __repr__(self):
-        extra = f", nmax={self.nmax}" if self.nmax else f", S={str(self.S)!r}" if self.S not in (None, Fraction(1, 2)) else ""
+        extra = (f", nmax={self.nmax}" if self.nmax else f", Lambda={self.Lambda}" if self.Lambda else
+                 f", S={str(self.S)!r}" if self.S not in (None, Fraction(1, 2)) else "")
         return f"LocalSpace({self.kind!r}{extra})"
 
     def label(self):
         """``spin``, ``spin-1``, ``spin-3/2``, ``boson(nmax=8)``, ``electron``, ..."""
         if self.kind == "spin" and self.S != Fraction(1, 2):
             return f"spin-{self.S}"
+        if self.kind == "link":
+            return f"link(Lambda={self.Lambda})"
         return f"boson(nmax={self.nmax})" if self.kind == "boson" else self.kind
 
     def accepts(self, kind, flavor):
@@ -123,6 +144,8 @@ class LocalSpace:
             return self.kind == "spin"
         if species == "B":
             return self.kind == "boson"
+        if species == "U" or species == "E":
+            return self.kind == "link"
         if self.kind == "fermion":
             return flavor == -1
         return self.kind == "electron" and flavor in (0, 1)
@@ -145,6 +168,13 @@ class LocalSpace:
                 m[v[:-1] + 1, v[:-1]] = np.sqrt(S * (S + 1) - mz[:-1] * (mz[:-1] + 1))
             else:
                 m[v[1:] - 1, v[1:]] = np.sqrt(S * (S + 1) - mz[1:] * (mz[1:] - 1))
+        elif kind in ("U+", "U-", "E"):  # links: v = E + Lambda
+            if kind == "E":
+                m[v, v] = v - self.Lambda
+            elif kind == "U+":
+                m[v[:-1] + 1, v[:-1]] = 1.0
+            else:
+                m[v[1:] - 1, v[1:]] = 1.0
         elif kind in ("B+", "B-"):
             if kind == "B+":
                 m[v[:-1] + 1, v[:-1]] = np.sqrt(v[:-1] + 1.0)

@@ -309,3 +309,34 @@ def _check_hermitian(units, unit_source, space):
                 f"the Hamiltonian is not hermitian: term {unit_source[key]!r} has no hermitian partner "
                 f"with the conjugate coefficient (coefficient {format_coefficient(value)} against "
                 f"{format_coefficient(expected)}); add 'hc = true' to the term or write its conjugate")
+
+
+def check_gauss_law(op, space, gauss):
+    """Raise :class:`~fockmpi.errors.SectorError` naming a term of ``op`` that changes the Gauss
+    operator ``G_n = E_n - E_{n-1} - c+_n c_n`` of some site (:class:`fockmpi.basis.gauss.GaussLaw`):
+    on a Gauss-law basis such a term would otherwise be dropped without a word.  Not collective."""
+    from ..models.gauge import link_field2
+    N = gauss.nsites
+    dmax = int(space.dims.max())
+    tables = []
+    for n in range(N):
+        table = np.zeros((space.nsites, dmax), dtype=np.int64)
+        table[n, :2] = [0, -2]                      # -2 c+_n c_n (units of 1/2, as the fields)
+        outgoing = n if n < gauss.nlinks else None
+        incoming = n - 1 if n > 0 else (gauss.nlinks - 1 if gauss.periodic else None)
+        for link, sign in ((outgoing, 1), (incoming, -1)):
+            if link is not None:
+                site = space.sites[N + link]
+                table[N + link, :site.dim] += sign * link_field2(site, np.arange(site.dim))
+        tables.append(table)
+    for factors, coef in op.terms.items():
+        text = format_term(factors, coef)
+        res = local_factors(factors, coef, space, text)
+        if res is None:
+            continue
+        for n, table in enumerate(tables):
+            try:
+                _check_charge(res[1], table, f"G_{n}", text, space)
+            except SectorError:
+                raise SectorError(f"term {text!r} breaks Gauss's law at site {n} (it changes E_{n} - E_{n - 1} - "
+                                  f"n_{n}); a gauge-invariant hop is c+_n U_n c_n+1 (and its conjugate)") from None
