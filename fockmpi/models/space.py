@@ -211,7 +211,9 @@ class Space:
         self.nbits = int(widths.sum())
         if self.nbits > 64:
             raise CapacityError(f"{len(self.sites)} sites need {self.nbits} bits, more than the 64 of a "
-                                "packed state; use fewer sites or a smaller boson cutoff nmax")
+                                "packed state; use fewer sites or smaller local spaces (boson nmax, link "
+                                "Lambda, spin S; the Schwinger model's eliminated form schwinger_spins needs "
+                                "one bit a site)")
         self.fermion_mask = np.uint64(sum(s.fermion_bits << int(o) for s, o in zip(self.sites, self.offsets)))
 
     @classmethod
