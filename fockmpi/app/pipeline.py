@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__, runtime
-from ..basis.ranking import RankingTables
 from ..basis.make import make_basis
 from ..errors import CapacityError, SectorError
 from ..jobfile.spec import read_job

@@ -74,7 +74,9 @@ class GaussLawBasis(SymmetricBasis):
                 fields2 = e2 + cum2[:, :gauss.nlinks]
                 ok = np.all((fields2 >= field_lo) & (fields2 <= field_hi) & ((fields2 - field_lo) % 2 == 0), axis=1)
                 v = ((fields2[ok] - field_lo) // 2).astype(np.uint64)
-                packed = matter_states[ok] | np.bitwise_or.reduce(v << shifts, axis=1) if len(links) else matter_states[ok]
+                packed = matter_states[ok]
+                if len(links):
+                    packed = packed | np.bitwise_or.reduce(v << shifts, axis=1)
                 found.append(packed)
             progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
         states = np.concatenate(found) if found else np.zeros(0, dtype=np.uint64)

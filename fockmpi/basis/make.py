@@ -1,4 +1,5 @@
-"""The basis a sector asks for: ranked U(1) states, or a sorted list of the states that pass a symmetry group and the sector's parities."""
+"""The basis a sector asks for: ranked U(1) states, or a sorted list of allowed states (symmetry
+representatives, parities, constraints, Gauss's law)."""
 from .symmetric import SymmetricBasis
 from .u1 import U1Basis
 

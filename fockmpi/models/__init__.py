@@ -8,5 +8,6 @@ from .named import Model, bose_hubbard, custom, heisenberg, holstein, hubbard, h
 from .ops import Operator
 from .space import LocalSpace, Space
 
-__all__ = ["Lattice", "LocalSpace", "Model", "Operator", "Space", "bose_hubbard", "custom", "custom_lattice", "dicke", "heisenberg",
-           "holstein", "hubbard", "hubbard_holstein", "jaynes_cummings", "make_lattice", "rabi", "rydberg", "schwinger", "schwinger_spins", "tV", "tavis_cummings", "tfim"]
+__all__ = ["Lattice", "LocalSpace", "Model", "Operator", "Space", "bose_hubbard", "custom", "custom_lattice", "dicke",
+           "heisenberg", "holstein", "hubbard", "hubbard_holstein", "jaynes_cummings", "make_lattice", "rabi",
+           "rydberg", "schwinger", "schwinger_spins", "tV", "tavis_cummings", "tfim"]

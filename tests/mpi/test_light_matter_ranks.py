@@ -37,3 +37,22 @@ def test_jaynes_cummings_and_dicke_on_ranks(comm):
     all_ok(comm, explicit.basis.dim == 16 * 13 // 2, "explicit Dicke dimension")
     all_ok(comm, abs(explicit.eigenvalues[0] - collective.eigenvalues[0]) < 1e-8, "explicit = collective")
 
+
+
+def test_spin1_and_holstein_symmetry_sectors_on_ranks(comm):
+    """Spin-1 momentum sectors and Holstein momentum sectors (translations moving every phonon
+    with its site) on ranks: their levels are levels of the dense matrix."""
+    from test_phonons import dense_holstein
+    from test_spin_s import dense_heisenberg_ring
+    rt = fockmpi.Runtime.start("real")
+    ref_sys, H = dense_heisenberg_ring(6, 1)
+    exact = ref_sys.sector_eigvals(H, Sz=0)
+    found = fockmpi.solve(fockmpi.models.heisenberg(fockmpi.make_lattice("chain", [6]), S=1), {"Sz": 0},
+                          symmetries={"momentum": 0}, nev=2, quiet=True, runtime=rt)
+    all_ok(comm, abs(found.eigenvalues[0] - exact[0]) < 1e-9, "spin-1 ground state at k = 0")
+    D, H = dense_holstein(4, 2, 1.0, 1.0, 0.7)
+    exact = D.sector_eigvals(H, N=1)
+    model = fockmpi.models.holstein(fockmpi.make_lattice("chain", [4]), nmax=2, t=1.0, omega=1.0, g=0.7)
+    for m in (0, 2):
+        sol = fockmpi.solve(model, {"N": 1}, symmetries={"momentum": m}, nev=2, quiet=True, runtime=rt)
+        all_ok(comm, all(np.min(np.abs(exact - e)) < 1e-9 for e in sol.eigenvalues), f"Holstein k index {m}")
