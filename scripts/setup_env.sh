@@ -45,4 +45,12 @@ if ! "$VENV/bin/python" -c "import fockmpi, numba, pytest, hypothesis" >/dev/nul
   "$VENV/bin/pip" install -q --disable-pip-version-check -c "$VENV/constraints.txt" -e ".[test]"
   touch "$VENV/.installed"
 fi
+# PySCF is the tests' independent reference for quantum chemistry (a test-only extra).  Without
+# its dependencies: they are Debian's numpy, scipy and h5py, and pip would otherwise put a serial
+# h5py wheel into the venv over Debian's parallel one (Debian names its h5py differently).
+if ! "$VENV/bin/python" -c "import pyscf" >/dev/null 2>&1; then
+  echo "setup: installing pyscf (test reference, no dependencies)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -c "$VENV/constraints.txt" "pyscf>=2.3" \
+    || echo "setup: pyscf could not be installed; the chemistry tests against it will be skipped" >&2
+fi
 "$VENV/bin/python" -c "import fockmpi.runtime as r; r.check_stack()"

@@ -2,6 +2,7 @@
 from ..errors import ConfigError, OperatorError
 from ..models import ops
 from ..models.cavity import dicke, jaynes_cummings, rabi, tavis_cummings
+from ..models.chemistry import fcidump
 from ..models.gauge import schwinger, schwinger_spins
 from ..models.named import (
     Model,
@@ -20,10 +21,10 @@ from .table import Table
 
 
 MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "holstein", "hubbard_holstein", "custom",
-               "rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "rydberg")
+               "rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "rydberg", "fcidump")
 
 # models that define their own sites: no [lattice]
-OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins")
+OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "fcidump")
 
 # [model] keys of each type: (key, default); the values go to the constructor as keywords
 _NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
@@ -46,13 +47,15 @@ _KEYS = {
     "schwinger": (("x", 1.0), ("mu", 0.0), ("theta", 0.0), ("boundary_field", 0.0)),
     "schwinger_spins": (("x", 1.0), ("mu", 0.0), ("theta", 0.0), ("boundary_field", 0.0)),
     "rydberg": (("Omega", 1.0), ("Delta", 0.0)),
+    "fcidump": (),
 }
 
 
 _BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
              "bose_hubbard": bose_hubbard, "holstein": holstein, "hubbard_holstein": hubbard_holstein,
              "custom": custom, "rabi": rabi, "jaynes_cummings": jaynes_cummings, "tavis_cummings": tavis_cummings,
-             "dicke": dicke, "schwinger": schwinger, "schwinger_spins": schwinger_spins, "rydberg": rydberg}
+             "dicke": dicke, "schwinger": schwinger, "schwinger_spins": schwinger_spins, "rydberg": rydberg,
+             "fcidump": fcidump}
 
 
 def mixed_space(entries, lattice, where="[[model.sites]]"):
@@ -153,6 +156,14 @@ def model_from_table(t: Table, lattice):
             if len(charges) != kwargs["N"] or not all(isinstance(q, int) and not isinstance(q, bool) for q in charges):
                 raise ConfigError(t.key("static_charges"), f"{kwargs['N']} integers (one per site)", charges)
             kwargs["static_charges"] = charges
+    if kind == "fcidump":
+        import os
+        path = t.get("file", "str")
+        if not os.path.isabs(path) and getattr(t, "base_dir", None):
+            path = os.path.join(t.base_dir, path)
+        kwargs["path"] = path
+        if "orbital_irrep" in t:
+            kwargs["orbital_irrep"] = t.get("orbital_irrep", "int", check=(lambda v: 1 <= v <= 8, "an irrep 1 .. 8"))
     if kind == "schwinger":
         kwargs["boundary"] = t.get("boundary", "str", "open", choices=("open", "periodic"))
         if ("Lambda" in t) == ("link_spin" in t):

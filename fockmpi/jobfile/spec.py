@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..basis.sector import Sector
 from .lattice import lattice_from_table
 from .model import OWN_SITES, model_from_table
 from .sector import sector_choices, sector_from_table
@@ -33,6 +34,7 @@ class JobSpec:
 def read_job(job, output_path=None):
     """Every section of ``job`` (a :class:`~fockmpi.jobfile.table.Job`), checked key by key."""
     model_table = job.table("model")
+    model_table.base_dir = os.path.dirname(os.path.abspath(job.path)) if job.path != "<job>" else None
     if model_table.data.get("type") in OWN_SITES:
         if "lattice" in job.sections:
             raise ConfigError("[lattice]", message=f"[lattice]: the {model_table.data['type']} model defines its "
@@ -44,6 +46,8 @@ def read_job(job, output_path=None):
         model = model_from_table(model_table, lattice)
     sector_table = job.table("sector")
     sector = sector_from_table(sector_table, model.space)
+    if not sector.values and getattr(model, "default_sector", None):
+        sector = Sector(model.space, model.default_sector)  # FCIDUMP: NELEC and MS2
     choices = sector_choices(sector_table, lattice)
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")

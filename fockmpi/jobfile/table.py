@@ -207,6 +207,7 @@ def parse_job(data, path="<job>", text=""):
     if "model" not in data:
         raise ConfigError("[model]", message=f"{path}: the section [model] is missing")
     if "lattice" not in data and data["model"].get("type") not in ("rabi", "jaynes_cummings", "tavis_cummings",
-                                                                   "dicke", "schwinger", "schwinger_spins"):
+                                                                   "dicke", "schwinger", "schwinger_spins",
+                                                                   "fcidump"):
         raise ConfigError("[lattice]", message=f"{path}: the section [lattice] is missing")
     return Job(path=path, text=text, sections=data)

@@ -60,6 +60,7 @@ class Model:
         self.name, self.lattice, self.space, self.hamiltonian = name, lattice, space, hamiltonian
         self.gauss = None  # a GaussLaw (fockmpi.models.gauge) when the basis is its physical states
         self.constraint = None  # a vectorized predicate on packed states the basis must satisfy
+        self.default_sector = None  # charges a job without [sector] charges gets (FCIDUMP: NELEC, MS2)
         if space.nsites % lattice.nsites:
             from ..errors import OperatorError
             raise OperatorError(f"a model on {lattice.nsites} lattice sites needs a multiple of {lattice.nsites} "
@@ -76,7 +77,8 @@ class Model:
         if not isinstance(other, ops.Operator):
             return NotImplemented
         out = Model(self.name, self.lattice, self.space, self.hamiltonian + other)
-        out.gauss, out.constraint = self.gauss, self.constraint
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k != "hamiltonian"})  # gauss, constraint, ...
+        out.hamiltonian = self.hamiltonian + other
         return out
 
     def __iter__(self):  # space, H = model
