@@ -1,8 +1,6 @@
 """Quantum chemistry from FCIDUMP files against PySCF's FCI (PySCF writes the files and solves them
 in this test's helpers, a test-only dependency): H2O/STO-3G with ORBSYM, N2/STO-3G singlet and
 triplet, a hydrogen chain; integrals in permuted index orders; malformed files."""
-import os
-
 import numpy as np
 import pytest
 
@@ -151,12 +149,27 @@ def test_two_orbital_model_equals_its_hand_made_matrix(tmp_path):
     assert np.allclose(np.sort(found.eigenvalues)[:4], exact, atol=1e-10)
 
 
-def test_job_file_of_water(tmp_path):
+def test_job_file_of_water_reports_the_spin_of_every_root(tmp_path):
+    """Three A1 roots of water (a singlet, a triplet, a singlet) with <S^2> against PySCF's
+    symmetry-adapted FCI and its spin_square."""
+    from pyscf import ao2mo, fci, gto, scf, symm
+    from pyscf.tools import fcidump as writer
+
     from fockmpi.io.results import read_results
-    path, energies, _ = molecule(tmp_path, "water", WATER, symmetry=True)
+    mol = gto.M(atom=WATER, basis="sto-3g", verbose=0, symmetry=True)
+    mf = scf.RHF(mol).run()
+    writer.from_scf(mf, str(tmp_path / "water.fcidump"), molpro_orbsym=True)
+    orbsym = symm.label_orb_symm(mol, mol.irrep_id, mol.symm_orb, mf.mo_coeff)
+    solver = fci.direct_spin1_symm.FCI(mol)
+    solver.wfnsym = 0
+    energies, vectors = solver.kernel(mf.mo_coeff.T @ mf.get_hcore() @ mf.mo_coeff, ao2mo.kernel(mol, mf.mo_coeff),
+                                      7, (5, 5), ecore=mol.energy_nuc(), orbsym=orbsym, nroots=3)
+    s2 = [fci.spin_op.spin_square(v, 7, (5, 5))[0] for v in vectors]
     job = tmp_path / "water.toml"
-    job.write_text('[model]\ntype = "fcidump"\nfile = "water.fcidump"\n[solver]\nnev = 1\n')
+    job.write_text('[model]\ntype = "fcidump"\nfile = "water.fcidump"\n[solver]\nnev = 3\n')
     out = tmp_path / "water.h5"
     assert cli.main(["run", str(job), "-o", str(out), "--quiet"]) == 0
-    assert abs(read_results(str(out))["eigenvalues"][0] - energies[0]) < 1e-9
-    assert os.path.exists(out)
+    found = read_results(str(out))
+    assert np.allclose(found["eigenvalues"][:3], energies, atol=1e-9)
+    assert np.allclose(found["observables"]["S2"][:3], s2, atol=1e-8)
+    assert sorted(np.round(s2, 6)) == [0.0, 0.0, 2.0]

@@ -209,6 +209,11 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet)
     matrix_bytes = op.bytes_local
     op.destroy()
+    observables = {}
+    if problem.model_name == "fcidump":  # chemistry reports the spin of every root
+        from ..observables import expectation_values, spin_squared
+        observables["S2"] = expectation_values(spin_squared(problem.space), problem.space, problem.sector.names,
+                                               basis, pairs.vectors, comm, PETSc)
     t_output = time.perf_counter()
 
     def timings_now():  # collective; called by write_results just before the file is complete
@@ -222,6 +227,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         "states": basis.packed_states(), "norms": basis.norms,
         "eigenvalues": pairs.values, "residuals": pairs.residuals,
         "vectors": pairs.vectors if problem.write_vectors else None,
+        "observables": observables,
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
                    "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar,
@@ -241,7 +247,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     timer.seconds["output"] = time.perf_counter() - t_output
     timings = timer.summary(comm)
     if not quiet:
-        print_summary(comm, problem, basis, pairs, timings, record["memory"])
+        print_summary(comm, problem, basis, pairs, timings, record["memory"], observables)
     return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
 
@@ -346,7 +352,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
             "plot": plot}
 
 
-def print_summary(comm, problem, basis, pairs, timings, memory):
+def print_summary(comm, problem, basis, pairs, timings, memory, observables=None):
     """The short table of ``fockmpi run``.  Rank 0 prints."""
     if comm.rank != 0:
         return
@@ -363,9 +369,10 @@ def print_summary(comm, problem, basis, pairs, timings, memory):
     lines.append(f"  {pairs.iterations} iterations, {pairs.matvecs} matvecs ({pairs.method})"
                  + (f"; {checks} multiplet check{'s' if checks > 1 else ''} "
                     f"({pairs.stats['check_seconds']:.1f} s of the solve)" if checks else ""))
-    lines.append(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}")
+    s2 = (observables or {}).get("S2")
+    lines.append(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + ("      <S^2>" if s2 is not None else ""))
     for k, (e, r) in enumerate(zip(pairs.values, pairs.residuals)):
-        lines.append(f"  {k:>3}  {e:>22.14f}  {r:>10.2e}")
+        lines.append(f"  {k:>3}  {e:>22.14f}  {r:>10.2e}" + (f"  {s2[k]:>9.6f}" if s2 is not None else ""))
     lines.append(f"  results: {problem.output_path}")
     print("\n".join(lines), flush=True)
 

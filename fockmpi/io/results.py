@@ -219,6 +219,11 @@ def _write_file(h5py, tmp, comm, record):
             _write_sectors(f, record)
         else:
             _write_basis_and_vectors(h5py, f, record)
+        if record.get("observables"):
+            g = f.create_group("observables")
+            for k, v in record["observables"].items():
+                g.create_dataset(k, data=np.asarray(v, dtype=np.float64))
+            g.attrs["meaning"] = "<v_k|O|v_k> of eigenvector k (S2: total spin squared, S(S+1))"
         g = f.create_group("solver")
         for k, v in record["solver"].items():
             g.attrs[k] = v
@@ -366,6 +371,7 @@ def _read_groups(f):
         "memory": {k: v[()] for k, v in f["memory"].items()},
         "provenance": dict(f["provenance"].attrs),
         "has_vectors": "eigenvectors" in f,
+        "observables": {k: v[()] for k, v in f["observables"].items()} if "observables" in f else {},
     }
     if "sectors" in f:
         out["eigenvalue_sector"] = f["eigenvalue_sector"][()]
