@@ -285,5 +285,12 @@ def test_every_example_job_is_valid(job, capsys):
     """``fockmpi info`` reads every job of jobs/ without an error (the examples stay in step with the
     job-file syntax)."""
     from fockmpi.app import cli
-    assert cli.main(["info", os.path.join(ROOT, "jobs", job)]) == 0, capsys.readouterr().err
-    assert "dim" in capsys.readouterr().out
+    path = os.path.join(ROOT, "jobs", job)
+    code = cli.main(["info", path])
+    out, err = capsys.readouterr()
+    if code != 0 and "already loaded a real PETSc build" in err:  # a complex job after real ones:
+        r = subprocess.run([sys.executable, "-m", "fockmpi", "info", path], capture_output=True, text=True,
+                           timeout=300, env=dict(os.environ, PYTHONPATH=ROOT))  # a process of its own
+        code, out, err = r.returncode, r.stdout, r.stderr
+    assert code == 0, err
+    assert "dim" in out
