@@ -149,7 +149,7 @@ def test_two_orbital_model_equals_its_hand_made_matrix(tmp_path):
     assert np.allclose(np.sort(found.eigenvalues)[:4], exact, atol=1e-10)
 
 
-def test_job_file_of_water_reports_the_spin_of_every_root(tmp_path):
+def test_job_file_of_water_reports_the_spin_of_every_root(tmp_path, capsys):
     """Three A1 roots of water (a singlet, a triplet, a singlet) with <S^2> against PySCF's
     symmetry-adapted FCI and its spin_square."""
     from pyscf import ao2mo, fci, gto, scf, symm
@@ -173,3 +173,6 @@ def test_job_file_of_water_reports_the_spin_of_every_root(tmp_path):
     assert np.allclose(found["eigenvalues"][:3], energies, atol=1e-9)
     assert np.allclose(found["observables"]["S2"][:3], s2, atol=1e-8)
     assert sorted(np.round(s2, 6)) == [0.0, 0.0, 2.0]
+    capsys.readouterr()
+    assert cli.main(["show", str(out)]) == 0
+    assert "<S2>" in capsys.readouterr().out

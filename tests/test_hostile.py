@@ -47,6 +47,13 @@ def assert_clear_error(code, err, *needles):
         assert needle in err, err
 
 
+def assert_job_refused(capsys, path, text, *needles):
+    """Write ``text`` to ``path``: ``fockmpi info`` on it is one clear error holding every needle."""
+    path.write_text(text)
+    code, out, err = run_main(capsys, "info", str(path))
+    assert_clear_error(code, err, *needles)
+
+
 # --- 1. non-finite numbers ------------------------------------------------------------------
 NON_FINITE = [
     (chain("J = nan"), "[model] J"),

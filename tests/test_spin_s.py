@@ -1,12 +1,12 @@
 """Spin-S sites (S = 1/2 ... 50): local matrices, spin-1 and spin-3/2 chains against dense
 spectra built in tests/dense_reference.py (nothing of fockmpi), symmetry sectors, job keys,
 and the invariance check, which must judge spin-S operators as spin-S matrices."""
-import os
 
 import numpy as np
 import pytest
 
 from dense_reference import DenseSystem, spin_matrices
+from test_hostile import assert_job_refused
 
 import fockmpi
 from fockmpi.app import cli
@@ -135,8 +135,4 @@ def test_job_file_spin_key(tmp_path, capsys):
     ref_sys, H = dense_heisenberg_ring(6, 1, 0.3)
     assert np.allclose(found[:2], ref_sys.sector_eigvals(H, Sz=1)[:2], atol=1e-8)
     capsys.readouterr()
-    path.write_text(JOB.format(S="0.7"))
-    code = cli.main(["info", str(path)])
-    err = capsys.readouterr().err
-    assert code == 2 and "[model] S" in err and "a spin 1/2, 1, 3/2" in err and "Traceback" not in err
-    assert not os.path.exists(tmp_path / "x.h5")
+    assert_job_refused(capsys, path, JOB.format(S="0.7"), "[model] S", "a spin 1/2, 1, 3/2")

@@ -170,10 +170,13 @@ def _show(args, r):
     mem = r["memory"]
     print(f"  peak memory per rank: {max(mem['peak_rss_bytes']) / 2**20:.0f} MiB (max)")
     sectors = r.get("sectors")
-    print(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + ("  sector" if sectors else ""))
+    observed = sorted(r.get("observables", {}).items())  # <v_k|O|v_k> the model reports (FCIDUMP: S2)
+    print(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + "".join(f"  {'<' + n + '>':>9}" for n, _ in observed)
+          + ("  sector" if sectors else ""))
     for k, (e, res) in enumerate(zip(r["eigenvalues"], r["residuals"])):
         where = f"  {sectors[r['eigenvalue_sector'][k]]['label']}" if sectors else ""
-        print(f"  {k:>3}  {e:>22.14f}  {res:>10.2e}{where}")
+        values = "".join(f"  {v[k]:>9.6f}" for _, v in observed)
+        print(f"  {k:>3}  {e:>22.14f}  {res:>10.2e}{values}{where}")
     return 0
 
 

@@ -16,7 +16,7 @@ from .. import __version__, runtime
 from ..basis.make import make_basis
 from ..errors import CapacityError, SectorError
 from ..jobfile.spec import read_job
-from ..operator.compile import check_gauss_law, compile_operator
+
 from ..parallel import (
     PhaseTimer,
     available_memory_bytes,
@@ -26,7 +26,7 @@ from ..parallel import (
     ranks_on_this_node,
 )
 from ..symmetry.group import sector_values
-from .solve import build_operator, sector_groups
+from .solve import build_operator, compile_model, sector_groups
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Problem:
     groups: list = None   # every sector of a job with "all" (then group is None)
     gauss: object = None  # the model's GaussLaw, when its basis is the physical states
     constraint: object = None  # the model's predicate on states (a Rydberg blockade), or None
+    observables: dict = None  # name -> Operator reported for every root (the model's)
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -73,12 +74,10 @@ def build_problem(job, output_path=None):
     space, H = spec.model
     groups = sector_groups(lattice, space, H, sector, choices)
     group = groups[0] if len(choices) == 1 else None
-    compiled = compile_operator(H, space, sector.names, parities=sector.parities)
-    gauss = spec.model.gauss
-    if gauss is not None:
-        check_gauss_law(H, space, gauss)
+    compiled = compile_model(spec.model, sector)
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
-                   spec.write_vectors, group, groups if len(choices) > 1 else None, gauss, spec.model.constraint)
+                   spec.write_vectors, group, groups if len(choices) > 1 else None, spec.model.gauss,
+                   spec.model.constraint, spec.model.observables)
 
 
 def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
@@ -210,10 +209,10 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     matrix_bytes = op.bytes_local
     op.destroy()
     observables = {}
-    if problem.model_name == "fcidump":  # chemistry reports the spin of every root
-        from ..observables import expectation_values, spin_squared
-        observables["S2"] = expectation_values(spin_squared(problem.space), problem.space, problem.sector.names,
-                                               basis, pairs.vectors, comm, PETSc)
+    if problem.observables:  # what the model reports of every root (FCIDUMP: S2)
+        from ..observables import expectation_values
+        observables = {name: expectation_values(op, problem.space, problem.sector.names, basis, pairs.vectors, comm,
+                                                PETSc) for name, op in sorted(problem.observables.items())}
     t_output = time.perf_counter()
 
     def timings_now():  # collective; called by write_results just before the file is complete
@@ -290,7 +289,8 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         with timer.phase("basis"):
             try:
                 with collective_errors(comm):
-                    basis = make_basis(problem.sector, group, comm, constraint=problem.constraint)
+                    basis = make_basis(problem.sector, group, comm, gauss=problem.gauss,
+                                       constraint=problem.constraint)
                     runtime.check_index_width(basis.dim)
             except SectorError as e:
                 if "empty" not in str(e):

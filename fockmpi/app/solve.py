@@ -122,6 +122,15 @@ def sector_groups(lattice, space, hamiltonian, sector, choices):
     return groups
 
 
+def compile_model(model, sector):
+    """The model's Hamiltonian compiled for ``sector``, checked: it conserves the sector's charges
+    and parities and, for a gauge theory, Gauss's law.  Not collective."""
+    compiled = compile_operator(model.hamiltonian, model.space, sector.names, parities=sector.parities)
+    if model.gauss is not None:
+        check_gauss_law(model.hamiltonian, model.space, model.gauss)
+    return compiled
+
+
 def build_operator(compiled, settings, basis, comm, PETSc, quiet=False):
     """H on ``basis`` as the stored matrix or the matrix-free operator, as ``settings.storage``
     says (``"auto"``: stored when it fits this node's memory, :func:`fockmpi.app.plan.choose_storage`).
@@ -181,9 +190,7 @@ def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **so
     else:
         group = symmetry_group(model, sector, **symmetries)
     settings = SolverSettings(nev=nev, **solver)
-    compiled = compile_operator(model.hamiltonian, model.space, sector.names, parities=sector.parities)
-    if model.gauss is not None:
-        check_gauss_law(model.hamiltonian, model.space, model.gauss)
+    compiled = compile_model(model, sector)
     real = compiled.is_real and (group is None or group.is_real)
     rt = runtime if runtime is not None else _default_runtime(real)
     comm = rt.comm

@@ -42,6 +42,8 @@ def read_job(job, output_path=None):
         model = model_from_table(model_table, None)
         lattice = model.lattice
     else:
+        if "lattice" not in job.sections:
+            raise ConfigError("[lattice]", message=f"{job.path}: the section [lattice] is missing")
         lattice = lattice_from_table(job.table("lattice"))
         model = model_from_table(model_table, lattice)
     sector_table = job.table("sector")

@@ -206,8 +206,5 @@ def parse_job(data, path="<job>", text=""):
     check_finite(data)
     if "model" not in data:
         raise ConfigError("[model]", message=f"{path}: the section [model] is missing")
-    if "lattice" not in data and data["model"].get("type") not in ("rabi", "jaynes_cummings", "tavis_cummings",
-                                                                   "dicke", "schwinger", "schwinger_spins",
-                                                                   "fcidump"):
-        raise ConfigError("[lattice]", message=f"{path}: the section [lattice] is missing")
+    # (whether [lattice] is needed depends on the model: fockmpi.jobfile.spec.read_job)
     return Job(path=path, text=text, sections=data)

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import InputError
 from . import ops
 from .lattice import custom_lattice
-from .named import Model
+from .named import Model, spin_squared
 from .space import Space
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?"
@@ -199,6 +199,7 @@ def fcidump(path, orbital_irrep=None):
     model = Model("fcidump", custom_lattice(dump.norb, {}, where="[model]"), space, hamiltonian(dump))
     model.default_sector = {"N_up": (dump.nelec + dump.ms2) // 2, "N_dn": (dump.nelec - dump.ms2) // 2}
     model.dump = dump
+    model.observables = {"S2": spin_squared(space)}  # the spin of every root
     if dump.orbsym is not None and any(s != 1 for s in dump.orbsym):
         irrep = dump.isym if orbital_irrep is None else int(orbital_irrep)
         if not 1 <= irrep <= 8:

@@ -61,6 +61,7 @@ class Model:
         self.gauss = None  # a GaussLaw (fockmpi.models.gauge) when the basis is its physical states
         self.constraint = None  # a vectorized predicate on packed states the basis must satisfy
         self.default_sector = None  # charges a job without [sector] charges gets (FCIDUMP: NELEC, MS2)
+        self.observables = {}  # name -> Operator whose <v|O|v> every root reports (FCIDUMP: S2)
         if space.nsites % lattice.nsites:
             from ..errors import OperatorError
             raise OperatorError(f"a model on {lattice.nsites} lattice sites needs a multiple of {lattice.nsites} "
@@ -86,6 +87,20 @@ class Model:
 
     def __repr__(self):
         return f"Model({self.name!r} on {self.lattice!r}, {len(self.hamiltonian.terms)} terms)"
+
+
+def spin_squared(space):
+    """Total S^2 = S^- S^+ + S^z (S^z + 1) of the spin-1/2 and electron sites of ``space``
+    (electrons: S^+_i = c+_i,up c_i,dn, S^z_i = (n_i,up - n_i,dn)/2)."""
+    plus, z = ops.Operator(), ops.Operator()
+    for i, site in enumerate(space.sites):
+        if site.kind == "electron":
+            plus += ops.cdag(i, "up") * ops.c(i, "dn")
+            z += 0.5 * (ops.n(i, "up") - ops.n(i, "dn"))
+        elif site.kind == "spin":
+            plus += ops.Sp(i)
+            z += ops.Sz(i)
+    return plus.hc() * plus + z * z + z
 
 
 def heisenberg(lattice, J=1.0, Delta=1.0, J2=0.0, h=0.0, D=0.0, S=0.5, bonds="nn", bonds2="nnn"):

@@ -13,7 +13,7 @@ pyscf = pytest.importorskip("pyscf")
 
 def test_water_on_ranks(comm, mpi_tmp_path):
     from fockmpi.models.chemistry import fcidump
-    from fockmpi.observables import expectation_values, spin_squared
+    from fockmpi.observables import expectation_values
     import os
     path, ref = os.path.join(mpi_tmp_path, "water.fcidump"), None
     if comm.rank == 0:  # PySCF writes the file and solves it (serial, no MPI inside)
@@ -34,6 +34,6 @@ def test_water_on_ranks(comm, mpi_tmp_path):
     found = fockmpi.solve(model, model.default_sector, nev=2, quiet=True, runtime=rt)
     all_ok(comm, found.basis.dim == 133, "A1 determinants")
     all_ok(comm, np.allclose(found.eigenvalues[:2], ref[0], atol=1e-9), f"energies {found.eigenvalues} {ref[0]}")
-    s2 = expectation_values(spin_squared(model.space), model.space, ["N_dn", "N_up"], found.basis, found.vectors[:2],
+    s2 = expectation_values(model.observables["S2"], model.space, ["N_dn", "N_up"], found.basis, found.vectors[:2],
                             comm, rt.PETSc)
     all_ok(comm, np.allclose(s2, ref[1], atol=1e-8), f"<S^2> {s2} {ref[1]}")
