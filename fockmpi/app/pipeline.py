@@ -48,6 +48,7 @@ class Problem:
     gauss: object = None  # the model's GaussLaw, when its basis is the physical states
     constraint: object = None  # the model's predicate on states (a Rydberg blockade), or None
     observables: dict = None  # name -> Operator reported for every root (the model's)
+    orbitals: object = None  # an FCIDUMP model's integrals, for the direct-CI operator
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -75,9 +76,13 @@ def build_problem(job, output_path=None):
     groups = sector_groups(lattice, space, H, sector, choices)
     group = groups[0] if len(choices) == 1 else None
     compiled = compile_model(spec.model, sector)
+    if spec.solver.storage == "direct" and spec.model.orbitals is None:
+        from ..errors import ConfigError
+        raise ConfigError("[solver] storage", "\"direct\" (the direct-CI operator) only with [model] type = \"fcidump\"",
+                          f"a {spec.model.name} model", hint="use \"auto\", \"aij\" or \"shell\"")
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
                    spec.write_vectors, group, groups if len(choices) > 1 else None, spec.model.gauss,
-                   spec.model.constraint, spec.model.observables)
+                   spec.model.constraint, spec.model.observables, spec.model.orbitals)
 
 
 def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
@@ -192,7 +197,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                      f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
     with timer.phase("basis"), collective_errors(comm):
         basis = make_basis(problem.sector, problem.group, comm, show_progress=not quiet, gauss=problem.gauss,
-                           constraint=problem.constraint)
+                           constraint=problem.constraint, orbitals=problem.orbitals)
     with collective_errors(comm):  # (a symmetric sector: only its lower bound was known before)
         runtime.check_index_width(basis.dim)
     if not quiet and problem.group is None:
@@ -203,7 +208,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                      f"({timer.seconds['basis']:.1f} s) | {scalar}")
     from ..solvers.eigen import solve
     with timer.phase("assembly"):
-        op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet)
+        op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet, problem.orbitals)
     with timer.phase("solve"):
         pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet)
     matrix_bytes = op.bytes_local
@@ -290,14 +295,14 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
             try:
                 with collective_errors(comm):
                     basis = make_basis(problem.sector, group, comm, gauss=problem.gauss,
-                                       constraint=problem.constraint)
+                                       constraint=problem.constraint, orbitals=problem.orbitals)
                     runtime.check_index_width(basis.dim)
             except SectorError as e:
                 if "empty" not in str(e):
                     raise
                 continue
         with timer.phase("assembly"):
-            op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet=True)
+            op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, True, problem.orbitals)
         with timer.phase("solve"):
             pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=False)
         matvecs += max(pairs.matvecs, 0)

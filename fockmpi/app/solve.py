@@ -131,10 +131,23 @@ def compile_model(model, sector):
     return compiled
 
 
-def build_operator(compiled, settings, basis, comm, PETSc, quiet=False):
+def build_operator(compiled, settings, basis, comm, PETSc, quiet=False, orbitals=None):
     """H on ``basis`` as the stored matrix or the matrix-free operator, as ``settings.storage``
-    says (``"auto"``: stored when it fits this node's memory, :func:`fockmpi.app.plan.choose_storage`).
-    Collective."""
+    says (``"auto"``: stored when it fits this node's memory, :func:`fockmpi.app.plan.choose_storage`;
+    for an FCIDUMP model on its determinant basis, given its ``orbitals``: the direct-CI
+    operator, :mod:`fockmpi.operator.direct_ci`).  Collective."""
+    from ..basis.determinants import DeterminantBasis
+    if orbitals is not None and isinstance(basis, DeterminantBasis) and settings.storage in ("auto", "direct"):
+        from ..operator.direct_ci import DirectCIOperator
+        op = DirectCIOperator(orbitals.dump, basis, comm, PETSc)
+        if not quiet:
+            print0(comm, f"  operator: direct CI (integrals by blocks), {len(op.rounds)} round(s) per product, "
+                         f"{op.bytes_local / 2**20:.0f} MiB per rank")
+        return op
+    if settings.storage == "direct":
+        from ..errors import ConfigError
+        raise ConfigError("[solver] storage", "\"direct\" (the direct-CI operator) only for an FCIDUMP model in a "
+                          "sector of fixed N_up and N_dn without symmetries", "another model or sector")
     from .plan import choose_storage
     available = available_memory_bytes()
     share = available / ranks_on_this_node(comm) if available else None
@@ -200,9 +213,9 @@ def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **so
                          "rt = fockmpi.Runtime.start(\"complex\") before the first solve and pass runtime=rt")
     with collective_errors(comm):
         basis = make_basis(sector, group, comm, show_progress=not quiet, gauss=model.gauss,
-                           constraint=model.constraint)
+                           constraint=model.constraint, orbitals=model.orbitals)
         check_index_width(basis.dim)
-    op = build_operator(compiled, settings, basis, comm, rt.PETSc, quiet)
+    op = build_operator(compiled, settings, basis, comm, rt.PETSc, quiet, orbitals=model.orbitals)
     try:
         pairs = solve_eigenpairs(op, settings, comm, rt.PETSc, rt.SLEPc, show_progress=not quiet)
     finally:

@@ -4,7 +4,7 @@ from .symmetric import SymmetricBasis
 from .u1 import U1Basis
 
 
-def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=None):
+def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=None, orbitals=None):
     """The basis of ``sector`` (charges and parities) and ``group`` (a SymmetryGroup or None).
     Collective on ``comm``.
 
@@ -14,7 +14,14 @@ def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=
     (a :class:`~fockmpi.models.gauge.GaussLaw`): :class:`~fockmpi.basis.gauss.GaussLawBasis`,
     the physical states enumerated from the matter configurations.  ``constraint`` (a vectorized
     predicate on packed states, such as a Rydberg blockade) keeps only the states it allows.
+    With ``orbitals`` (an FCIDUMP model's :class:`~fockmpi.models.chemistry.Orbitals`) and a sector
+    of fixed N_up and N_dn without symmetries: :class:`~fockmpi.basis.determinants.DeterminantBasis`
+    (alpha-major, split by alpha strings, for the direct-CI operator; its orbital irrep replaces
+    ``constraint``).
     """
+    if orbitals is not None and determinants_apply(sector, group):
+        from .determinants import DeterminantBasis
+        return DeterminantBasis(sector, comm, orbitals.orbsym, orbitals.irrep)
     if gauss is not None:
         from ..errors import SectorError
         if group is not None or sector.parities:
@@ -42,3 +49,9 @@ def _both(a, b):
 
     both.__name__ = f"{a.__name__},{b.__name__}"
     return both
+
+
+def determinants_apply(sector, group):
+    """Whether a sector of an FCIDUMP model gets the determinant basis: N_up and N_dn fixed, no
+    symmetry group, no parities."""
+    return group is None and not sector.parities and {"N_up", "N_dn"} <= set(sector.internal)

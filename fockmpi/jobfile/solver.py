@@ -17,7 +17,9 @@
                                  # aside (about one more ground-state solve; false skips it)
     storage = "auto"        # aij: stored matrix | shell: matrix-free, H applied on the fly in
                             # every product (no matrix in memory, each product costs about one
-                            # assembly) | auto: stored when it fits in memory (fockmpi.app.plan)
+                            # assembly) | auto: stored when it fits in memory (fockmpi.app.plan);
+                            # FCIDUMP models: direct, the direct-CI operator (integrals by
+                            # blocks, matrix-free), which "auto" picks for them
     options = {}            # extra PETSc/SLEPc options, e.g. {eps_lanczos_reorthog = "local"}
 
 Options given in ``options`` (or on the command line as ``-eps_...``) are applied last, so they

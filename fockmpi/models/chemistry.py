@@ -46,6 +46,19 @@ class FCIDump:
     ecore: float
 
 
+@dataclass
+class Orbitals:
+    """What the determinant basis and the direct-CI operator take from an FCIDUMP model: the
+    integrals, and the orbital irrep the basis keeps (1 .. 8, or None: every determinant)."""
+
+    dump: FCIDump
+    irrep: object = None
+
+    @property
+    def orbsym(self):
+        return self.dump.orbsym if self.irrep is not None else None
+
+
 def _fail(path, line, what):
     return InputError(f"{path}, line {line}: {what}")
 
@@ -200,11 +213,13 @@ def fcidump(path, orbital_irrep=None):
     model.default_sector = {"N_up": (dump.nelec + dump.ms2) // 2, "N_dn": (dump.nelec - dump.ms2) // 2}
     model.dump = dump
     model.observables = {"S2": spin_squared(space)}  # the spin of every root
+    model.orbitals = Orbitals(dump)
     if dump.orbsym is not None and any(s != 1 for s in dump.orbsym):
         irrep = dump.isym if orbital_irrep is None else int(orbital_irrep)
         if not 1 <= irrep <= 8:
             raise InputError(f"orbital_irrep = {irrep}: expected an irrep 1 .. 8")
         model.constraint = orbital_irrep_filter(dump.orbsym, irrep)
+        model.orbitals = Orbitals(dump, irrep)
     elif orbital_irrep not in (None, 1):
         raise InputError(f"orbital_irrep = {orbital_irrep}, but {dump.path} has no ORBSYM (every orbital A1)")
     return model

@@ -62,6 +62,7 @@ class Model:
         self.constraint = None  # a vectorized predicate on packed states the basis must satisfy
         self.default_sector = None  # charges a job without [sector] charges gets (FCIDUMP: NELEC, MS2)
         self.observables = {}  # name -> Operator whose <v|O|v> every root reports (FCIDUMP: S2)
+        self.orbitals = None  # FCIDUMP: the integrals the direct-CI operator applies (chemistry.Orbitals)
         if space.nsites % lattice.nsites:
             from ..errors import OperatorError
             raise OperatorError(f"a model on {lattice.nsites} lattice sites needs a multiple of {lattice.nsites} "
@@ -78,7 +79,8 @@ class Model:
         if not isinstance(other, ops.Operator):
             return NotImplemented
         out = Model(self.name, self.lattice, self.space, self.hamiltonian + other)
-        out.__dict__.update({k: v for k, v in self.__dict__.items() if k != "hamiltonian"})  # gauss, constraint, ...
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("hamiltonian", "orbitals")})
+        # (gauss, constraint, ...; not the integrals of a direct-CI operator: H is no longer theirs)
         out.hamiltonian = self.hamiltonian + other
         return out
 

@@ -16,7 +16,8 @@ METHODS = ("krylovschur", "lanczos", "lobpcg", "jd")
 
 WHICH = ("smallest", "largest", "target")
 
-STORAGE = ("auto", "aij", "shell")  # stored MPIAIJ, matrix-free shell, or stored when it fits
+STORAGE = ("auto", "aij", "shell", "direct")  # stored MPIAIJ, matrix-free shell, stored when it fits,
+# or the direct-CI operator of FCIDUMP models (what "auto" picks for them)
 
 DENSE_LIMIT = 64
 
