@@ -50,6 +50,10 @@ def products(rt, norb, na, nb, orbsym, irrep, ghost_bytes, seed=3):
     direct = DirectCIOperator(dump, basis, comm, PETSc, **kw)
     x, y_stored = stored.mat.createVecs()
     y_direct = y_stored.duplicate()
+    stored.mat.getDiagonal(x)
+    direct.mat.getDiagonal(y_direct)
+    y_direct.axpy(-1.0, x)
+    assert y_direct.norm() <= 1e-12 * x.norm(), "the diagonals differ"
     x.setRandom()
     stored.mat.mult(x, y_stored)
     direct.mat.mult(x, y_direct)

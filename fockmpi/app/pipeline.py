@@ -140,7 +140,7 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
                 f"[solver] nev = {problem.solver.nev} in a sector of {lower} states needs {what}, more than the "
                 f"{share / 2**30:.3g} GiB available per rank on this node; ask for fewer levels"))
             return out
-        if not force and problem.groups is None:
+        if not force and problem.groups is None and not direct_ci(problem):
             from .plan import estimate, fit_problem
             found = fit_problem(estimate(problem, ranks), problem.solver.storage, share)
             if found is not None:
@@ -148,6 +148,13 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
     return out
 
 
+
+
+def direct_ci(problem):
+    """Whether ``problem`` runs on the direct-CI operator (an FCIDUMP model, a sector of fixed
+    N_up and N_dn, storage "auto" or "direct"): the planner's sampled rows do not apply to it."""
+    from .solve import DeferredCompile
+    return isinstance(problem.compiled, DeferredCompile) and problem.solver.storage in ("auto", "direct")
 
 
 def _provenance(comm, started):

@@ -8,7 +8,8 @@
     transform = "shift"     # shift | sinvert (shift-and-invert around target; needs a direct solver)
     tol = 1e-8              # relative residual ||Hx - Ex|| / |E| (SLEPc's default); the
                             # eigenvalue error is about (tol |E|)^2 / gap, far smaller
-    method = "krylovschur"  # krylovschur | lanczos | lobpcg | jd
+    method = "auto"         # krylovschur | lanczos | lobpcg | jd | davidson (diagonal preconditioner,
+                            # the full-CI method) | auto: davidson for FCIDUMP models, else krylovschur
     ncv = 0                 # subspace size (0: max(2 nev, nev + 11))
     mpd = 0                 # maximum projected dimension (0: default)
     max_it = 0              # maximum restarts (0: default)
@@ -40,7 +41,7 @@ def settings_from_table(t: Table):
         transform=t.get("transform", "str", "shift", choices=("shift", "sinvert")),
         tol=t.get("tol", "float", 1e-8, check=(lambda v: 1e-16 <= v < 1, "between 1e-16 and 1 (a relative "
                                                 "residual below 1e-16 is beyond double precision)")),
-        method=t.get("method", "str", "krylovschur", choices=METHODS),
+        method=t.get("method", "str", "auto", choices=METHODS),
         ncv=t.get("ncv", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         mpd=t.get("mpd", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         max_it=t.get("max_it", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
@@ -58,6 +59,9 @@ def settings_from_table(t: Table):
                           "largest eigenvalues, not those nearest a target",
                           hint="use method = \"krylovschur\" (with transform = \"sinvert\" for interior "
                                "levels) or \"jd\"")
+    if s.method == "davidson" and s.which != "smallest":
+        raise ConfigError(t.key("method"), message=f"{t.key('method')} = \"davidson\" finds the lowest levels only",
+                          hint=f"found which = \"{s.which}\"; use method = \"krylovschur\"")
     t.finish()
     return s
 

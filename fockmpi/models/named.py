@@ -79,8 +79,9 @@ class Model:
         if not isinstance(other, ops.Operator):
             return NotImplemented
         out = Model(self.name, self.lattice, self.space, self.hamiltonian + other)
-        out.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("hamiltonian", "orbitals")})
-        # (gauss, constraint, ...; not the integrals of a direct-CI operator: H is no longer theirs)
+        # gauss, constraint, ...; the integrals of a direct-CI operator only if H stays theirs
+        keep = ("hamiltonian",) + (("orbitals",) if other.terms else ())
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k not in keep})
         out.hamiltonian = self.hamiltonian + other
         return out
 

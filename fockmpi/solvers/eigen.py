@@ -3,6 +3,7 @@ degenerate multiplets, statistics.  The settings are a :class:`SolverSettings` (
 ``[solver]``: :mod:`fockmpi.jobfile.solver` lists its keys and defaults); PETSc/SLEPc options in
 ``options`` are applied last, so they win over the settings.
 """
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -12,7 +13,8 @@ from ..errors import ConfigError, ConvergenceError, FockmpiError, did_you_mean
 from ..parallel import print0, release_free_memory
 
 
-METHODS = ("krylovschur", "lanczos", "lobpcg", "jd")
+METHODS = ("auto", "krylovschur", "lanczos", "lobpcg", "jd", "davidson")  # auto: davidson for the
+# direct-CI operator of FCIDUMP models (a dominant diagonal), krylovschur otherwise
 
 WHICH = ("smallest", "largest", "target")
 
@@ -29,7 +31,7 @@ class SolverSettings:
     target: float = 0.0
     transform: str = "shift"
     tol: float = 1e-8
-    method: str = "krylovschur"
+    method: str = "auto"
     ncv: int = 0
     mpd: int = 0
     max_it: int = 0
@@ -85,6 +87,9 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     mat = op.mat
     dim = mat.getSize()[0]
     nev = min(settings.nev, dim)
+    if settings.method == "auto":
+        settings = dataclasses.replace(settings, method="davidson" if getattr(op, "prefers_davidson", False)
+                                       else "krylovschur")
     t0 = time.perf_counter()
     mv0, mt0 = _matvec_count(PETSc)
     key = _ordering(settings)
@@ -94,15 +99,20 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     # block methods converge the top of their block last: two guard vectors for lobpcg and jd
     guard = 2 if settings.method in ("lobpcg", "jd") else 0
     want = dim if dense else min(nev + guard, dim)
-    eps, nconv = _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress)
-    if nconv < nev:
-        raise ConvergenceError(
-            f"the eigensolver converged {nconv} of {nev} eigenpairs in {eps.getIterationNumber()} "
-            f"iterations; raise [solver] max_it, ncv, or loosen tol (now {settings.tol:g})")
-    found = _harvest(eps, nconv, mat, SLEPc)
-    its = eps.getIterationNumber()
-    method = eps.getType()
-    eps.destroy()
+    if settings.method == "davidson" and not dense:
+        from .davidson import davidson
+        found, its = davidson(mat, want, settings.tol, comm, settings.max_it, settings.ncv, show_progress)
+        nconv, method = len(found), "davidson"
+    else:
+        eps, nconv = _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress)
+        if nconv < nev:
+            raise ConvergenceError(
+                f"the eigensolver converged {nconv} of {nev} eigenpairs in {eps.getIterationNumber()} "
+                f"iterations; raise [solver] max_it, ncv, or loosen tol (now {settings.tol:g})")
+        found = _harvest(eps, nconv, mat, SLEPc)
+        its = eps.getIterationNumber()
+        method = eps.getType()
+        eps.destroy()
     release_free_memory()  # the Krylov basis just freed is reused by the check, not kept twice
 
     checks, t_check = 0, time.perf_counter()
@@ -358,7 +368,9 @@ def _petsc_error_text(e):
 
 
 _EPS_TYPES = {"krylovschur": lambda S: S.EPS.Type.KRYLOVSCHUR, "lanczos": lambda S: S.EPS.Type.LANCZOS,
-              "lobpcg": lambda S: S.EPS.Type.LOBPCG, "jd": lambda S: S.EPS.Type.JD}
+              "lobpcg": lambda S: S.EPS.Type.LOBPCG, "jd": lambda S: S.EPS.Type.JD,
+              # (options are probed, and the dense path set up, on Krylov-Schur for these two)
+              "auto": lambda S: S.EPS.Type.KRYLOVSCHUR, "davidson": lambda S: S.EPS.Type.KRYLOVSCHUR}
 
 
 def _set_from_options(eps, options, PETSc):

@@ -10,7 +10,7 @@ MODEL = {"lattice": {"type": "chain", "size": [L]}, "model": {"type": "heisenber
          "sector": {"Sz": 0}}
 
 
-@pytest.mark.parametrize("method", ["krylovschur", "lanczos", "lobpcg", "jd"])
+@pytest.mark.parametrize("method", ["krylovschur", "lanczos", "lobpcg", "jd", "davidson"])
 def test_every_method_finds_the_lowest_levels(comm, mpi_tmp_path, method):
     res, _ = run(comm, mpi_tmp_path, dict(MODEL, solver={"nev": 3, "method": method, "tol": 1e-10}), method)
     k = len(res["eigenvalues"])
