@@ -8,7 +8,7 @@ r = H x - theta x, and one correction per unconverged root, ``t = r / (theta - d
 and added.  When V would exceed ``max_space`` it is collapsed to the current Ritz vectors.
 Converged: ``|r| <= tol * max(1, |theta|)`` for every wanted root (SLEPc's relative test).
 Vectors are this rank's slices (numpy), dot products one allreduce per block, so memory per
-rank is ``2 max_space`` vectors' slices.
+rank is ``2 (max_space + nev)`` vectors' slices, held in place.
 """
 import time
 
@@ -45,39 +45,43 @@ def davidson(mat, want, tol, comm, max_it=0, max_space=0, show_progress=True, st
         mat.mult(x, y)
         return y.getArray(readonly=True).copy()
 
-    V = np.zeros((0, n), dtype=scalar)
-    AV = np.zeros((0, n), dtype=scalar)
+    # the search space and its image, in place (rows 0..k-1 in use): no copies as it grows
+    V = np.zeros((max_space + want, n), dtype=scalar)
+    AV = np.zeros_like(V)
+    k = 0
     for v in (start if start is not None else _lowest_diagonal_units(diag, want, comm, scalar)):
-        V, AV = _extend(V, AV, np.asarray(v, dtype=scalar), apply, dot)
+        k = _extend(V, AV, k, np.asarray(v, dtype=scalar), apply, dot)
     t0 = time.perf_counter()
     theta, X, R, rnorm = None, None, None, None
     for it in range(1, max_it + 1):
-        Hs = dot(V.conj() @ AV.T)
+        Vk = V[:k].conj() if np.iscomplexobj(V) else V[:k]
+        Hs = dot(Vk @ AV[:k].T)
         Hs = 0.5 * (Hs + Hs.conj().T)
         w, s = np.linalg.eigh(Hs)
-        k = min(want, len(w))
-        theta, s = w[:k], s[:, :k]
-        X = s.T @ V
-        R = s.T @ AV - theta[:, None] * X
+        m = min(want, len(w))
+        theta, s = w[:m], s[:, :m]
+        X = s.T @ V[:k]
+        R = s.T @ AV[:k] - theta[:, None] * X
         rnorm = np.sqrt(np.maximum(dot(np.sum(np.abs(R) ** 2, axis=1)), 0.0))
         done = rnorm <= tol * np.maximum(1.0, np.abs(theta))
         if show_progress and (it % 5 == 0 or done.all()):
-            print0(comm, f"  solve: davidson iteration {it}, {int(done.sum())} of {k} converged, E0 ~ {theta[0]:.12g}, "
+            print0(comm, f"  solve: davidson iteration {it}, {int(done.sum())} of {m} converged, E0 ~ {theta[0]:.12g}, "
                          f"|r0| = {rnorm[0]:.2e}  ({time.perf_counter() - t0:.1f} s)", flush=True)
-        if done.all() and k == want:
+        if done.all() and m == want:
             break
-        todo = [j for j in range(k) if not done[j]]
-        if len(V) + len(todo) > max_space:  # collapse onto the Ritz vectors (orthonormal)
-            V, AV = X.copy(), s.T @ AV
-        before = len(V)
+        todo = [j for j in range(m) if not done[j]]
+        if k + len(todo) > max_space:  # collapse onto the Ritz vectors (orthonormal)
+            V[:m], AV[:m] = X, s.T @ AV[:k]
+            k = m
+        before = k
         for j in todo:
             denom = theta[j] - diag
             denom = np.where(np.abs(denom) < 1e-8, np.copysign(1e-8, denom), denom)
-            V, AV = _extend(V, AV, R[j] / denom, apply, dot)
-        if len(V) == before:  # every correction lies in the space: extend by the residuals
+            k = _extend(V, AV, k, R[j] / denom, apply, dot)
+        if k == before:  # every correction lies in the space: extend by the residuals
             for j in todo:
-                V, AV = _extend(V, AV, R[j], apply, dot)
-        if len(V) == before:
+                k = _extend(V, AV, k, R[j], apply, dot)
+        if k == before:
             raise ConvergenceError(f"Davidson stagnated at residuals {', '.join(f'{r:.1e}' for r in rnorm)} (no new "
                                    "direction); loosen [solver] tol or use method = \"krylovschur\"")
     else:
@@ -94,20 +98,23 @@ def davidson(mat, want, tol, comm, max_it=0, max_space=0, show_progress=True, st
     return out, it
 
 
-def _extend(V, AV, t, apply, dot):
-    """V and AV with ``t`` orthonormalized against V (twice) appended, unless it is (nearly) in V."""
+def _extend(V, AV, k, t, apply, dot):
+    """Append ``t``, orthonormalized against rows 0..k-1 of V (twice), to V and its image to AV,
+    unless it is (nearly) in their span; returns the new number of rows in use."""
     norm0 = np.sqrt(dot(np.vdot(t, t).real))
     if norm0 == 0.0:
-        return V, AV
+        return k
     t = t / norm0
     for _ in range(2):
-        if len(V):
-            t = t - (dot(V.conj() @ t)) @ V
+        if k:
+            Vk = V[:k].conj() if np.iscomplexobj(V) else V[:k]
+            t = t - dot(Vk @ t) @ V[:k]
     norm = np.sqrt(dot(np.vdot(t, t).real))
     if norm < LINDEP:
-        return V, AV
-    t = t / norm
-    return np.vstack([V, t[None, :]]), np.vstack([AV, apply(t)[None, :]])
+        return k
+    V[k] = t / norm
+    AV[k] = apply(V[k])
+    return k + 1
 
 
 def _lowest_diagonal_units(diag, want, comm, scalar):
