@@ -120,3 +120,16 @@ def test_a_model_plus_terms_is_no_longer_direct_ci():
     dump = random_dump(3, 2, 0)
     model = fcidump(dump) + 0.1 * ops.n(0, "up")
     assert model.orbitals is None
+
+
+def test_plan_of_an_fcidump_job_counts_the_determinants_and_plans_the_direct_operator(capsys):
+    """``fockmpi info`` on the water job: the determinants of irrep A1 counted from the strings'
+    irreps (133, what the basis holds), the direct-CI memory table, no stored-matrix advice."""
+    import os
+
+    from test_hostile import run_main
+    job = os.path.join(os.path.dirname(__file__), "..", "jobs", "h2o_sto3g_fci.toml")
+    code, out, err = run_main(capsys, "info", job)
+    assert code == 0, err
+    assert "dimension 133 " in out and "direct CI: 21 alpha x 21 beta strings" in out, out
+    assert "Davidson vectors" in out and "aij" not in out, out

@@ -97,8 +97,9 @@ def cmd_plan(args):
         raise InputError(f"--cores: expected a positive integer, found {args.cores}")
     info = describe_job(load_job(args.job), args.ranks, args.memory * 2 ** 30 if args.memory else None, args.cores)
     p, est = info["problem"], info["estimate"]
-    print(f"{p.title()}  |  {p.space.nsites} sites ({'/'.join(p.space.kinds)})  |  {info['scalar']} H, "
-          f"{p.compiled.nmonomials} monomials")
+    terms = ("integrals applied by the direct-CI operator" if est.direct_ci else
+             f"{p.compiled.nmonomials} monomials")
+    print(f"{p.title()}  |  {p.space.nsites} sites ({'/'.join(p.space.kinds)})  |  {info['scalar']} H, {terms}")
     if p.groups is not None:
         largest = max(g.order for g in p.groups if g is not None)
         print(f"{len(p.groups)} symmetry sectors of {p.sector.label()} (\"all\"): together dimension "
@@ -112,6 +113,8 @@ def cmd_plan(args):
         print(f"sector {p.sector_label()}: dimension {'' if est.exact else '~'}{est.dimension} "
               f"({how}, {info['seconds']:.2f} s; U(1) sector {est.u1_dimension}, "
               f"full space {p.space.full_dimension()})")
+    if est.direct_ci:
+        return _plan_direct(args, info, est)
     print(f"non-zeros per row ~{est.per_row:.1f}, total ~{est.per_row * est.dimension:.3g}"
           + (f"; {100 * est.remote_share:.0f}% of them in columns of other ranks" if args.ranks > 1 else ""))
     stored, shell = est.parts("aij"), est.parts("shell")
@@ -138,6 +141,29 @@ def cmd_plan(args):
 
 
 cmd_info = cmd_plan
+
+
+def _plan_direct(args, info, est):
+    """The memory table of an FCIDUMP job on the direct-CI operator (no stored matrix)."""
+    d = est.direct_ci
+    print(f"direct CI: {d['alpha_strings']} alpha x {d['beta_strings']} beta strings, {d['pairs']} orbital pairs, "
+          "matrix-free, split by alpha strings")
+    parts = est.parts("direct")
+    print(f"estimated memory per rank on {args.ranks} rank(s):{'direct CI':>14}")
+    for key, value in parts.items():
+        print(f"  {key:<46}{_size_text(value):>12}")
+    print(f"  {'total':<46}{_size_text(est.total('direct')):>12}")
+    if info["nodes"]:
+        nodes, per_node = info["nodes"], info["ranks_per_node"]
+        need = per_node * est.total("direct")
+        print(f"recommended: {args.ranks} rank(s) on {nodes} node(s), {per_node} per node "
+              f"(~{need / 2**30:.3g} GiB used per node)")
+        gib = max(1, -(-int(need / 0.7) // 2**30))
+        print(f"  slurm: #SBATCH --nodes={nodes} --ntasks={args.ranks} --ntasks-per-node={per_node} --mem={gib}G")
+        print(f"         srun --mpi=pmix fockmpi run {args.job}")
+    for text in info["warnings"]:
+        print(f"warning: {text}")
+    return 0
 
 
 def cmd_show(args):

@@ -140,9 +140,10 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
                 f"[solver] nev = {problem.solver.nev} in a sector of {lower} states needs {what}, more than the "
                 f"{share / 2**30:.3g} GiB available per rank on this node; ask for fewer levels"))
             return out
-        if not force and problem.groups is None and not direct_ci(problem):
+        if not force and problem.groups is None:
             from .plan import estimate, fit_problem
-            found = fit_problem(estimate(problem, ranks), problem.solver.storage, share)
+            est = estimate(problem, ranks)
+            found = fit_problem(est, "direct" if est.direct_ci else problem.solver.storage, share)
             if found is not None:
                 out.append(found)
     return out
@@ -420,7 +421,7 @@ def describe_job(job, ranks=1, memory_per_node=None, cores_per_node=None):
     memory = memory_per_node or available or 0
     cores = cores_per_node or os.cpu_count() or 1
     storage, nodes, per_node = recommend(est, memory, cores) if memory else (problem.solver.storage, None, None)
-    if problem.solver.storage != "auto" and memory:
+    if problem.solver.storage not in ("auto", "direct") and memory:
         storage = problem.solver.storage
         nodes = est.nodes(storage, memory, cores)
         per_node = -(-ranks // nodes)

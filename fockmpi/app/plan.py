@@ -123,14 +123,18 @@ class Estimate:
     symmetric: bool
     nev: int
     ncv: int
+    direct_ci: dict = None  # FCIDUMP on the direct-CI operator: beta strings, orbital pairs, ...
 
     @property
     def local_rows(self):
         return -(-self.dimension // self.ranks)
 
     def parts(self, storage):
-        """Memory per rank by part, for ``storage`` "aij" or "shell"."""
+        """Memory per rank by part, for ``storage`` "aij" or "shell" (or "direct": the direct-CI
+        operator of an FCIDUMP model)."""
         n = self.local_rows
+        if storage == "direct":
+            return self._direct_parts(n)
         out = {"runtime (Python, numba, PETSc)": BASELINE,
                "basis": n * (8 + (8 + 32 if self.symmetric else 0))}  # states (+ norms, hash table)
         if storage == "aij":
@@ -143,6 +147,19 @@ class Estimate:
         if self.dimension <= max(DENSE_LIMIT, 2 * self.nev + 8):
             out["dense fallback"] = 3 * self.dimension ** 2 * self.scalar_bytes
         return out
+
+    def _direct_parts(self, n):
+        from ..operator.direct_ci import BLOCK_BYTES
+        d = self.direct_ci
+        vectors = 2 * (max(12, 3 * self.nev) + self.nev) + 4  # Davidson's space, its image, work
+        # ghost rows: the alpha strings one excitation from this rank's, dense over every beta
+        # string, for c and sigma, plus their compact copy (on few ranks: the whole vector)
+        ghosts = min(d["alpha_strings"], -(-d["alpha_strings"] // self.ranks) * (d["singles"] + 1))
+        return {"runtime (Python, numba, PETSc)": BASELINE,
+                "determinants (+ their hash for <S^2>)": n * 48,
+                "ghost rows (dense c and sigma, compact copy)": 3 * ghosts * d["beta_strings"] * self.scalar_bytes,
+                "D and G blocks": BLOCK_BYTES,
+                f"Davidson vectors ({vectors})": vectors * n * self.scalar_bytes}
 
     def total(self, storage):
         return sum(self.parts(storage).values())
@@ -196,6 +213,9 @@ def estimate(problem, ranks, count_symmetric=False):
     owner taken as in a block split over ``ranks``.
     """
     group = problem.group
+    from .pipeline import direct_ci
+    if direct_ci(problem):
+        return _direct_ci_estimate(problem, ranks)
     if is_enumerated(problem):
         dim, exact, per_row, remote = _enumerated_estimate(problem, ranks, count_symmetric)
         return _estimate(problem, ranks, dim, exact, upper_dimension(problem), per_row, remote)
@@ -212,6 +232,29 @@ def estimate(problem, ranks, count_symmetric=False):
             dim, exact = max(1, u1 // group.order), False
     per_row, remote = _sample_u1_rows(problem.compiled, tables, ranks)
     return _estimate(problem, ranks, dim, exact, u1, per_row, remote)
+
+
+def _direct_ci_estimate(problem, ranks):
+    """:class:`Estimate` of an FCIDUMP job on the direct-CI operator: the determinants counted
+    from the strings' irreps (no states made), memory from the strings and orbital pairs."""
+    from ..basis.determinants import binomial_table, combinations, string_irreps
+    orbitals, sector = problem.orbitals, problem.sector
+    norb = problem.space.nsites
+    na, nb = int(sector.internal["N_up"]), int(sector.internal["N_dn"])
+    binom = binomial_table(norb)
+    count_a, count_b = int(binom[norb, na]), int(binom[norb, nb])
+    if orbitals.orbsym is None:
+        dim = count_a * count_b
+    else:
+        sym = np.asarray(orbitals.orbsym, dtype=np.int64) - 1
+        ia = np.bincount(string_irreps(combinations(norb, na, count_a), sym), minlength=8)
+        ib = np.bincount(string_irreps(combinations(norb, nb, count_b), sym), minlength=8)
+        target = orbitals.irrep - 1
+        dim = int(sum(int(ia[j]) * int(ib[j ^ target]) for j in range(8)))
+    settings = problem.solver
+    return Estimate(dim, True, count_a * count_b, ranks, 0.0, 0.0, 8, 4, False, settings.nev, settings.ncv,
+                    direct_ci={"alpha_strings": count_a, "beta_strings": count_b,
+                               "singles": na * (norb - na), "pairs": norb * (norb + 1) // 2})
 
 
 def _estimate(problem, ranks, dim, exact, u1, per_row, remote):
@@ -252,6 +295,9 @@ def _sample_u1_rows(compiled, tables, ranks, samples=SAMPLE_ROWS, run=16, index_
 def recommend(est, memory_per_node, cores_per_node):
     """(storage, nodes, ranks per node): the storage that needs the fewest nodes (stored when
     equal: its products are far faster)."""
+    if est.direct_ci is not None:
+        nodes = est.nodes("direct", memory_per_node, cores_per_node)
+        return "direct", nodes, -(-est.ranks // nodes)
     nodes = {s: est.nodes(s, memory_per_node, cores_per_node) for s in ("aij", "shell")}
     storage = "aij" if nodes["aij"] <= nodes["shell"] else "shell"
     return storage, nodes[storage], -(-est.ranks // nodes[storage])
@@ -264,6 +310,14 @@ def fit_problem(est, storage, available_per_rank):
     if available_per_rank is None:
         return None
     gib = 2 ** 30
+    if storage == "direct":
+        need = est.total("direct")
+        if need <= available_per_rank:
+            return None
+        return CapacityError(
+            f"the direct-CI operator needs ~{need / gib:.3g} GiB per rank on {est.ranks} rank(s) ({est.dimension} "
+            f"determinants: ghost rows, Davidson's vectors), but {available_per_rank / gib:.3g} GiB are available per "
+            "rank on this node; use more ranks on more nodes (`fockmpi plan`; --force runs anyway)")
     stored, shell = est.total("aij"), est.total("shell")
     if storage == "aij" and stored > available_per_rank:
         alt = (f"storage = \"shell\" needs ~{shell / gib:.3g} GiB per rank" if shell <= available_per_rank
