@@ -266,11 +266,15 @@ class DirectCIOperator:
         itemsize = scalar_t.itemsize
         self.block = max(1, int(block_bytes // (2 * nb * self.npair * itemsize)))
 
-        # rounds: runs of alpha strings whose ghost rows (c and sigma, dense) fit max_ghost_bytes
+        # rounds: runs of alpha strings whose ghost rows (c and sigma, dense) fit max_ghost_bytes;
+        # one round when even every alpha string's row fits (the ghost rows of a round are at
+        # most all of them), else as many as a run's reach (each string's excitations) needs
         reach = self.a_pair.shape[1] + 1
         per_round = max(1, int(max_ghost_bytes // (2 * nb * itemsize * reach)))
         mine = hi - lo
-        nrounds = max(1, comm.allreduce(-(-mine // per_round), op=_max()))
+        everything = 2 * len(basis.alpha_strings) * nb * itemsize
+        needed = 1 if everything <= max_ghost_bytes else -(-mine // per_round)
+        nrounds = max(1, comm.allreduce(needed, op=_max()))
         n = basis.local_size
         self.mat = PETSc.Mat().createPython([(n, basis.dim), (n, basis.dim)], context=_Context(self), comm=comm)
         self.mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
