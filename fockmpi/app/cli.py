@@ -132,15 +132,20 @@ def cmd_plan(args):
         other = "shell" if storage == "aij" else "aij"
         print(f"  ({other}: {est.nodes(other, mem, cores)} node(s); a matrix-free product costs about one "
               "assembly, a stored one a sweep through memory)")
-        gib = max(1, -(-int(need / 0.7) // 2**30))
-        print(f"  slurm: #SBATCH --nodes={nodes} --ntasks={args.ranks} --ntasks-per-node={per_node} --mem={gib}G")
-        print(f"         srun --mpi=pmix fockmpi run {args.job}")
+        _print_slurm(args, nodes, per_node, need)
     for text in info["warnings"]:
         print(f"warning: {text}")
     return 0
 
 
 cmd_info = cmd_plan
+
+
+def _print_slurm(args, nodes, per_node, need):
+    """The #SBATCH line and the launch of a recommended layout (``need``: bytes per node)."""
+    gib = max(1, -(-int(need / 0.7) // 2**30))
+    print(f"  slurm: #SBATCH --nodes={nodes} --ntasks={args.ranks} --ntasks-per-node={per_node} --mem={gib}G")
+    print(f"         srun --mpi=pmix fockmpi run {args.job}")
 
 
 def _plan_direct(args, info, est):
@@ -158,9 +163,7 @@ def _plan_direct(args, info, est):
         need = per_node * est.total("direct")
         print(f"recommended: {args.ranks} rank(s) on {nodes} node(s), {per_node} per node "
               f"(~{need / 2**30:.3g} GiB used per node)")
-        gib = max(1, -(-int(need / 0.7) // 2**30))
-        print(f"  slurm: #SBATCH --nodes={nodes} --ntasks={args.ranks} --ntasks-per-node={per_node} --mem={gib}G")
-        print(f"         srun --mpi=pmix fockmpi run {args.job}")
+        _print_slurm(args, nodes, per_node, need)
     for text in info["warnings"]:
         print(f"warning: {text}")
     return 0

@@ -94,7 +94,7 @@ def _index_of(states, norb, na, nb, binom, row_start, alpha_irreps, beta_irreps,
         a = np.int64((states[k] >> np.uint64(alpha_shift)) & mask)
         b = np.int64((states[k] >> np.uint64(beta_shift)) & mask)
         out[k] = -1
-        if np.uint64(states[k]) >> np.uint64(2 * norb) or _popcount(a) != na or _popcount(b) != nb:
+        if np.uint64(states[k]) >> np.uint64(2 * norb) or popcount(a) != na or popcount(b) != nb:
             continue
         ia = string_rank(a, binom)
         ib = string_rank(b, binom)
@@ -109,12 +109,13 @@ def _order_signs(alpha, beta, norb, out):
         moves = 0
         for j in range(norb):
             if (beta[k] >> j) & 1:
-                moves += _popcount(alpha[k] >> (j + 1))
+                moves += popcount(alpha[k] >> (j + 1))
         out[k] = -1.0 if moves & 1 else 1.0
 
 
 @njit(cache=True)
-def _popcount(x):
+def popcount(x):
+    """Number of set bits of ``x``."""
     c = 0
     while x:
         x &= x - 1
@@ -207,21 +208,11 @@ class DeterminantBasis(SymmetricBasis):
                          self.alpha_irreps[self.alpha_lo:self.alpha_hi], self.target,
                          self.beta_strings[self.beta_by_irrep], self.irrep_ptr, norb, self.states)
         self.norms = np.ones(len(self.states))
-        first = self.states[0] if len(self.states) else np.uint64(0xFFFFFFFFFFFFFFFF)
-        bounds = np.array(comm.allgather(first), dtype=np.uint64)
-        for p in range(comm.size - 2, -1, -1):  # an empty rank takes its successor's bound
-            if self.offsets[p] == self.offsets[p + 1]:
-                bounds[p] = bounds[p + 1]
-        self.bounds = bounds
+        self._gather_bounds(comm)
 
     def row_length(self, alpha):
         """Number of determinants (beta strings) of each alpha string index in ``alpha``."""
         return self.row_start[np.asarray(alpha) + 1] - self.row_start[np.asarray(alpha)]
-
-    def row_betas(self, alpha):
-        """Beta string indices of the row of alpha string index ``alpha``, in basis order."""
-        j = self.target ^ int(self.alpha_irreps[alpha])
-        return self.beta_by_irrep[self.irrep_ptr[j]:self.irrep_ptr[j + 1]]
 
     def index_of(self, states, comm=None):
         """Global index of each state (sort layout; -1: not a determinant of this basis).  Not

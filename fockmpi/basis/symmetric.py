@@ -89,6 +89,11 @@ class SymmetricBasis(Basis):
         self.offsets = block_offsets(self.dim, comm.size)
         self.states, self.norms = _rebalance(comm, counts, self.offsets, reps, norms)
         self.start, self.end = int(self.offsets[comm.rank]), int(self.offsets[comm.rank + 1])
+        self._gather_bounds(comm)
+
+    def _gather_bounds(self, comm):
+        """``bounds[p]``: the first state of rank p (what :meth:`index_of` sends states by).
+        Collective."""
         first = self.states[0] if len(self.states) else np.uint64(0xFFFFFFFFFFFFFFFF)
         bounds = np.array(comm.allgather(first), dtype=np.uint64)
         for p in range(comm.size - 2, -1, -1):  # an empty rank takes its successor's bound

@@ -38,7 +38,7 @@ the D and G blocks (``block_bytes``) and the excitation lists (``n_strings x n_e
 import numpy as np
 from numba import njit
 
-from ..basis.determinants import string_rank
+from ..basis.determinants import popcount, string_rank
 from ..errors import FockmpiError
 
 
@@ -91,22 +91,13 @@ def excitation_lists(strings, norb, nel, binom):
                     continue
                 y = (x ^ (1 << p)) | (1 << q)
                 # a+_p a_q |y>: a_q passes the electrons of y below q, a+_p those of y - q below p
-                moves = _popcount(y & ((1 << q) - 1)) + _popcount((y ^ (1 << q)) & ((1 << p) - 1))
+                moves = popcount(y & ((1 << q) - 1)) + popcount((y ^ (1 << q)) & ((1 << p) - 1))
                 hi, lo = max(p, q), min(p, q)
                 pair[k, j] = hi * (hi + 1) // 2 + lo
                 src[k, j] = string_rank(y, binom)
                 sign[k, j] = -1.0 if moves & 1 else 1.0
                 j += 1
     return pair, src, sign
-
-
-@njit(cache=True)
-def _popcount(x):
-    c = 0
-    while x:
-        x &= x - 1
-        c += 1
-    return c
 
 
 @njit(cache=True)
