@@ -15,7 +15,7 @@ import fockmpi
 from fockmpi.app import cli
 from fockmpi.errors import SectorError
 from fockmpi.models import ops
-from fockmpi.models.gauge import schwinger, schwinger_spins
+from fockmpi.models.gauge import schwinger, schwinger_ring, schwinger_spins
 
 
 @pytest.mark.parametrize("N, x, mu, theta, charges", [(6, 0.6, 0.3, 0.0, None), (8, 1.0, 0.0, 1.2, None),
@@ -153,14 +153,104 @@ nev = 2
 """
 
 
-def test_schwinger_job_file(tmp_path, capsys):
+def job_eigenvalues(path, text):
+    """Write the job ``text`` to ``path``, run it, and return the eigenvalues of its results file."""
     from fockmpi.io.results import read_results
+    path.write_text(text)
+    out = str(path.with_suffix(".h5"))
+    assert cli.main(["run", str(path), "-o", out, "--quiet", "--force"]) == 0
+    return read_results(out)["eigenvalues"]
+
+
+def test_schwinger_job_file(tmp_path, capsys):
     path = tmp_path / "s.toml"
-    path.write_text(SCHWINGER_JOB.format(links="Lambda = 3"))
-    assert cli.main(["run", str(path), "-o", str(tmp_path / "s.h5"), "--quiet"]) == 0
+    found = job_eigenvalues(path, SCHWINGER_JOB.format(links="Lambda = 3"))
     ref = fockmpi.solve(schwinger_spins(6, 0.6, 0.3), {"Sz": 0}, nev=2, quiet=True).eigenvalues
-    assert np.allclose(read_results(str(tmp_path / "s.h5"))["eigenvalues"][:2], ref[:2], atol=1e-9)
+    assert np.allclose(found[:2], ref[:2], atol=1e-9)
     capsys.readouterr()
     for links, needle in (("", "Lambda (the field cutoff"), ("Lambda = 2\nlink_spin = 1", "one of the two"),
                           ("Lambda = 0", "[model] Lambda")):
         assert_job_refused(capsys, path, SCHWINGER_JOB.format(links=links), needle)
+
+
+def hand_built_ring(N, x, mu, theta, Lambda, charges):
+    """W of the ring with one explicit link, built here state by state from the formula of
+    fockmpi.models.gauge (Gauss's law solved for E_0 .. E_N-2 from E_N-1 and the charges), with
+    the Jordan-Wigner sign of the closing hop written out: c+_N-1 c_0 on a state with site 0
+    full and N-1 empty passes the other nf - 1 fermions, (-1)^(nf - 1)."""
+    nf = N // 2 - sum(charges)
+    states = [(occ, E) for occ in itertools.product((0, 1), repeat=N) if sum(occ) == nf
+              for E in range(-Lambda, Lambda + 1)]
+    index = {s: k for k, s in enumerate(states)}
+    H = np.zeros((len(states), len(states)))
+    for k, (occ, E) in enumerate(states):
+        fields = E + np.concatenate([np.cumsum([o - n % 2 + q for n, (o, q) in enumerate(zip(occ, charges))])[:-1],
+                                     [0]])
+        H[k, k] = np.sum((fields + theta / (2 * np.pi)) ** 2) + mu * sum((-1) ** n * o for n, o in enumerate(occ))
+        for n in range(N - 1):  # c+_n c_n+1 + h.c.: neighbours in the Jordan-Wigner order, no sign
+            if occ[n] != occ[n + 1]:
+                hopped = list(occ)
+                hopped[n], hopped[n + 1] = occ[n + 1], occ[n]
+                H[index[(tuple(hopped), E)], k] += x
+        if occ[0] == 1 and occ[N - 1] == 0 and E < Lambda:  # c+_N-1 U c_0 raises E_N-1
+            hopped = (0,) + occ[1:N - 1] + (1,)
+            amplitude = (-1) ** (N // 2) * x * (-1) ** (nf - 1)
+            H[index[(hopped, E + 1)], k] += amplitude
+            H[k, index[(hopped, E + 1)]] += amplitude
+    return np.linalg.eigvalsh(H), len(states)
+
+
+@pytest.mark.parametrize("N, x, mu, theta, Lambda, charges", [(4, 0.8, 0.3, 0.5, 1, (0, 0, 0, 0)),
+                                                              (6, 1.3, -0.25, 0.0, 2, (0, 0, 0, 0, 0, 0)),
+                                                              (8, 0.6, 0.4, 1.1, 2, (0, 0, 0, 0, 0, 0, 0, 0)),
+                                                              (6, 0.7, 0.2, 0.3, 1, (0, 1, 0, -1, 0, 1))])
+def test_ring_equals_the_hand_built_matrix(N, x, mu, theta, Lambda, charges):
+    exact, dim = hand_built_ring(N, x, mu, theta, Lambda, charges)
+    model = schwinger_ring(N, x, mu, theta, Lambda=Lambda, static_charges=charges)
+    found = fockmpi.solve(model, model.default_sector, nev=4, quiet=True, tol=1e-12)
+    assert found.basis.dim == dim
+    assert np.allclose(found.eigenvalues[:4], exact[:4], atol=1e-9)
+
+
+@pytest.mark.parametrize("N, x, mu, theta, charges", [(4, 0.5, 0.3, 0.4, None), (6, 0.4, -0.25, 1.0, (0, 1, 0, 0, -1, 0))])
+def test_ring_equals_the_periodic_link_form(N, x, mu, theta, charges):
+    """Eliminating all but the closing link is exact once both cutoffs are out of reach (Lambda = 5
+    at x <= 0.5: the truncations differ, the low spectrum agrees to 1e-12)."""
+    neutral = {"N": N // 2 - sum(charges or ())}
+    links = fockmpi.solve(schwinger(N, x, mu, theta, Lambda=5, boundary="periodic", static_charges=charges), neutral,
+                          nev=4, quiet=True, tol=1e-12)
+    ring = fockmpi.solve(schwinger_ring(N, x, mu, theta, Lambda=5, static_charges=charges), neutral, nev=4, quiet=True,
+                         tol=1e-12)
+    assert np.allclose(links.eigenvalues[:4], ring.eigenvalues[:4], atol=1e-10)
+
+
+def test_ring_is_neutral_only():
+    with pytest.raises(SectorError, match="neutral sector only"):
+        fockmpi.solve(schwinger_ring(6, 1.0, Lambda=2), {"N": 2}, nev=1, quiet=True)
+    with pytest.raises(fockmpi.errors.OperatorError, match="cannot be screened"):
+        schwinger_ring(4, 1.0, Lambda=2, static_charges=(3, 0, 0, 0))
+
+
+RING_JOB = """
+[model]
+type = "schwinger_ring"
+N = 8
+x = 2.0
+mu = -0.25
+{extra}
+[solver]
+nev = 2
+"""
+
+
+def test_ring_job_file(tmp_path, capsys):
+    path = tmp_path / "r.toml"
+    found = job_eigenvalues(path, RING_JOB.format(extra="Lambda = 2"))
+    exact, _ = hand_built_ring(8, 2.0, -0.25, 0.0, 2, (0,) * 8)
+    assert np.allclose(found[:2], exact[:2], atol=1e-9)
+    capsys.readouterr()
+    assert_job_refused(capsys, path, RING_JOB.format(extra=""), "[model]", "Lambda")
+    path.write_text(RING_JOB.format(extra="Lambda = 2\n[sector]\nN = 3"))
+    code = cli.main(["run", str(path), "-o", str(tmp_path / "r2.h5"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "neutral sector only" in err and "Traceback" not in err

@@ -148,6 +148,8 @@ def compile_model(model, sector):
     and parities and, for a gauge theory, Gauss's law (an FCIDUMP model whose sector gets the
     determinant basis: :class:`DeferredCompile`).  Not collective."""
     from ..basis.make import determinants_apply
+    if model.sector_rule is not None:
+        model.sector_rule(sector)
     if model.orbitals is not None and determinants_apply(sector, None):
         return DeferredCompile(model, sector)
     compiled = compile_operator(model.hamiltonian, model.space, sector.names, parities=sector.parities)

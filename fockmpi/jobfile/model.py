@@ -3,7 +3,7 @@ from ..errors import ConfigError, OperatorError
 from ..models import ops
 from ..models.cavity import dicke, jaynes_cummings, rabi, tavis_cummings
 from ..models.chemistry import fcidump
-from ..models.gauge import schwinger, schwinger_spins
+from ..models.gauge import schwinger, schwinger_ring, schwinger_spins
 from ..models.named import (
     Model,
     bose_hubbard,
@@ -21,10 +21,12 @@ from .table import Table
 
 
 MODEL_TYPES = ("heisenberg", "xxz", "tfim", "hubbard", "tV", "bose_hubbard", "holstein", "hubbard_holstein", "custom",
-               "rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "rydberg", "fcidump")
+               "rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "schwinger_ring", "rydberg",
+               "fcidump")
 
 # models that define their own sites: no [lattice]
-OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "fcidump")
+OWN_SITES = ("rabi", "jaynes_cummings", "tavis_cummings", "dicke", "schwinger", "schwinger_spins", "schwinger_ring",
+             "fcidump")
 
 # [model] keys of each type: (key, default); the values go to the constructor as keywords
 _NMAX_RANGE = (lambda v: 1 <= v <= 255, "between 1 and 255")
@@ -46,6 +48,7 @@ _KEYS = {
     "dicke": (("omega", 1.0), ("Delta", 1.0), ("g", 0.0)),
     "schwinger": (("x", 1.0), ("mu", 0.0), ("theta", 0.0), ("boundary_field", 0.0)),
     "schwinger_spins": (("x", 1.0), ("mu", 0.0), ("theta", 0.0), ("boundary_field", 0.0)),
+    "schwinger_ring": (("x", 1.0), ("mu", 0.0), ("theta", 0.0)),
     "rydberg": (("Omega", 1.0), ("Delta", 0.0)),
     "fcidump": (),
 }
@@ -54,7 +57,8 @@ _KEYS = {
 _BUILDERS = {"heisenberg": heisenberg, "xxz": heisenberg, "tfim": tfim, "hubbard": hubbard, "tV": tV,
              "bose_hubbard": bose_hubbard, "holstein": holstein, "hubbard_holstein": hubbard_holstein,
              "custom": custom, "rabi": rabi, "jaynes_cummings": jaynes_cummings, "tavis_cummings": tavis_cummings,
-             "dicke": dicke, "schwinger": schwinger, "schwinger_spins": schwinger_spins, "rydberg": rydberg,
+             "dicke": dicke, "schwinger": schwinger, "schwinger_spins": schwinger_spins,
+             "schwinger_ring": schwinger_ring, "rydberg": rydberg,
              "fcidump": fcidump}
 
 
@@ -149,7 +153,7 @@ def model_from_table(t: Table, lattice):
     ``lattice`` is None for the models that define their own sites (OWN_SITES).  Not collective."""
     kind = t.get("type", "str", choices=MODEL_TYPES)
     kwargs = {key: t.get(key, "float", default) for key, default in _KEYS["heisenberg" if kind == "xxz" else kind]}
-    if kind in ("schwinger", "schwinger_spins"):
+    if kind in ("schwinger", "schwinger_spins", "schwinger_ring"):
         kwargs["N"] = t.get("N", "int", check=(lambda v: v >= 2 and v % 2 == 0, "an even number >= 2"))
         charges = t.get("static_charges", "list", None)
         if charges is not None:
@@ -173,6 +177,12 @@ def model_from_table(t: Table, lattice):
             kwargs["Lambda"] = t.get("Lambda", "int", check=_LAMBDA_RANGE)
         else:
             kwargs["link_spin"] = spin_from_table(t, "link_spin")
+    if kind == "schwinger_ring":
+        if "Lambda" not in t:
+            raise ConfigError("[model]", message="[model]: a schwinger_ring model needs Lambda (the cutoff of the "
+                              "ring's zero mode E_N-1 = -Lambda .. Lambda; 3 is converged to 1e-8 in M/g at "
+                              "x <= 100, N <= 20)")
+        kwargs["Lambda"] = t.get("Lambda", "int", check=_LAMBDA_RANGE)
     if kind in ("bose_hubbard", "holstein", "hubbard_holstein") or kind in OWN_SITES[:4]:
         kwargs["nmax"] = t.get("nmax", "int", check=_NMAX_RANGE)
     if kind in ("tavis_cummings", "dicke"):

@@ -23,6 +23,18 @@ S^z S^z interaction; the two forms have the same spectrum.  The strong-coupling 
 is diagonal: the vacuum (even sites empty, odd sites filled, every E_n = 0) has W = -mu N/2
 + (N-1) (theta/2pi)^2 with open boundaries.
 
+On a ring every link but one can be eliminated (:func:`schwinger_ring`): the field E_N-1 of
+the bond that closes the ring stays a quantum number (the ring's zero mode; -Lambda .. Lambda),
+E_n = E_N-1 + sum_{k<=n} (q_k + Q_k) for n < N-1, and only the closing hop carries U.  The
+sector must be neutral (sum_n (q_n + Q_n) = 0, Gauss's law at site N-1).  Its finite-size
+effects are small: the massless continuum theory on a circle has its boson at exactly
+M = g/sqrt(pi) for every circumference (docs/schwinger.md).
+
+Mass: the lattice mass m that reaches the massless continuum theory fastest is not 0 but
+m = -g^2 a/8, i.e. mu = -1/4 (Dempsey, Klebanov, Pufu, Zan, arXiv:2206.05308: at that mass
+the unit translation with theta -> theta + pi is an exact chiral symmetry); mu = 0 reaches
+the same limit with O(a) corrections.
+
 Sites: the fermions are 0 .. N-1, link n (between sites n and n+1) is site N + n.
 """
 import math
@@ -140,6 +152,50 @@ def schwinger(N, x, mu=0.0, theta=0.0, Lambda=None, link_spin=None, boundary="op
     model = Model("schwinger", custom_lattice(space.nsites, {}, where="[model]"), space, H)
     model.gauss = GaussLaw(N, periodic, charges, float(boundary_field))
     return model
+
+
+def schwinger_ring(N, x, mu=0.0, theta=0.0, Lambda=2, static_charges=None):
+    """W of the Schwinger model on a ring of N sites with every link but the closing one
+    eliminated (module docstring): fermion sites 0 .. N-1 and one link site N holding E_N-1 =
+    -Lambda .. Lambda, ``x sum_{n<N-1} (c+_n c_n+1 + h.c.) + (-1)^(N/2) x (c+_N-1 U c_0 + h.c.)
+    + mu sum (-1)^n n_n + sum_n (E_n + theta/2pi)^2``.  Its sector is N = N/2 - sum Q_n fermions
+    (the model's ``default_sector``; another is refused).  Lambda bounds the zero mode only; the
+    other fields take whatever values the charges give them."""
+    charges = _check(N, "periodic", static_charges) or (0,) * N
+    if isinstance(Lambda, bool) or not isinstance(Lambda, int) or Lambda < 1:
+        raise OperatorError(f"Lambda (the zero mode's cutoff) must be an integer >= 1, found {Lambda!r}")
+    space = Space([LocalSpace("fermion")] * N + [LocalSpace("link", Lambda=Lambda)])
+    H = ops.Operator()
+    for n in range(N - 1):
+        H += (x * ops.cdag(n) * ops.c(n + 1)).plus_hc()
+    # the sign of the link form's closing bond; with the zero mode a quantum number it is a
+    # gauge choice (exp(i pi E_N-1) flips it), so the spectrum does not depend on it
+    H += ((-1) ** (N // 2) * x * ops.cdag(N - 1) * ops.U(N) * ops.c(0)).plus_hc()
+    field = ops.Efield(N) + theta / (2 * math.pi)
+    H += field * field  # the closing link
+    for n in range(N - 1):
+        field = field + ops.n(n) + (charges[n] - n % 2)
+        H += field * field
+    for n in range(N):
+        if mu:
+            H += mu * (-1) ** n * ops.n(n)
+    model = Model("schwinger_ring", custom_lattice(space.nsites, {}, where="[model]"), space, H)
+    neutral = N // 2 - sum(charges)
+    if not 0 <= neutral <= N:
+        raise OperatorError(f"static charges {list(charges)} cannot be screened on a ring of {N} sites: the "
+                            f"neutral sector would need {neutral} fermions")
+    model.default_sector = {"N": neutral}
+    model.sector_rule = _neutral_ring(neutral)
+    return model
+
+
+def _neutral_ring(neutral):
+    def rule(sector):
+        if sector.values != {"N": neutral}:
+            found = ", ".join(f"{k} = {v}" for k, v in sector.values.items()) or "no charges"
+            raise SectorError(f"a Schwinger ring is defined on its neutral sector only (Gauss's law at the last "
+                              f"site: the charges sum to 0): sector N = {neutral}, found {found}")
+    return rule
 
 
 def schwinger_spins(N, x, mu=0.0, theta=0.0, static_charges=None, boundary_field=0.0):

@@ -61,6 +61,7 @@ class Model:
         self.gauss = None  # a GaussLaw (fockmpi.models.gauge) when the basis is its physical states
         self.constraint = None  # a vectorized predicate on packed states the basis must satisfy
         self.default_sector = None  # charges a job without [sector] charges gets (FCIDUMP: NELEC, MS2)
+        self.sector_rule = None  # callable(sector) raising SectorError where the model is undefined (a ring: charge 0)
         self.observables = {}  # name -> Operator whose <v|O|v> every root reports (FCIDUMP: S2)
         self.orbitals = None  # FCIDUMP: the integrals the direct-CI operator applies (chemistry.Orbitals)
         if space.nsites % lattice.nsites:

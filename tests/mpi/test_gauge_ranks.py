@@ -8,7 +8,7 @@ from test_gauge import brute_force_gauss_count, fibonacci
 from test_pipeline import all_ok
 
 import fockmpi
-from fockmpi.models.gauge import schwinger, schwinger_spins
+from fockmpi.models.gauge import schwinger, schwinger_ring, schwinger_spins
 
 
 @pytest.mark.parametrize("storage", ["aij", "shell"])
@@ -24,6 +24,11 @@ def test_schwinger_on_ranks(comm, storage):
     all_ok(comm, ring.basis.dim == brute_force_gauss_count(6, 2, True, 3), "periodic dimension")
     fp = comm.allgather(ring.basis.fingerprint())
     all_ok(comm, len(set(fp)) == 1, "one fingerprint")
+    reduced = fockmpi.solve(schwinger_ring(6, 0.4, -0.25, 1.0, Lambda=5), {"N": 3}, nev=3, storage=storage,
+                            quiet=True, runtime=rt, tol=1e-12)
+    links = fockmpi.solve(schwinger(6, 0.4, -0.25, 1.0, Lambda=5, boundary="periodic"), {"N": 3}, nev=3,
+                          storage=storage, quiet=True, runtime=rt, tol=1e-12)
+    all_ok(comm, np.allclose(reduced.eigenvalues[:3], links.eigenvalues[:3], atol=1e-10), "ring = link form")
 
 
 def test_rydberg_on_ranks(comm):
