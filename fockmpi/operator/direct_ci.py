@@ -19,7 +19,9 @@ this rank's alpha strings and ``b`` every beta string:
    excitation lists of the strings: alpha excitations read the rows ``c[a', :]`` of the alpha
    strings ``a'`` one excitation away (the *ghost rows*, gathered once per product from their
    owners), beta excitations stay inside row ``a``;
-2. ``G = D W`` (one dense matrix product, BLAS);
+2. ``G = W D`` (dense matrix products, BLAS; D and G are pair-major, ``D[i, pair, b]`` for
+   the alpha string of row i, so that an alpha excitation adds a whole row of c and a beta
+   excitation works inside one row);
 3. ``sigma_J += sum <J|E_rs|I> G[I, pair(r,s)]``, the transposed excitation lists: beta parts
    into row ``a``, alpha parts into the ghost rows, which are added back to their owners.
 
@@ -100,33 +102,53 @@ def excitation_lists(strings, norb, nel, binom):
     return pair, src, sign
 
 
+def lists_by_pair(pair, src, sign, npair):
+    """The excitation lists of the beta strings regrouped by pair: entries ``ptr[p] .. ptr[p+1]``
+    are the (target string, source string, sign) of pair p, targets ascending (so that the
+    kernels below walk one row of D or G in order)."""
+    n, width = pair.shape
+    target = np.repeat(np.arange(n, dtype=np.int32), width)
+    flat = pair.ravel()
+    order = np.lexsort((target, flat))
+    ptr = np.zeros(npair + 1, dtype=np.int64)
+    np.add.at(ptr, flat + 1, 1)
+    return np.cumsum(ptr), target[order], src.ravel()[order].astype(np.int32), sign.ravel()[order]
+
+
 @njit(cache=True)
-def build_d(rows, Cd, a_pair, a_row, a_sign, b_pair, b_src, b_sign, D):
-    """``D[i, b, pair] = sum <I|E_pq + E_qp|J> c_J`` for the intermediate determinants
+def build_d(rows, Cd, a_pair, a_row, a_sign, ptr, b_target, b_src, b_sign, D):
+    """``D[i, pair, b] = sum <I|E_pq + E_qp|J> c_J`` for the intermediate determinants
     I = (alpha of link row ``i``, b); ``rows[i]``: the ghost row of that alpha string's own c,
-    ``a_row``: the ghost rows of its alpha excitations."""
+    ``a_row``: the ghost rows of its alpha excitations; the beta lists grouped by pair
+    (:func:`lists_by_pair`).  Pair-major D: an alpha excitation adds a whole row of c, a beta
+    excitation reads the one row ``c[own]``."""
     nb = Cd.shape[1]
     D[:] = 0.0
     for i in range(len(rows)):
+        for j in range(a_pair.shape[1]):
+            p, r, s = a_pair[i, j], a_row[i, j], a_sign[i, j]
+            for b in range(nb):
+                D[i, p, b] += s * Cd[r, b]
         own = rows[i]
-        for b in range(nb):
-            for j in range(a_pair.shape[1]):
-                D[i, b, a_pair[i, j]] += a_sign[i, j] * Cd[a_row[i, j], b]
-            for j in range(b_pair.shape[1]):
-                D[i, b, b_pair[b, j]] += b_sign[b, j] * Cd[own, b_src[b, j]]
+        for p in range(D.shape[1]):
+            for e in range(ptr[p], ptr[p + 1]):
+                D[i, p, b_target[e]] += b_sign[e] * Cd[own, b_src[e]]
 
 
 @njit(cache=True)
-def scatter_g(rows, G, a_pair, a_row, a_sign, b_pair, b_src, b_sign, S):
-    """``sigma_J += sum <J|E_rs|I> G[I, pair(r,s)]`` into the dense ghost rows ``S``."""
+def scatter_g(rows, G, a_pair, a_row, a_sign, ptr, b_target, b_src, b_sign, S):
+    """``sigma_J += sum <J|E_rs|I> G[I, pair(r,s)]`` into the dense ghost rows ``S`` (the
+    transpose of :func:`build_d`, same lists)."""
     nb = S.shape[1]
     for i in range(len(rows)):
+        for j in range(a_pair.shape[1]):
+            p, r, s = a_pair[i, j], a_row[i, j], a_sign[i, j]
+            for b in range(nb):
+                S[r, b] += s * G[i, p, b]
         own = rows[i]
-        for b in range(nb):
-            for j in range(a_pair.shape[1]):
-                S[a_row[i, j], b] += a_sign[i, j] * G[i, b, a_pair[i, j]]
-            for j in range(b_pair.shape[1]):
-                S[own, b_src[b, j]] += b_sign[b, j] * G[i, b, b_pair[b, j]]
+        for p in range(G.shape[1]):
+            for e in range(ptr[p], ptr[p + 1]):
+                S[own, b_src[e]] += b_sign[e] * G[i, p, b_target[e]]
 
 
 @njit(cache=True)
@@ -250,7 +272,9 @@ class DirectCIOperator:
         self.a_pair, src, self.a_sign = excitation_lists(basis.alpha_strings[lo:hi], norb, basis.n_alpha,
                                                          basis.binom)
         self.a_src = src.astype(np.int64)
-        self.b_pair, self.b_src, self.b_sign = excitation_lists(basis.beta_strings, norb, basis.n_beta, basis.binom)
+        b_lists = excitation_lists(basis.beta_strings, norb, basis.n_beta, basis.binom)
+        self.b_width = b_lists[0].shape[1]
+        self.b_lists = lists_by_pair(*b_lists, self.npair)  # ptr, target, source, sign
         self.symmetric = basis.constraint_name is not None
         self.order_signs = basis.order_signs().astype(scalar_t)
         nb = len(basis.beta_strings)
@@ -279,7 +303,7 @@ class DirectCIOperator:
         self._xs = self.mat.createVecRight()
         self._ys = self.mat.createVecRight()
         self.nghosts = sum(r.buffer.getSize() for r in self.rounds) - n
-        couplings = nb * mine * (self.a_pair.shape[1] + self.b_pair.shape[1])
+        couplings = nb * mine * (self.a_pair.shape[1] + self.b_width)
         self.nnz_global = comm.allreduce(int(couplings))
         self.products = 0
 
@@ -330,22 +354,22 @@ class DirectCIOperator:
         """S += (H - E_core) C on the ghost rows of one round, by blocks of alpha strings."""
         nb = C.shape[1]
         B = self.block
-        D = np.empty((B, nb, self.npair), dtype=self.scalar_t)
+        D = np.empty((B, self.npair, nb), dtype=self.scalar_t)
         G = np.empty_like(D)
         for a in range(0, len(rnd.alphas), B):
             b = min(len(rnd.alphas), a + B)
             k = rnd.alphas[a:b] - self.basis.alpha_lo
             Dv, Gv = D[:b - a], G[:b - a]
             args_a = (self.a_pair[k], rnd.a_row[a:b], self.a_sign[k])
-            build_d(rnd.rows[a:b], C, *args_a, self.b_pair, self.b_src, self.b_sign, Dv)
-            np.matmul(Dv.reshape(-1, self.npair), self.W, out=Gv.reshape(-1, self.npair))
-            scatter_g(rnd.rows[a:b], Gv, *args_a, self.b_pair, self.b_src, self.b_sign, S)
+            build_d(rnd.rows[a:b], C, *args_a, *self.b_lists, Dv)
+            np.matmul(self.W, Dv, out=Gv)  # G[i] = W D[i] (W symmetric)
+            scatter_g(rnd.rows[a:b], Gv, *args_a, *self.b_lists, S)
 
     @property
     def bytes_local(self):
         """Bytes this operator holds on this rank: excitation lists, ghost buffers (compact and
         dense, c and sigma) of the largest round, D and G blocks, work vectors."""
-        lists = sum(a.nbytes for a in (self.a_pair, self.a_src, self.a_sign, self.b_pair, self.b_src, self.b_sign))
+        lists = sum(a.nbytes for a in (self.a_pair, self.a_src, self.a_sign) + self.b_lists)
         nb = len(self.basis.beta_strings)
         item = self.scalar_t.itemsize
         ghosts = max((len(r.ghost_alphas) * nb * 2 + r.buffer.getSize()) * item for r in self.rounds)
