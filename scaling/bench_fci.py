@@ -14,7 +14,9 @@ alternating, in fresh processes:
   |r| < tol |E|, so ``tol = 1e-5 / |E_RHF|`` (``--tol`` sets another): the solve phase,
   MatMult seconds / products from PETSc's log, the peak RSS per rank.
 
-Cases: ``h2o`` = H2O/6-31G (13 orbitals, 10 electrons, 1 656 369 determinants), ``h14`` = a
+Cases: ``h2o`` = H2O/6-31G (13 orbitals, 10 electrons, 1 656 369 determinants), ``h2o_a1`` =
+the same molecule with its C2v symmetry, the A1 determinants (414 441; PySCF's
+``direct_spin1_symm``, fockmpi's default ISYM sector), ``h14`` = a
 linear H14 chain in STO-3G at 1.8 bohr (14 orbitals, 14 electrons, 11 778 624 determinants;
 PySCF's solve is skipped there, ``--pyscf-solve-h14`` runs it).  Medians over ``--runs``; the
 JSON and a bar chart go to docs/benchmarks_chemistry.{json,png}.
@@ -35,6 +37,8 @@ FOCKMPI = os.path.join(ROOT, ".venv", "bin", "fockmpi")
 MOLECULES = {
     "h2o": dict(atom="O 0 0 0.1173; H 0 0.7572 -0.4692; H 0 -0.7572 -0.4692", basis="6-31g", unit="angstrom",
                 label="H2O/6-31G (10e, 13o)"),
+    "h2o_a1": dict(atom="O 0 0 0.1173; H 0 0.7572 -0.4692; H 0 -0.7572 -0.4692", basis="6-31g", unit="angstrom",
+                   symmetry=True, label="H2O/6-31G, A1 of C2v"),
     "h14": dict(atom="; ".join(f"H 0 0 {1.8 * i}" for i in range(14)), basis="sto-3g", unit="bohr",
                 label="H14/STO-3G (14e, 14o)"),
 }
@@ -45,9 +49,10 @@ from fockmpi.runtime import import_h5py; import_h5py()
 from pyscf import gto, scf
 from pyscf.tools import fcidump
 spec = json.loads(sys.argv[1])
-mol = gto.M(atom=spec["atom"], basis=spec["basis"], unit=spec["unit"], verbose=0)
+symmetry = spec.get("symmetry", False)
+mol = gto.M(atom=spec["atom"], basis=spec["basis"], unit=spec["unit"], symmetry=symmetry, verbose=0)
 mf = scf.RHF(mol).run()
-fcidump.from_scf(mf, sys.argv[2])
+fcidump.from_scf(mf, sys.argv[2], molpro_orbsym=symmetry)  # ORBSYM in Molpro's numbering, ISYM = 1
 print(json.dumps({"norb": mol.nao, "nelec": mol.nelectron, "e_rhf": mf.e_tot}))
 """
 
@@ -55,15 +60,18 @@ PYSCF = """
 import sys, json, time, resource, statistics
 from pyscf import fci
 from pyscf.tools import fcidump
-d = fcidump.read(sys.argv[1])
+symmetric = sys.argv[3] == "1"
+d = fcidump.read(sys.argv[1], molpro_orbsym=symmetric)
 norb, nelec, ecore = d["NORB"], d["NELEC"], d["ECORE"]
 h1, eri = d["H1"], d["H2"]
 nel = (nelec // 2, nelec // 2)
 out = {}
-solver = fci.direct_spin1.FCI()
+# with ORBSYM: direct_spin1_symm in the totally symmetric irrep (what fockmpi's default ISYM = 1 is)
+solver = fci.direct_spin1_symm.FCI() if symmetric else fci.direct_spin1.FCI()
+sym = dict(orbsym=d["ORBSYM"], wfnsym=0) if symmetric else {}
 if sys.argv[2] == "solve":
     t = time.perf_counter()
-    e, c = solver.kernel(h1, eri, norb, nel, ecore=ecore)
+    e, c = solver.kernel(h1, eri, norb, nel, ecore=ecore, **sym)
     out["solve_s"] = time.perf_counter() - t
     out["energy"] = float(e)
 else:
@@ -76,7 +84,7 @@ h2 = solver.absorb_h1e(h1, eri, norb, nel, 0.5)
 times = []
 for _ in range(3):
     t = time.perf_counter()
-    solver.contract_2e(h2, c, norb, nel)
+    solver.contract_2e(h2, c, norb, nel, **sym)
     times.append(time.perf_counter() - t)
 out["sigma_s"] = statistics.median(times)
 out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -102,8 +110,9 @@ def environment(threads):
     return env
 
 
-def pyscf(path, mode, threads):
-    out = subprocess.run([PY, "-c", "from fockmpi.runtime import import_h5py; import_h5py()\n" + PYSCF, path, mode],
+def pyscf(path, mode, threads, symmetric=False):
+    out = subprocess.run([PY, "-c", "from fockmpi.runtime import import_h5py; import_h5py()\n" + PYSCF, path, mode,
+                          "1" if symmetric else "0"],
                          env=environment(threads), capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -150,7 +159,7 @@ def main():
             ours, theirs = [], []
             for k in range(args.runs):
                 mode = "solve" if case != "h14" or args.pyscf_solve_h14 else "sigma"
-                theirs.append(pyscf(path, mode, args.ranks))
+                theirs.append(pyscf(path, mode, args.ranks, spec.get("symmetry", False)))
                 ours.append(fockmpi_run(path, tmp, args.ranks, tol))
                 print(f"{case} run {k + 1}: PySCF {theirs[-1]}  fockmpi {ours[-1]}", flush=True)
             med = {side: {key: statistics.median(r[key] for r in runs) for key in runs[0]

@@ -167,6 +167,7 @@ class DeterminantBasis(SymmetricBasis):
         self.beta_strings = combinations(norb, self.n_beta, nb_str)
         sym = np.zeros(norb, dtype=np.int64) if orbsym is None else np.asarray(orbsym, dtype=np.int64) - 1
         self.target = 0 if orbsym is None else int(irrep) - 1
+        self.orbital_irreps = sym  # 0-based irrep of each orbital (all 0 without ORBSYM)
         self.alpha_irreps = string_irreps(self.alpha_strings, sym)
         self.beta_irreps = string_irreps(self.beta_strings, sym)
         self.beta_by_irrep = np.argsort(self.beta_irreps, kind="stable").astype(np.int64)

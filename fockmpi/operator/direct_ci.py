@@ -102,72 +102,100 @@ def excitation_lists(strings, norb, nel, binom):
     return pair, src, sign
 
 
-def lists_by_pair(pair, src, sign, npair):
-    """The excitation lists of the beta strings regrouped by pair: entries ``ptr[p] .. ptr[p+1]``
-    are the (target string, source string, sign) of pair p, targets ascending (so that the
-    kernels below walk one row of D or G in order)."""
+class PairBlocks:
+    """The orbital pairs grouped by irrep (irrep(pq) = irrep(p) x irrep(q)): W is block-diagonal
+    in these classes (H is totally symmetric), and ``D[a, pq, b]`` of an alpha string of irrep
+    ``ga`` is non-zero only for the beta strings of irrep ``target x ga x irrep(pq)``.  Pairs are
+    renumbered class by class (``order[new] = old``): class g holds ``start[g] .. start[g+1]``.
+    Without ORBSYM there is one class, the identity order.  Not collective."""
+
+    def __init__(self, orbital_irreps, W):
+        n = len(orbital_irreps)
+        sym = np.asarray(orbital_irreps, dtype=np.int64)
+        old = np.array([sym[p] ^ sym[q] for p in range(n) for q in range(p + 1)], dtype=np.int64)
+        self.order = np.argsort(old, kind="stable")
+        self.new_of_old = np.empty_like(self.order)
+        self.new_of_old[self.order] = np.arange(len(old))
+        self.cls = old[self.order]
+        counts = np.bincount(self.cls, minlength=8)
+        self.start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.size = counts.astype(np.int64)
+        self.local = (np.arange(len(old)) - self.start[self.cls]).astype(np.int64)
+        Wn = W[np.ix_(self.order, self.order)]
+        self.W = [np.ascontiguousarray(Wn[self.start[g]:self.start[g + 1], self.start[g]:self.start[g + 1]])
+                  for g in range(8)]
+
+
+def beta_lists_by_pair(pair, src, sign, pairs, beta_irreps, beta_position):
+    """The beta strings' excitation lists regrouped for the blocked kernels: for source irrep gs
+    and (renumbered) pair p, entries ``ptr[gs, p] .. ptr[gs, p+1]`` hold (target, source, sign)
+    with both strings as their place within their irrep's group (the order of a compact row),
+    targets ascending, so the kernels walk one row of D or G in order."""
     n, width = pair.shape
-    target = np.repeat(np.arange(n, dtype=np.int32), width)
-    flat = pair.ravel()
-    order = np.lexsort((target, flat))
-    ptr = np.zeros(npair + 1, dtype=np.int64)
-    np.add.at(ptr, flat + 1, 1)
-    return np.cumsum(ptr), target[order], src.ravel()[order].astype(np.int32), sign.ravel()[order]
+    target = np.repeat(np.arange(n, dtype=np.int64), width)
+    p_new = pairs.new_of_old[pair.ravel()]
+    source = src.ravel().astype(np.int64)
+    gs = beta_irreps[source]
+    npair = len(pairs.cls)
+    key = gs * npair + p_new
+    order = np.lexsort((beta_position[target], key))
+    ptr = np.zeros(8 * npair + 1, dtype=np.int64)
+    np.add.at(ptr, key + 1, 1)
+    ptr = np.cumsum(ptr)
+    ptr = np.stack([ptr[g * npair:(g + 1) * npair + 1] for g in range(8)])  # (8, npair + 1)
+    return (ptr, beta_position[target][order].astype(np.int32), beta_position[source][order].astype(np.int32),
+            sign.ravel()[order])
 
 
 @njit(cache=True)
-def build_d(rows, Cd, a_pair, a_row, a_sign, ptr, b_target, b_src, b_sign, D):
+def build_d(own, a_start, a_pair, a_sign, C, ptr, b_target, b_src, b_sign, cls, local, size, width, off, D):
     """``D[i, pair, b] = sum <I|E_pq + E_qp|J> c_J`` for the intermediate determinants
-    I = (alpha of link row ``i``, b); ``rows[i]``: the ghost row of that alpha string's own c,
-    ``a_row``: the ghost rows of its alpha excitations; the beta lists grouped by pair
-    (:func:`lists_by_pair`).  Pair-major D: an alpha excitation adds a whole row of c, a beta
-    excitation reads the one row ``c[own]``."""
-    nb = Cd.shape[1]
+    I = (alpha string i of a block, b), in the flat blocked layout: pair p of class g, beta b of
+    place l in its irrep's group at ``off[g] + (i size[g] + local[p]) width[g] + l``.  ``C`` holds
+    the compact ghost rows; ``own[i]``, ``a_start[i, j]``: where the rows of string i and of its
+    alpha excitations start.  An alpha excitation adds a whole row of c; a beta excitation reads
+    the one row ``c[own]`` (lists of :func:`beta_lists_by_pair` for this block's irrep)."""
     D[:] = 0.0
-    for i in range(len(rows)):
+    for i in range(len(own)):
         for j in range(a_pair.shape[1]):
-            p, r, s = a_pair[i, j], a_row[i, j], a_sign[i, j]
-            for b in range(nb):
-                D[i, p, b] += s * Cd[r, b]
-        own = rows[i]
-        for p in range(D.shape[1]):
+            p, s, src = a_pair[i, j], a_sign[i, j], a_start[i, j]
+            g = cls[p]
+            n = width[g]
+            base = off[g] + (i * size[g] + local[p]) * n
+            row, source = D[base:base + n], C[src:src + n]  # contiguous views: vectorized
+            for k in range(n):
+                row[k] += s * source[k]
+        me = own[i]
+        mine = C[me:]
+        for p in range(len(cls)):
+            g = cls[p]
+            base = off[g] + (i * size[g] + local[p]) * width[g]
+            row = D[base:base + width[g]]
             for e in range(ptr[p], ptr[p + 1]):
-                D[i, p, b_target[e]] += b_sign[e] * Cd[own, b_src[e]]
+                row[b_target[e]] += b_sign[e] * mine[b_src[e]]
 
 
 @njit(cache=True)
-def scatter_g(rows, G, a_pair, a_row, a_sign, ptr, b_target, b_src, b_sign, S):
-    """``sigma_J += sum <J|E_rs|I> G[I, pair(r,s)]`` into the dense ghost rows ``S`` (the
-    transpose of :func:`build_d`, same lists)."""
-    nb = S.shape[1]
-    for i in range(len(rows)):
+def scatter_g(own, a_start, a_pair, a_sign, G, ptr, b_target, b_src, b_sign, cls, local, size, width, off, S):
+    """``sigma_J += sum <J|E_rs|I> G[I, pair(r,s)]`` into the compact ghost rows ``S`` (the
+    transpose of :func:`build_d`, same lists and layout)."""
+    for i in range(len(own)):
         for j in range(a_pair.shape[1]):
-            p, r, s = a_pair[i, j], a_row[i, j], a_sign[i, j]
-            for b in range(nb):
-                S[r, b] += s * G[i, p, b]
-        own = rows[i]
-        for p in range(G.shape[1]):
+            p, s, dst = a_pair[i, j], a_sign[i, j], a_start[i, j]
+            g = cls[p]
+            n = width[g]
+            base = off[g] + (i * size[g] + local[p]) * n
+            row, target = G[base:base + n], S[dst:dst + n]
+            for k in range(n):
+                target[k] += s * row[k]
+        me = own[i]
+        mine = S[me:]
+        for p in range(len(cls)):
+            g = cls[p]
+            base = off[g] + (i * size[g] + local[p]) * width[g]
+            row = G[base:base + width[g]]
             for e in range(ptr[p], ptr[p + 1]):
-                S[own, b_src[e]] += b_sign[e] * G[i, p, b_target[e]]
-
-
-@njit(cache=True)
-def embed_rows(buf, starts, irrep_of_row, beta_by_irrep, irrep_ptr, Cd):
-    """Dense rows (all beta strings, zeros outside the row's irrep) from compact rows."""
-    Cd[:] = 0.0
-    for g in range(len(starts)):
-        lo, hi = irrep_ptr[irrep_of_row[g]], irrep_ptr[irrep_of_row[g] + 1]
-        for k in range(hi - lo):
-            Cd[g, beta_by_irrep[lo + k]] = buf[starts[g] + k]
-
-
-@njit(cache=True)
-def compact_rows(Cd, starts, irrep_of_row, beta_by_irrep, irrep_ptr, buf):
-    """The inverse of :func:`embed_rows` (the entries outside the row's irrep dropped)."""
-    for g in range(len(starts)):
-        lo, hi = irrep_ptr[irrep_of_row[g]], irrep_ptr[irrep_of_row[g] + 1]
-        for k in range(hi - lo):
-            buf[starts[g] + k] = Cd[g, beta_by_irrep[lo + k]]
+                mine[b_src[e]] += b_sign[e] * row[b_target[e]]
 
 
 @njit(cache=True)
@@ -207,8 +235,9 @@ class _Context:
 
 
 class _Round:
-    """One round of a product: a run of this rank's alpha strings, the ghost rows their
-    excitations reach, and the scatter that fetches those rows."""
+    """One round of a product: a run of this rank's alpha strings (grouped by irrep), the ghost
+    rows their excitations reach, and the scatter that fetches those rows (compact: each row
+    holds the beta strings of its irrep, as the vector does)."""
 
     def __init__(self, op, alphas, PETSc, template):
         basis = op.basis
@@ -220,18 +249,18 @@ class _Round:
         self.ghost_alphas = reached.astype(np.int64)
         where = np.full(len(basis.alpha_strings), -1, dtype=np.int64)
         where[reached] = np.arange(len(reached))
-        self.rows = where[alphas].astype(np.int64)
-        self.a_row = where[op.a_src[alphas - lo]].astype(np.int64)
         lengths = basis.row_length(reached)
-        self.starts = (np.cumsum(lengths) - lengths).astype(np.int64)
-        self.irrep_of_row = (basis.target ^ basis.alpha_irreps[reached]).astype(np.int64)
+        starts = (np.cumsum(lengths) - lengths).astype(np.int64)
+        self.own_start = starts[where[alphas]]
+        self.a_start = starts[where[op.a_src[alphas - lo]]]
+        irreps = basis.alpha_irreps[alphas]
+        self.groups = [(int(g), np.flatnonzero(irreps == g)) for g in range(8) if np.any(irreps == g)]
         size = int(lengths.sum())
-        index = np.repeat(basis.row_start[reached] - self.starts, lengths) + np.arange(size)
+        index = np.repeat(basis.row_start[reached] - starts, lengths) + np.arange(size)
         self.buffer = PETSc.Vec().createSeq(size, comm=PETSc.COMM_SELF)
         source = PETSc.IS().createGeneral(index.astype(int_t), comm=PETSc.COMM_SELF)
         self.scatter = PETSc.Scatter().create(template, source, self.buffer, None)
         source.destroy()
-        self.dense = not op.symmetric  # compact rows are dense rows: no copies
 
     def destroy(self):
         self.scatter.destroy()
@@ -249,7 +278,7 @@ class DirectCIOperator:
     Parameters
     ----------
     dump : FCIDump (h1, eri, ecore, nelec)
-    basis : DeterminantBasis
+    basis : DeterminantBasis (its orbital irreps block the product: see :class:`PairBlocks`)
     max_ghost_bytes, block_bytes : memory per rank for the ghost rows of one round and for the
         D and G blocks (see the module docstring)
     """
@@ -265,29 +294,35 @@ class DirectCIOperator:
             raise FockmpiError(f"the integrals have {dump.norb} orbitals, the basis {basis.norb}")
         self.ecore = float(dump.ecore)
         self._integrals = dump.h1, dump.eri
-        self.W = two_body_matrix(dump.h1, dump.eri, nel).astype(scalar_t)
-        self.npair = self.W.shape[0]
+        self.pairs = PairBlocks(basis.orbital_irreps, two_body_matrix(dump.h1, dump.eri, nel).astype(scalar_t))
+        self.npair = len(self.pairs.cls)
         norb = basis.norb
         lo, hi = basis.alpha_lo, basis.alpha_hi
-        self.a_pair, src, self.a_sign = excitation_lists(basis.alpha_strings[lo:hi], norb, basis.n_alpha,
-                                                         basis.binom)
+        a_pair, src, self.a_sign = excitation_lists(basis.alpha_strings[lo:hi], norb, basis.n_alpha, basis.binom)
+        self.a_pair = self.pairs.new_of_old[a_pair].astype(np.int32)
         self.a_src = src.astype(np.int64)
         b_lists = excitation_lists(basis.beta_strings, norb, basis.n_beta, basis.binom)
         self.b_width = b_lists[0].shape[1]
-        self.b_lists = lists_by_pair(*b_lists, self.npair)  # ptr, target, source, sign
-        self.symmetric = basis.constraint_name is not None
+        self.b_lists = beta_lists_by_pair(*b_lists, self.pairs, basis.beta_irreps, basis.beta_position)
+        self.beta_counts = np.diff(basis.irrep_ptr).astype(np.int64)
         self.order_signs = basis.order_signs().astype(scalar_t)
+        # per alpha irrep: the row length of each pair class, and the block of strings D and G hold
+        self._layout = {}
+        item = scalar_t.itemsize
+        for ga in range(8):
+            width = self.beta_counts[basis.target ^ ga ^ np.arange(8)]
+            per_alpha = int(np.sum(self.pairs.size * width))
+            self._layout[ga] = (width, max(1, int(block_bytes // (2 * max(per_alpha, 1) * item))), per_alpha)
+        self.block_elements = max(min(B, hi - lo) * per for _, B, per in self._layout.values())
         nb = len(basis.beta_strings)
-        itemsize = scalar_t.itemsize
-        self.block = max(1, int(block_bytes // (2 * nb * self.npair * itemsize)))
 
-        # rounds: runs of alpha strings whose ghost rows (c and sigma, dense) fit max_ghost_bytes;
+        # rounds: runs of alpha strings whose ghost rows (c and sigma) fit max_ghost_bytes;
         # one round when even every alpha string's row fits (the ghost rows of a round are at
         # most all of them), else as many as a run's reach (each string's excitations) needs
         reach = self.a_pair.shape[1] + 1
-        per_round = max(1, int(max_ghost_bytes // (2 * nb * itemsize * reach)))
+        per_round = max(1, int(max_ghost_bytes // (2 * nb * item * reach)))
         mine = hi - lo
-        everything = 2 * len(basis.alpha_strings) * nb * itemsize
+        everything = 2 * basis.dim * item
         needed = 1 if everything <= max_ghost_bytes else -(-mine // per_round)
         nrounds = max(1, comm.allreduce(needed, op=_max()))
         n = basis.local_size
@@ -313,23 +348,12 @@ class DirectCIOperator:
         xa = x.getArray(readonly=True)
         self._xs.getArray()[:] = self.order_signs * xa
         self._ys.set(0.0)
-        nb = len(self.basis.beta_strings)
-        basis = self.basis
         for rnd in self.rounds:
             rnd.scatter.scatter(self._xs, rnd.buffer, PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.FORWARD)
             buf = rnd.buffer.getArray()
-            ng = len(rnd.ghost_alphas)
-            if rnd.dense:
-                C = buf.reshape(ng, nb)  # (overwritten by sigma below, once read)
-            else:
-                C = np.empty((ng, nb), dtype=self.scalar_t)
-                embed_rows(buf, rnd.starts, rnd.irrep_of_row, basis.beta_by_irrep, basis.irrep_ptr, C)
-            S = np.zeros((ng, nb), dtype=self.scalar_t)
-            self._apply(rnd, C, S)
-            if rnd.dense:
-                buf[:] = S.reshape(-1)
-            else:
-                compact_rows(S, rnd.starts, rnd.irrep_of_row, basis.beta_by_irrep, basis.irrep_ptr, buf)
+            S = np.zeros_like(buf)
+            self._apply(rnd, buf, S)
+            buf[:] = S
             rnd.scatter.scatter(rnd.buffer, self._ys, PETSc.InsertMode.ADD_VALUES, PETSc.ScatterMode.REVERSE)
         y.getArray()[:] = self.order_signs * self._ys.getArray(readonly=True) + self.ecore * xa
         self.products += 1
@@ -351,29 +375,42 @@ class DirectCIOperator:
         return self._diagonal
 
     def _apply(self, rnd, C, S):
-        """S += (H - E_core) C on the ghost rows of one round, by blocks of alpha strings."""
-        nb = C.shape[1]
-        B = self.block
-        D = np.empty((B, self.npair, nb), dtype=self.scalar_t)
+        """S += (H - E_core) C on the compact ghost rows of one round, by blocks of alpha strings
+        of one irrep: per pair class g one batch of dense products G_g = W_g D_g."""
+        pairs, lo = self.pairs, self.basis.alpha_lo
+        D = np.empty(self.block_elements, dtype=self.scalar_t)
         G = np.empty_like(D)
-        for a in range(0, len(rnd.alphas), B):
-            b = min(len(rnd.alphas), a + B)
-            k = rnd.alphas[a:b] - self.basis.alpha_lo
-            Dv, Gv = D[:b - a], G[:b - a]
-            args_a = (self.a_pair[k], rnd.a_row[a:b], self.a_sign[k])
-            build_d(rnd.rows[a:b], C, *args_a, *self.b_lists, Dv)
-            np.matmul(self.W, Dv, out=Gv)  # G[i] = W D[i] (W symmetric)
-            scatter_g(rnd.rows[a:b], Gv, *args_a, *self.b_lists, S)
+        ptr, b_target, b_src, b_sign = self.b_lists
+        for ga, positions in rnd.groups:
+            width, B, per_alpha = self._layout[ga]
+            if per_alpha == 0:
+                continue
+            lists = (ptr[self.basis.target ^ ga], b_target, b_src, b_sign)
+            for a in range(0, len(positions), B):
+                chunk = positions[a:a + B]
+                nA = len(chunk)
+                blocks = nA * pairs.size * width
+                off = np.concatenate([[0], np.cumsum(blocks)[:-1]]).astype(np.int64)
+                k = rnd.alphas[chunk] - lo
+                layout = (pairs.cls, pairs.local, pairs.size, width, off)
+                Dv, Gv = D[:nA * per_alpha], G[:nA * per_alpha]
+                args_a = (rnd.own_start[chunk], rnd.a_start[chunk], self.a_pair[k], self.a_sign[k])
+                build_d(*args_a, C, *lists, *layout, Dv)
+                for g in range(8):
+                    if blocks[g]:
+                        shape = (nA, pairs.size[g], width[g])
+                        np.matmul(pairs.W[g], Dv[off[g]:off[g] + blocks[g]].reshape(shape),
+                                  out=Gv[off[g]:off[g] + blocks[g]].reshape(shape))
+                scatter_g(*args_a, Gv, *lists, *layout, S)
 
     @property
     def bytes_local(self):
-        """Bytes this operator holds on this rank: excitation lists, ghost buffers (compact and
-        dense, c and sigma) of the largest round, D and G blocks, work vectors."""
+        """Bytes this operator holds on this rank: excitation lists, ghost rows (c and sigma) of
+        the largest round, D and G blocks, work vectors."""
         lists = sum(a.nbytes for a in (self.a_pair, self.a_src, self.a_sign) + self.b_lists)
-        nb = len(self.basis.beta_strings)
         item = self.scalar_t.itemsize
-        ghosts = max((len(r.ghost_alphas) * nb * 2 + r.buffer.getSize()) * item for r in self.rounds)
-        blocks = 2 * self.block * nb * self.npair * item
+        ghosts = max(2 * r.buffer.getSize() * item for r in self.rounds)
+        blocks = 2 * self.block_elements * item
         return int(lists + ghosts + blocks + 3 * self.basis.local_size * item)
 
     def destroy(self):
