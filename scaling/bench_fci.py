@@ -58,6 +58,7 @@ print(json.dumps({"norb": mol.nao, "nelec": mol.nelectron, "e_rhf": mf.e_tot}))
 
 PYSCF = """
 import sys, json, time, resource, statistics
+import numpy as np
 from pyscf import fci
 from pyscf.tools import fcidump
 symmetric = sys.argv[3] == "1"
@@ -68,7 +69,7 @@ nel = (nelec // 2, nelec // 2)
 out = {}
 # with ORBSYM: direct_spin1_symm in the totally symmetric irrep (what fockmpi's default ISYM = 1 is)
 solver = fci.direct_spin1_symm.FCI() if symmetric else fci.direct_spin1.FCI()
-sym = dict(orbsym=d["ORBSYM"], wfnsym=0) if symmetric else {}
+sym = dict(orbsym=np.asarray(d["ORBSYM"]), wfnsym=0) if symmetric else {}
 if sys.argv[2] == "solve":
     t = time.perf_counter()
     e, c = solver.kernel(h1, eri, norb, nel, ecore=ecore, **sym)
