@@ -21,11 +21,12 @@ from ..parallel import print0
 LINDEP = 1e-8  # a correction whose norm after orthogonalization is below this (relative) is dropped
 
 
-def davidson(mat, want, tol, comm, max_it=0, max_space=0, show_progress=True, start=None):
+def davidson(mat, want, tol, comm, max_it=0, max_space=0, show_progress=True, start=None, checkpoint=None):
     """The ``want`` lowest eigenpairs of the hermitian PETSc matrix ``mat`` (which must give its
     diagonal), as a list of (value, PETSc Vec, absolute residual), and the number of iterations.
     Collective.  ``start``: local slices of start vectors (default: the unit vectors of the
-    lowest diagonal entries, e.g. the Hartree-Fock determinant)."""
+    lowest diagonal entries, e.g. the Hartree-Fock determinant).  ``checkpoint``: a
+    :class:`~fockmpi.solvers.checkpointing.SolveCheckpoint` that gets the Ritz vectors when due."""
     x, y = mat.createVecs()
     d = x.duplicate()
     mat.getDiagonal(d)
@@ -69,6 +70,8 @@ def davidson(mat, want, tol, comm, max_it=0, max_space=0, show_progress=True, st
                          f"|r0| = {rnorm[0]:.2e}  ({time.perf_counter() - t0:.1f} s)", flush=True)
         if done.all() and m == want:
             break
+        if checkpoint is not None and checkpoint.due():
+            checkpoint.save(list(X), theta, rnorm, it)
         todo = [j for j in range(m) if not done[j]]
         if k + len(todo) > max_space:  # collapse onto the Ritz vectors (orthonormal)
             V[:m], AV[:m] = X, s.T @ AV[:k]

@@ -67,7 +67,7 @@ def _matvec_count(PETSc):
         return -1, 0.0
 
 
-def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
+def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None):
     """Lowest (or largest / nearest-target) eigenpairs of the hermitian matrix ``op.mat``.
 
     Collective.  With ``complete_multiplets`` the whole degenerate multiplet at the cut is
@@ -83,6 +83,9 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     missing copies).  If it lies at or
     below the cut, it is added (converged to ``tol``) and the check repeats; otherwise the result
     is complete.  The check costs about one more ground-state solve.
+
+    ``checkpoint`` (a :class:`~fockmpi.solvers.checkpointing.SolveCheckpoint`): the main solve
+    saves its best approximations when that says so, and starts from its ``start`` vectors.
     """
     mat = op.mat
     dim = mat.getSize()[0]
@@ -101,10 +104,13 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True):
     want = dim if dense else min(nev + guard, dim)
     if settings.method == "davidson" and not dense:
         from .davidson import davidson
-        found, its = davidson(mat, want, settings.tol, comm, settings.max_it, settings.ncv, show_progress)
+        start = checkpoint.start if checkpoint is not None else None
+        found, its = davidson(mat, want, settings.tol, comm, settings.max_it, settings.ncv, show_progress,
+                              start=start, checkpoint=checkpoint)
         nconv, method = len(found), "davidson"
     else:
-        eps, nconv = _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress)
+        eps, nconv = _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, key,
+                                           None if dense else checkpoint)
         if nconv < nev:
             raise ConvergenceError(
                 f"the eigensolver converged {nconv} of {nev} eigenpairs in {eps.getIterationNumber()} "
@@ -399,7 +405,33 @@ def default_ncv(nev):
     return max(2 * nev, nev + 11)
 
 
-def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
+def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, key, checkpoint):
+    """:func:`_run_eps`, stopped whenever ``checkpoint`` is due: the Ritz pairs on SLEPc's basis at
+    that moment (after a user stop SLEPc keeps no eigenpairs, but its basis holds the search
+    space) are saved and the solve restarts from them."""
+    start, iterations = (checkpoint.start if checkpoint is not None else None), 0
+    while True:
+        eps, nconv = _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start, checkpoint)
+        if checkpoint is None or eps.getConvergedReason() != SLEPc.EPS.ConvergedReason.CONVERGED_USER:
+            return eps, nconv
+        from .checkpointing import rayleigh_ritz
+        iterations += eps.getIterationNumber()
+        bv = eps.getBV()
+        columns = []
+        for j in range(bv.getSizes()[1]):
+            v = bv.getColumn(j)
+            columns.append(v.getArray(readonly=True).copy())
+            bv.restoreColumn(j, v)
+        eps.destroy()
+        values, start, residuals = rayleigh_ritz(mat, columns, want, comm, key)
+        del columns
+        if show_progress:
+            print0(comm, f"  solve: checkpoint after {iterations} iterations, E0 ~ {values[0]:.12g}, "
+                         f"|r0| = {residuals[0]:.2e}", flush=True)
+        checkpoint.save(start, values, residuals, iterations)
+
+
+def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=None, checkpoint=None):
     eps = SLEPc.EPS().create(comm=comm)
     eps.setOperators(mat)
     eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
@@ -449,6 +481,22 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress):
                 print(f"  solve: iteration {its}, {nconv} converged, E0 ~ {e0:.12g}  "
                       f"({now - state['t0']:.1f} s)", flush=True)
     eps.setMonitor(monitor)
+    if checkpoint is not None:
+        Reason = SLEPc.EPS.ConvergedReason
+
+        def stopping(eps_, its, max_it, nconv, nev):  # SLEPc's basic test, and the checkpoint's
+            if nconv >= nev:
+                return Reason.CONVERGED_TOL
+            if its >= max_it:
+                return Reason.DIVERGED_ITS
+            return Reason.CONVERGED_USER if checkpoint.due() else Reason.CONVERGED_ITERATING
+        eps.setStoppingTest(stopping)
+    if start is not None and len(start):
+        # Krylov-Schur iterates from one vector: the sum of the saved ones spans all of them
+        v0 = mat.createVecRight()
+        v0.getArray()[:] = np.sum(start, axis=0)
+        eps.setInitialSpace([v0])
+        v0.destroy()
     try:
         _set_from_options(eps, settings.options, PETSc)
         eps.solve()

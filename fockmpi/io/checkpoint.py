@@ -1,0 +1,126 @@
+"""Checkpoint files: the state of an interrupted eigensolve, in parallel HDF5, written atomically,
+readable on any number of ranks.
+
+Layout::
+
+    /                attrs: complete, format, fockmpi_version, created, identity, fingerprint,
+                     dimension, sector, phase, iterations, matvecs, saves
+    /values          (k,) float64   Ritz values of the saved vectors
+    /residuals       (k,) float64   their residual norms ||H x - theta x||
+    /vectors         (dim, k)       the Ritz vectors in the basis' global order (the order does not
+                                    depend on the number of ranks: the basis fingerprint says so),
+                                    each rank writes and reads its own rows
+
+``identity`` is a digest of what defines the problem (Hamiltonian terms, sector, symmetry sector,
+solver settings that change the answer), ``fingerprint`` the basis's; a checkpoint whose
+identity, fingerprint, dimension or format differs from the run's is refused with the reason.
+
+Atomicity as for results files (:mod:`fockmpi.io.results`): written as ``NAME.<host>-<pid>.tmp``,
+``complete`` set last, then renamed over the previous checkpoint, so ``NAME`` is always the
+newest complete one (a kill while writing leaves the previous checkpoint in place).
+"""
+import datetime
+import hashlib
+import os
+
+import numpy as np
+
+from ..errors import InputError
+from ..runtime import import_h5py
+from .results import _write_rows, temporary_name
+
+FORMAT = "fockmpi-checkpoint-1"
+
+
+def problem_identity(*parts):
+    """A hex digest of ``parts`` (their reprs): the identity a checkpoint must match."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:32]
+
+
+def write_checkpoint(path, comm, basis, identity, vectors, values, residuals, attrs=None):
+    """Write the checkpoint ``path`` (``vectors``: this rank's slices) atomically, replacing the
+    previous one only once the new one is complete.  Collective."""
+    from .. import __version__
+    h5py = import_h5py()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = temporary_name(path, comm)
+    k = len(values)
+    dtype = np.asarray(vectors[0]).dtype if k else np.float64
+    try:
+        with h5py.File(tmp, "w", driver="mpio", comm=comm) as f:
+            f.attrs["complete"] = False
+            f.attrs["format"] = FORMAT
+            f.attrs["fockmpi_version"] = __version__
+            f.attrs["created"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+            f.attrs["identity"] = identity
+            f.attrs["fingerprint"] = basis.fingerprint()
+            f.attrs["dimension"] = int(basis.dim)
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = value
+            f.create_dataset("values", data=np.asarray(values, dtype=np.float64))
+            f.create_dataset("residuals", data=np.asarray(residuals, dtype=np.float64))
+            dset = f.create_dataset("vectors", shape=(int(basis.dim), k), dtype=dtype)
+            local = np.ascontiguousarray(np.stack(vectors, axis=1)) if k and basis.local_size else \
+                np.zeros((0, k), dtype=dtype)
+            if k:
+                _write_rows(h5py, dset, int(basis.start), local)
+            f.attrs["complete"] = True
+    except BaseException:
+        if comm.rank == 0 and os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    comm.Barrier()
+    if comm.rank == 0:
+        os.replace(tmp, path)
+    comm.Barrier()
+
+
+def read_checkpoint(path, comm, basis, identity):
+    """``(vectors, values, residuals, attrs)`` of the checkpoint ``path`` for this run: this rank's
+    rows of every saved vector.  Raises :class:`InputError` (the reason, once) when the file is not
+    a complete checkpoint of this problem and basis.  Collective."""
+    h5py = import_h5py()
+    problem = None
+    if comm.rank == 0:
+        problem = _mismatch(h5py, path, basis, identity)
+    problem = comm.bcast(problem, root=0)
+    if problem:
+        raise InputError(f"checkpoint {path}: {problem}")
+    with h5py.File(path, "r", driver="mpio", comm=comm) as f:
+        values = f["values"][...]
+        residuals = f["residuals"][...]
+        dset = f["vectors"]
+        lo, hi = int(basis.start), int(basis.start) + int(basis.local_size)
+        # independent reads: a collective read would hang on a rank with no rows
+        local = dset[lo:hi, :] if hi > lo else np.zeros((0, dset.shape[1]), dtype=dset.dtype)
+        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+    return [np.ascontiguousarray(local[:, j]) for j in range(local.shape[1])], values, residuals, attrs
+
+
+def _mismatch(h5py, path, basis, identity):
+    """Why ``path`` is no checkpoint of this run (a sentence), or None.  Not collective."""
+    if not os.path.exists(path):
+        return "no such file"
+    try:
+        with h5py.File(path, "r") as f:
+            a = f.attrs
+            if a.get("format") != FORMAT:
+                return f"format {a.get('format')!r}, this fockmpi reads {FORMAT!r}"
+            if not a.get("complete", False):
+                return "incomplete (the run that wrote it stopped while writing)"
+            if a.get("identity") != identity:
+                return ("written for another problem (the Hamiltonian, the sector or the solver settings "
+                        "differ from this job's); remove it or give the job it belongs to")
+            if a.get("fingerprint") != basis.fingerprint() or int(a.get("dimension", -1)) != basis.dim:
+                return (f"written for another basis (dimension {a.get('dimension')}, this run's is {basis.dim}); "
+                        "remove it or give the job it belongs to")
+            for name in ("values", "residuals", "vectors"):
+                if name not in f:
+                    return f"damaged (no /{name})"
+    except OSError as e:
+        return f"unreadable ({e})"
+    return None

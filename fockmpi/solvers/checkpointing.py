@@ -1,0 +1,97 @@
+"""When and how an eigensolver checkpoints itself (the solver side; the file is
+:mod:`fockmpi.io.checkpoint`).
+
+A :class:`SolveCheckpoint` is handed to :func:`fockmpi.solvers.eigen.solve`.  The solver asks
+:meth:`~SolveCheckpoint.due` once per outer iteration (collective: every rank gets the same
+answer, so all stop together), and when it is due hands its current best approximations, Ritz
+vectors and values, to :meth:`~SolveCheckpoint.save`.  After a save the solve goes on, unless a
+stop was requested (a signal): then :class:`Checkpointed` ends the run.  A resumed solve starts
+from the saved vectors (``start``): Krylov-Schur from their sum (its Krylov space holds every
+saved direction), Davidson from the vectors themselves.  Either way the result is the solver's
+converged answer from a good start, and the multiplet check after the solve runs as always, so
+a resumed run reaches the eigenvalues of an uninterrupted one.
+"""
+import time
+
+import numpy as np
+
+from ..errors import FockmpiError
+
+CHECKPOINTED_EXIT = 75  # EX_TEMPFAIL: stopped after a checkpoint; run again with --resume
+
+
+class Checkpointed(FockmpiError):
+    """The run stopped after writing a checkpoint (a signal asked it to)."""
+
+    exit_code = CHECKPOINTED_EXIT
+
+
+class SolveCheckpoint:
+    """Checkpointing of one solve.  Collective on ``comm``.
+
+    interval : seconds between checkpoints (0: only when a stop is requested)
+    save : collective callable ``save(vectors, values, residuals, iterations)``; ``vectors`` are
+        this rank's slices
+    start : this rank's slices of the vectors to start from (a resumed run), or None
+    """
+
+    def __init__(self, comm, interval, save, start=None):
+        self.comm, self.interval, self._save = comm, float(interval), save
+        self.start = start
+        self.stop_requested = False  # set by a signal handler (any rank)
+        self.saves = 0
+        self._last = time.monotonic()
+        self.seconds = 0.0  # spent writing checkpoints
+
+    def request_stop(self):
+        """Ask for a checkpoint at the next iteration and a stop after it (signal-safe)."""
+        self.stop_requested = True
+
+    def due(self):
+        """True on every rank when a checkpoint is due on any (collective)."""
+        local = self.stop_requested or (self.interval > 0 and time.monotonic() - self._last >= self.interval)
+        return bool(self.comm.allreduce(int(local), op=_max()))
+
+    def save(self, vectors, values, residuals, iterations):
+        """Write the checkpoint (collective); raise :class:`Checkpointed` if a stop was requested."""
+        t0 = time.monotonic()
+        self._save(vectors, np.asarray(values, dtype=np.float64), np.asarray(residuals, dtype=np.float64),
+                   int(iterations))
+        self.saves += 1
+        self._last = time.monotonic()
+        self.seconds += self._last - t0
+        if self.comm.allreduce(int(self.stop_requested), op=_max()):
+            raise Checkpointed("stopped after writing a checkpoint; run the job again with --resume to go on")
+
+
+def rayleigh_ritz(mat, columns, want, comm, key=None):
+    """The ``want`` wanted-most Ritz pairs (``key`` orders them; default: the lowest) of ``mat`` on
+    the span of ``columns`` (local numpy slices, not necessarily orthonormal): ``(values, vectors,
+    residual norms)``.  Costs one product per column.  Collective."""
+    V = np.array(columns)
+    gram = comm.allreduce(V.conj() @ V.T)
+    w, U = np.linalg.eigh(0.5 * (gram + gram.conj().T))
+    keep = w > 1e-12 * max(w.max(), 1e-300)
+    Q = (U[:, keep] / np.sqrt(w[keep])).T @ V  # orthonormal rows spanning the columns
+    x, y = mat.createVecs()
+    AQ = np.empty_like(Q)
+    for i in range(len(Q)):
+        x.getArray()[:] = Q[i]
+        mat.mult(x, y)
+        AQ[i] = y.getArray(readonly=True)
+    x.destroy()
+    y.destroy()
+    H = comm.allreduce(Q.conj() @ AQ.T)
+    theta, s = np.linalg.eigh(0.5 * (H + H.conj().T))
+    order = np.argsort([key(t) for t in theta] if key else theta, kind="stable")
+    theta, s = theta[order], s[:, order]
+    m = min(want, len(theta))
+    X, AX = s[:, :m].T @ Q, s[:, :m].T @ AQ
+    R = AX - theta[:m, None] * X
+    residuals = np.sqrt(comm.allreduce(np.sum(np.abs(R) ** 2, axis=1)))
+    return theta[:m], list(X), residuals
+
+
+def _max():
+    from mpi4py import MPI
+    return MPI.MAX

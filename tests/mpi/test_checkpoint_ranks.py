@@ -1,0 +1,32 @@
+"""Checkpoints across rank counts: a solve stopped on all ranks of this run writes its Ritz
+vectors; the same problem on fewer ranks (a sub-communicator) resumes from them and reaches the
+eigenvalues of an uninterrupted run on all ranks to 1e-10; and the reverse (written on fewer,
+resumed on all)."""
+import os
+
+import numpy as np
+import pytest
+from checkpoint_cases import run
+from test_pipeline import all_ok
+
+import fockmpi
+
+
+@pytest.mark.parametrize("method", ["krylovschur", "davidson"])
+def test_resume_on_another_number_of_ranks(comm, mpi_tmp_path, method):
+    rt = fockmpi.Runtime.start("real")
+    reference, _, _ = run(comm, rt.PETSc, rt.SLEPc, "/nonexistent", method)
+    fewer = comm.Split(0 if comm.rank < max(1, comm.size - 1) else 1, comm.rank)
+    in_fewer = comm.rank < max(1, comm.size - 1)
+    for written_on, resumed_on in ((comm, fewer), (fewer, comm)):
+        path = os.path.join(mpi_tmp_path, f"{method}-{written_on.size}-{resumed_on.size}.h5")
+        if written_on is comm or in_fewer:
+            stopped, _, _ = run(written_on, rt.PETSc, rt.SLEPc, path, method, stop_at=3)
+            assert stopped is None
+        comm.Barrier()
+        ok = True
+        if resumed_on is comm or in_fewer:
+            found, _, _ = run(resumed_on, rt.PETSc, rt.SLEPc, path, method, resume=True)
+            ok = np.allclose(found[:3], reference[:3], atol=1e-10)
+        all_ok(comm, ok, f"written on {written_on.size} ranks, resumed on {resumed_on.size}")
+    fewer.Free()
