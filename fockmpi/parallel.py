@@ -180,13 +180,15 @@ class RunGuard:
     constructor duplicates ``comm``).
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+    STOP_FOR_CHECKPOINT = (signal.SIGTERM, signal.SIGUSR1)  # Slurm's warning and preemption
     QUIET = 77  # message tag: "I am ending the run and have said why"
 
     def __init__(self, comm):
         self.comm = comm
         self.private = comm.Dup() if comm.size > 1 else None
         self.published = None  # the results file, once it has its final name
+        self.checkpoint = None  # the SolveCheckpoint of the solve in progress, if any
 
     def close(self):
         """Free the private communicator (collective; the run ended normally)."""
@@ -201,6 +203,10 @@ class RunGuard:
 
     def _on_signal(self, signum, _frame):
         name = signal.Signals(signum).name
+        if self.checkpoint is not None and signum in self.STOP_FOR_CHECKPOINT:
+            # the solve writes a checkpoint at its next iteration, then every rank stops together
+            self.checkpoint.request_stop(signum)
+            return
         if self.published:
             what = f"the results file {self.published} was complete before"
         else:
@@ -209,7 +215,9 @@ class RunGuard:
             signal.signal(sig, signal.SIG_IGN)
         # mpirun sends SIGTERM to every rank when it is interrupted and SIGKILL 1 s later: rank 0
         # speaks at once, the others only if the rest of the run does not stop with them
-        self.end(128 + signum, f"fockmpi: interrupted by {name}; the run stopped, {what}", patience=0.5)
+        from .solvers.checkpointing import CHECKPOINTED_EXIT
+        code = CHECKPOINTED_EXIT if signum in self.STOP_FOR_CHECKPOINT else 128 + signum  # (requeue: run again)
+        self.end(code, f"fockmpi: interrupted by {name}; the run stopped, {what}", patience=0.5)
 
     def all_agree(self, patience):
         """True if every rank calls this within ``patience`` seconds (then all have the same

@@ -65,3 +65,13 @@ def test_a_foreign_or_incomplete_checkpoint_is_refused(rt, tmp_path):
         read_checkpoint(path, rt.comm, basis, identity)
     with pytest.raises(InputError, match="no such file"):
         read_checkpoint(str(tmp_path / "none.h5"), rt.comm, basis, identity)
+
+
+@pytest.mark.parametrize("table, needle", [("interval = -1", "[checkpoint] interval"),
+                                           ("interval = 'often'", "[checkpoint] interval"),
+                                           ("path = 'r.h5'", "[checkpoint] path"),
+                                           ("every = 5", "every")])
+def test_bad_checkpoint_table_is_a_clear_error(tmp_path, capsys, table, needle):
+    from test_hostile import assert_job_refused, chain
+    job = chain() + "[output]\npath = 'r.h5'\n[checkpoint]\n" + table + "\n"
+    assert_job_refused(capsys, tmp_path / "j.toml", job, needle)

@@ -31,7 +31,10 @@ def _parser():
                                    "Options after '--' go to PETSc/SLEPc, e.g. -- -eps_view.")
     r.add_argument("job", help="job file (TOML)")
     r.add_argument("-o", "--output", help="results file (default: [output] path or results/JOB.h5)")
-    r.add_argument("--force", action="store_true", help="overwrite an existing results file")
+    r.add_argument("--force", action="store_true", help="overwrite an existing results file (and start over "
+                   "instead of resuming from a checkpoint)")
+    r.add_argument("--resume", action="store_true", help="go on from the job's checkpoint ([checkpoint] path) "
+                   "if there is a valid one, else start from the beginning")
     r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     for name, text in (("plan", "sector dimension, memory stored and matrix-free, and a recommended layout"),
@@ -82,7 +85,7 @@ def cmd_run(args):
     comm = world()
     job = load_job(args.job)
     run_job(job, comm, output_path=args.output, force=args.force, quiet=args.quiet,
-            petsc_options=_petsc_options(args.petsc), guard=getattr(args, "guard", None))
+            petsc_options=_petsc_options(args.petsc), guard=getattr(args, "guard", None), resume=args.resume)
     return 0
 
 
@@ -266,7 +269,8 @@ def main(argv=None, install_signal_handlers=False):
             # only this rank failed (the others are still working or waiting): end them all
             guard.end(e.exit_code, f"fockmpi: error: {e}", patience=0.0)
         if rank == 0:
-            print(f"fockmpi: error: {e}", file=sys.stderr, flush=True)
+            from ..solvers.checkpointing import Checkpointed
+            print(f"fockmpi: {'' if isinstance(e, Checkpointed) else 'error: '}{e}", file=sys.stderr, flush=True)
         if guard is not None:
             guard.close()
         return e.exit_code

@@ -49,6 +49,7 @@ class Problem:
     constraint: object = None  # the model's predicate on states (a Rydberg blockade), or None
     observables: dict = None  # name -> Operator reported for every root (the model's)
     orbitals: object = None  # an FCIDUMP model's integrals, for the direct-CI operator
+    checkpoint: object = None  # CheckpointSettings ([checkpoint]: interval, path)
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -82,7 +83,7 @@ def build_problem(job, output_path=None):
                           f"a {spec.model.name} model", hint="use \"auto\", \"aij\" or \"shell\"")
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
                    spec.write_vectors, group, groups if len(choices) > 1 else None, spec.model.gauss,
-                   spec.model.constraint, spec.model.observables, spec.model.orbitals)
+                   spec.model.constraint, spec.model.observables, spec.model.orbitals, spec.checkpoint)
 
 
 def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
@@ -175,11 +176,13 @@ def _git_commit():
         return "unknown"
 
 
-def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options=None, guard=None):
+def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options=None, guard=None, resume=False):
     """Run a job end to end and write its results file.  Collective on ``comm``.
 
     ``guard`` (a :class:`~fockmpi.parallel.RunGuard`) learns the results file once it exists,
-    so an interruption after that says so.
+    so an interruption after that says so, and the checkpoint of the solve while it runs, so
+    SIGTERM or SIGUSR1 then write a checkpoint and stop.  ``resume``: start the solve from the
+    job's checkpoint when there is a valid one (single-sector jobs).
 
     Returns a dict with the eigenvalues, residuals, timings and the output path.
     """
@@ -189,6 +192,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         problem = build_problem(job, output_path)
     from ..io.results import prepare_path, write_results
     prepare_path(problem.output_path, force, comm, job_path=job.path)
+    if problem.groups is None:
+        _check_checkpoint_path(problem, comm, resume, force)
     with collective_errors(comm):
         for problem_found in capacity_problems(problem, comm.size, ranks_on_this_node(comm), force=force):
             raise problem_found
@@ -217,8 +222,15 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     from ..solvers.eigen import solve
     with timer.phase("assembly"):
         op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet, problem.orbitals)
-    with timer.phase("solve"):
-        pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet)
+    checkpoint = _solve_checkpoint(problem, basis, comm, resume, quiet)
+    if guard is not None:
+        guard.checkpoint = checkpoint
+    try:
+        with timer.phase("solve"):
+            pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet, checkpoint=checkpoint)
+    finally:
+        if guard is not None:
+            guard.checkpoint = None
     matrix_bytes = op.bytes_local
     op.destroy()
     observables = {}
@@ -246,7 +258,9 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                    "storage": op.storage,
                    "matmult_seconds": pairs.stats.get("matmult_seconds", 0.0),
                    "multiplet_checks": pairs.stats.get("multiplet_checks", 0),
-                   "check_seconds": pairs.stats.get("check_seconds", 0.0)},
+                   "check_seconds": pairs.stats.get("check_seconds", 0.0),
+                   "restarts": checkpoint.restarts, "checkpoints": checkpoint.saves,
+                   "checkpoint_seconds": checkpoint.seconds},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
                    "matrix_bytes": comm.allgather(matrix_bytes),
                    "basis_bytes": comm.allgather(basis.states.nbytes), **timer.memory_record(comm)},
@@ -256,6 +270,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     problem.output_path = write_results(problem.output_path, comm, record, force)
     if guard is not None:
         guard.published = problem.output_path
+    if comm.rank == 0 and os.path.exists(problem.checkpoint.path):
+        os.remove(problem.checkpoint.path)  # the results are complete: the checkpoint has served
     timer.seconds["output"] = time.perf_counter() - t_output
     timings = timer.summary(comm)
     if not quiet:
@@ -264,6 +280,45 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
 
 
+
+
+def _check_checkpoint_path(problem, comm, resume, force):
+    """A checkpoint of an earlier run is resumed (``--resume``) or replaced (``--force``), never
+    silently overwritten.  Collective."""
+    path = problem.checkpoint.path
+    exists = comm.bcast(os.path.exists(path) if comm.rank == 0 else None, root=0)
+    if exists and not resume and not force:
+        from ..errors import OutputExistsError
+        raise OutputExistsError(f"a checkpoint of an earlier run of this job is at {path}: --resume goes on from it, "
+                                "--force starts over (and replaces it)")
+
+
+def _solve_checkpoint(problem, basis, comm, resume, quiet):
+    """The :class:`~fockmpi.solvers.checkpointing.SolveCheckpoint` of this run: every
+    ``[checkpoint] interval`` minutes, and when a signal asks; with ``resume`` it starts from
+    the job's checkpoint, if there is one (and says where it starts).  Collective."""
+    from ..io.checkpoint import problem_identity, read_checkpoint, write_checkpoint
+    from ..solvers.checkpointing import SolveCheckpoint
+    settings, s = problem.checkpoint, problem.solver
+    identity = problem_identity(sorted(repr(t) for t in problem.hamiltonian.terms.items()), problem.sector_label(),
+                                s.nev, s.which, s.target if s.which == "target" else None)
+    start, restarts = None, 0
+    if resume:
+        if comm.bcast(os.path.exists(settings.path) if comm.rank == 0 else None, root=0):
+            start, values, residuals, attrs = read_checkpoint(settings.path, comm, basis, identity)
+            restarts = int(attrs.get("restarts", 0)) + 1
+            if not quiet:
+                print0(comm, f"  resume: from {settings.path} ({len(start)} vectors, E0 ~ {values[0]:.12g}, "
+                             f"|r0| = {residuals[0]:.1e}, written {attrs.get('created')}, restart {restarts})")
+        else:
+            print0(comm, f"  resume: no checkpoint at {settings.path} yet: the solve starts from the beginning")
+
+    def save(vectors, values, residuals, iterations):
+        write_checkpoint(settings.path, comm, basis, identity, vectors, values, residuals,
+                         {"iterations": iterations, "restarts": restarts, "sector": problem.sector_label()})
+    checkpoint = SolveCheckpoint(comm, 60.0 * settings.interval_minutes, save, start, where=settings.path)
+    checkpoint.restarts = restarts
+    return checkpoint
 
 
 def _start_petsc(scalar, dim, comm, problem, petsc_options):

@@ -29,6 +29,17 @@ class JobSpec:
     solver: object
     output_path: str
     write_vectors: bool
+    checkpoint: object = None  # CheckpointSettings ([checkpoint])
+
+
+@dataclass
+class CheckpointSettings:
+    """``[checkpoint]``: ``interval`` minutes between checkpoints of the solve (default 30; 0: only
+    when a signal asks for one), ``path`` of the checkpoint file (default: the results file's name
+    with ``.checkpoint.h5``)."""
+
+    interval_minutes: float
+    path: str
 
 
 def read_job(job, output_path=None):
@@ -59,5 +70,11 @@ def read_job(job, output_path=None):
         raise ConfigError(out.key("path"), "a file name such as \"results/run.h5\"", path)
     vectors = out.get("eigenvectors", "bool", True)
     out.finish()
-    return JobSpec(lattice, model, sector, choices, solver, output_path if output_path is not None else path,
-                   vectors)
+    results = output_path if output_path is not None else path
+    ck = job.table("checkpoint")
+    interval = ck.get("interval", "float", 30.0, check=(lambda v: v >= 0, "0 (only on a signal) or more minutes"))
+    ck_path = ck.get("path", "str", os.path.splitext(results)[0] + ".checkpoint.h5")
+    if not ck_path.strip() or os.path.abspath(ck_path) == os.path.abspath(results):
+        raise ConfigError(ck.key("path"), "a file name other than the results file's", ck_path)
+    ck.finish()
+    return JobSpec(lattice, model, sector, choices, solver, results, vectors, CheckpointSettings(interval, ck_path))

@@ -18,7 +18,7 @@ except ImportError:  # Python < 3.11
 from ..errors import ConfigError, did_you_mean
 
 
-SECTIONS = ("lattice", "model", "sector", "solver", "output")
+SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint")
 
 _REQUIRED = object()
 

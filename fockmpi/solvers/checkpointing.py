@@ -35,17 +35,19 @@ class SolveCheckpoint:
     start : this rank's slices of the vectors to start from (a resumed run), or None
     """
 
-    def __init__(self, comm, interval, save, start=None):
+    def __init__(self, comm, interval, save, start=None, where="the checkpoint file"):
         self.comm, self.interval, self._save = comm, float(interval), save
-        self.start = start
+        self.start, self.where = start, where
         self.stop_requested = False  # set by a signal handler (any rank)
+        self.stop_signal = 0
         self.saves = 0
         self._last = time.monotonic()
         self.seconds = 0.0  # spent writing checkpoints
 
-    def request_stop(self):
+    def request_stop(self, signum=0):
         """Ask for a checkpoint at the next iteration and a stop after it (signal-safe)."""
         self.stop_requested = True
+        self.stop_signal = int(signum)
 
     def due(self):
         """True on every rank when a checkpoint is due on any (collective)."""
@@ -61,7 +63,12 @@ class SolveCheckpoint:
         self._last = time.monotonic()
         self.seconds += self._last - t0
         if self.comm.allreduce(int(self.stop_requested), op=_max()):
-            raise Checkpointed("stopped after writing a checkpoint; run the job again with --resume to go on")
+            import signal
+            signum = self.comm.allreduce(self.stop_signal, op=_max())
+            why = f"interrupted by {signal.Signals(signum).name}" if signum else "stopped"
+            raise Checkpointed(f"{why}; the solve is checkpointed in {self.where} (after {int(iterations)} "
+                               "iterations), no results file was written; run the job again with --resume "
+                               "to go on from there")
 
 
 def rayleigh_ritz(mat, columns, want, comm, key=None):
