@@ -406,32 +406,31 @@ def default_ncv(nev):
 
 
 def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, key, checkpoint):
-    """:func:`_run_eps`, stopped whenever ``checkpoint`` is due: the Ritz pairs on SLEPc's basis at
-    that moment (after a user stop SLEPc keeps no eigenpairs, but its basis holds the search
-    space) are saved and the solve restarts from them."""
-    start, iterations = (checkpoint.start if checkpoint is not None else None), 0
-    while True:
-        eps, nconv = _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start, checkpoint)
-        if checkpoint is None or eps.getConvergedReason() != SLEPc.EPS.ConvergedReason.CONVERGED_USER:
-            return eps, nconv
-        from .checkpointing import rayleigh_ritz
-        iterations += eps.getIterationNumber()
+    """:func:`_run_eps` with ``checkpoint``: when it is due, the Ritz pairs on SLEPc's current
+    search space (its basis, read between two iterations) are saved and the solve goes on; when
+    a stop was requested the save raises instead.  A resumed solve starts from the saved vectors."""
+    if checkpoint is None:
+        return _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress)
+    from .checkpointing import rayleigh_ritz
+
+    def save(eps, its):
         bv = eps.getBV()
         columns = []
         for j in range(bv.getSizes()[1]):
             v = bv.getColumn(j)
             columns.append(v.getArray(readonly=True).copy())
             bv.restoreColumn(j, v)
-        eps.destroy()
-        values, start, residuals = rayleigh_ritz(mat, columns, want, comm, key)
+        values, vectors, residuals = rayleigh_ritz(mat, columns, want, comm, key)
         del columns
         if show_progress:
-            print0(comm, f"  solve: checkpoint after {iterations} iterations, E0 ~ {values[0]:.12g}, "
+            print0(comm, f"  solve: checkpoint after {its} iterations, E0 ~ {values[0]:.12g}, "
                          f"|r0| = {residuals[0]:.2e}", flush=True)
-        checkpoint.save(start, values, residuals, iterations)
+        checkpoint.save(vectors, values, residuals, its)
+    return _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, checkpoint.start, save,
+                    checkpoint.due)
 
 
-def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=None, checkpoint=None):
+def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=None, save=None, due=None):
     eps = SLEPc.EPS().create(comm=comm)
     eps.setOperators(mat)
     eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
@@ -481,7 +480,8 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=
                 print(f"  solve: iteration {its}, {nconv} converged, E0 ~ {e0:.12g}  "
                       f"({now - state['t0']:.1f} s)", flush=True)
     eps.setMonitor(monitor)
-    if checkpoint is not None:
+    failure = []
+    if save is not None:
         Reason = SLEPc.EPS.ConvergedReason
 
         def stopping(eps_, its, max_it, nconv, nev):  # SLEPc's basic test, and the checkpoint's
@@ -489,7 +489,13 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=
                 return Reason.CONVERGED_TOL
             if its >= max_it:
                 return Reason.DIVERGED_ITS
-            return Reason.CONVERGED_USER if checkpoint.due() else Reason.CONVERGED_ITERATING
+            if due():
+                try:  # (an exception cannot pass through SLEPc: keep it, stop, raise it after)
+                    save(eps_, its)
+                except BaseException as e:  # noqa: BLE001 - re-raised below
+                    failure.append(e)
+                    return Reason.CONVERGED_USER
+            return Reason.CONVERGED_ITERATING
         eps.setStoppingTest(stopping)
     if start is not None and len(start):
         # Krylov-Schur iterates from one vector: the sum of the saved ones spans all of them
@@ -502,4 +508,7 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=
         eps.solve()
     except PETSc.Error as e:
         raise FockmpiError(f"SLEPc failed ({settings.method}): {e}; check [solver] and its options") from None
+    if failure:  # a stop after a checkpoint, or a checkpoint that could not be written
+        eps.destroy()
+        raise failure[0]
     return eps, eps.getConverged()
