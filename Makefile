@@ -17,7 +17,7 @@ demo: setup
 	$(MPIRUN) -n 2 $(VENV)/bin/fockmpi run jobs/heisenberg_ring24.toml --force
 
 test: setup
-	$(TIMEOUT) 900 $(PY) -m pytest -q -p no:cacheprovider tests
+	$(TIMEOUT) 1000 $(PY) -m pytest -q -p no:cacheprovider tests
 	$(TIMEOUT) 600 $(MPIRUN) -n 2 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/mpi
 	$(TIMEOUT) 600 $(MPIRUN) -n 3 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/mpi
 

@@ -568,15 +568,19 @@ def test_info_and_show_under_mpirun_speak_once(tmp_path):
 
 def test_sigterm_in_the_solve_checkpoints_and_resume_finishes(tmp_path):
     """Slurm's warning (SIGTERM or SIGUSR1) during the solve: every rank stops after writing a
-    checkpoint (exit 75, the requeue code); ``--resume`` on another rank count goes on from it
-    and reaches the eigenvalues of an uninterrupted run; the checkpoint is gone once the
-    results are complete, and the results file counts the restart."""
+    checkpoint (exit 75, the requeue code); ``--resume`` goes on from it and reaches the
+    eigenvalues of an uninterrupted run (other rank counts: tests/mpi/test_checkpoint_ranks.py);
+    the checkpoint is gone once the results are complete, and the results file counts the
+    restart."""
     import signal
     import subprocess
     from test_cli import FOCKMPI, MPI_ENV
 
     from fockmpi.io.results import read_results
-    p, out = _start(tmp_path, 2)
+    job = tmp_path / "ring24.toml"  # the example's sector, one level, no multiplet check: ~10 s a run
+    job.write_text("[lattice]\ntype = 'chain'\nsize = [24]\n[model]\ntype = 'heisenberg'\n[sector]\nSz = 0\n"
+                   "[solver]\nnev = 1\ntol = 1e-10\ncomplete_multiplets = false\n")
+    p, out = _start(tmp_path, 2, str(job))
     ckpt = str(tmp_path / "sig.checkpoint.h5")
     try:
         _wait_for(p, "solve: iteration")
@@ -588,17 +592,17 @@ def test_sigterm_in_the_solve_checkpoints_and_resume_finishes(tmp_path):
     assert p.returncode == 75, err
     assert err.count("interrupted by SIGUSR1") == 1 and "--resume" in err and "Traceback" not in err, err
     assert os.path.exists(ckpt) and not os.path.exists(out)
-    again = subprocess.run(FOCKMPI + ["run", "jobs/heisenberg_ring24.toml", "-o", out], cwd=ROOT, env=MPI_ENV,
+    again = subprocess.run(FOCKMPI + ["run", str(job), "-o", out], cwd=ROOT, env=MPI_ENV,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "--resume" in again.stderr, again.stderr  # never silently started over
-    resumed = subprocess.run(["mpirun", "-n", "3"] + FOCKMPI + ["run", "jobs/heisenberg_ring24.toml", "-o", out,
+    resumed = subprocess.run(["mpirun", "-n", "2"] + FOCKMPI + ["run", str(job), "-o", out,
                                                                  "--resume"],
                              cwd=ROOT, env=MPI_ENV, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert "resume: from" in resumed.stdout and not os.path.exists(ckpt)
-    reference = subprocess.run(FOCKMPI + ["run", "jobs/heisenberg_ring24.toml", "-o", str(tmp_path / "ref.h5"),
-                                          "--quiet"], cwd=ROOT, env=MPI_ENV, capture_output=True, text=True,
-                               timeout=300)
+    reference = subprocess.run(["mpirun", "-n", "2"] + FOCKMPI + ["run", str(job), "-o",
+                                                                   str(tmp_path / "ref.h5"), "--quiet"],
+                               cwd=ROOT, env=MPI_ENV, capture_output=True, text=True, timeout=300)
     assert reference.returncode == 0, reference.stderr
     found, expected = read_results(out), read_results(str(tmp_path / "ref.h5"))
     assert np.allclose(found["eigenvalues"], expected["eigenvalues"], atol=1e-10)
