@@ -115,3 +115,12 @@ def _describe(value):
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} ({type(value).__name__})"
+
+
+CHECKPOINTED_EXIT = 75  # EX_TEMPFAIL: stopped after a checkpoint (or by SIGTERM/SIGUSR1); run again with --resume
+
+
+class Checkpointed(FockmpiError):
+    """The run stopped after writing a checkpoint (a signal asked it to)."""
+
+    exit_code = CHECKPOINTED_EXIT

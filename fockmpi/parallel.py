@@ -215,7 +215,7 @@ class RunGuard:
             signal.signal(sig, signal.SIG_IGN)
         # mpirun sends SIGTERM to every rank when it is interrupted and SIGKILL 1 s later: rank 0
         # speaks at once, the others only if the rest of the run does not stop with them
-        from .solvers.checkpointing import CHECKPOINTED_EXIT
+        from .errors import CHECKPOINTED_EXIT
         code = CHECKPOINTED_EXIT if signum in self.STOP_FOR_CHECKPOINT else 128 + signum  # (requeue: run again)
         self.end(code, f"fockmpi: interrupted by {name}; the run stopped, {what}", patience=0.5)
 

@@ -269,7 +269,7 @@ def main(argv=None, install_signal_handlers=False):
             # only this rank failed (the others are still working or waiting): end them all
             guard.end(e.exit_code, f"fockmpi: error: {e}", patience=0.0)
         if rank == 0:
-            from ..solvers.checkpointing import Checkpointed
+            from ..errors import Checkpointed
             print(f"fockmpi: {'' if isinstance(e, Checkpointed) else 'error: '}{e}", file=sys.stderr, flush=True)
         if guard is not None:
             guard.close()

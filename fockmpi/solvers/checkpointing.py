@@ -15,15 +15,7 @@ import time
 
 import numpy as np
 
-from ..errors import FockmpiError
-
-CHECKPOINTED_EXIT = 75  # EX_TEMPFAIL: stopped after a checkpoint; run again with --resume
-
-
-class Checkpointed(FockmpiError):
-    """The run stopped after writing a checkpoint (a signal asked it to)."""
-
-    exit_code = CHECKPOINTED_EXIT
+from ..errors import Checkpointed
 
 
 class SolveCheckpoint:
