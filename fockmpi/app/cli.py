@@ -1,4 +1,4 @@
-"""Command line: ``fockmpi run | plan (info) | show``.
+"""Command line: ``fockmpi run | plan (info) | show | submit | collect``.
 
 Exit status: 0 success, 2 bad input (the message names the key or term), 1 any other failure.
 Under MPI every rank parses the same job, so input errors are raised on all ranks alike and
@@ -20,7 +20,8 @@ def _parser():
         prog="fockmpi",
         description="Distributed exact diagonalization of second-quantized Hamiltonians "
                     "(PETSc/SLEPc, parallel HDF5).  Run under mpirun/srun for several ranks.",
-        epilog="Exit status: 0 success, 2 bad input, 1 failure, 128+N interrupted by signal N.  "
+        epilog="Exit status: 0 success, 2 bad input, 1 failure, 75 stopped for a checkpoint (run again with "
+               "--resume), 128+N interrupted by signal N.  "
                "See README.md and jobs/ for job files.")
     p.add_argument("--version", action="version", version=f"fockmpi {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -36,6 +37,8 @@ def _parser():
     r.add_argument("--resume", action="store_true", help="go on from the job's checkpoint ([checkpoint] path) "
                    "if there is a valid one, else start from the beginning")
     r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    r.add_argument("--point", type=int, metavar="K", help="of a job with [sweep]: run only point K (0, 1, ...; "
+                   "what a Slurm array task does); default: every point not done yet, one after another")
 
     for name, text in (("plan", "sector dimension, memory stored and matrix-free, and a recommended layout"),
                        ("info", "the same as plan")):
@@ -53,6 +56,20 @@ def _parser():
     s = sub.add_parser("show", help="summarize a results file",
                        description="Print the summary table of a results file.")
     s.add_argument("result", help="results file (.h5)")
+
+    from .submit import add_parser
+    add_parser(sub)
+
+    c = sub.add_parser("collect", help="gather the results files of a directory (a sweep) into one table",
+                       description="Read every complete results file in DIR (a sweep's points: results/NAME/), "
+                                   "and write one table with the swept parameters as columns and the lowest "
+                                   "levels: DIR/collected.csv, DIR/collected.h5, and DIR/collected.png (the levels "
+                                   "against the first swept parameter, with matplotlib).  Incomplete files are "
+                                   "listed and left out, never read as results.")
+    c.add_argument("directory", help="directory of results files")
+    c.add_argument("--levels", type=int, default=4, help="lowest levels per point in the table (default 4)")
+    c.add_argument("-o", "--output", help="path of the table without extension (default DIR/collected)")
+    c.add_argument("--force", action="store_true", help="replace an earlier table")
     return p
 
 
@@ -82,10 +99,32 @@ def cmd_run(args):
     from ..jobfile.table import load_job
     from ..parallel import world
     from .pipeline import run_job
+    from ..jobfile.sweep import sweep_points
     comm = world()
     job = load_job(args.job)
-    run_job(job, comm, output_path=args.output, force=args.force, quiet=args.quiet,
-            petsc_options=_petsc_options(args.petsc), guard=getattr(args, "guard", None), resume=args.resume)
+    options = dict(output_path=args.output, force=args.force, quiet=args.quiet,
+                   petsc_options=_petsc_options(args.petsc), guard=getattr(args, "guard", None), resume=args.resume)
+    if sweep_points(job) is not None:
+        from .sweep import run_sweep
+        run_sweep(job, comm, point=args.point, **options)
+    elif args.point is not None:
+        raise InputError(f"--point {args.point}: {args.job} has no [sweep]")
+    else:
+        run_job(job, comm, **options)
+    return 0
+
+
+def cmd_submit(args):
+    from .submit import check_args, submit
+    check_args(args)
+    return submit(args)
+
+
+def cmd_collect(args):
+    from .collect import collect
+    if args.levels < 1:
+        raise InputError(f"--levels: expected a positive integer, found {args.levels}")
+    collect(args.directory, levels=args.levels, output=args.output, force=args.force)
     return 0
 
 
@@ -98,7 +137,14 @@ def cmd_plan(args):
         raise InputError(f"--memory: expected a positive number of GiB, found {args.memory}")
     if args.cores is not None and args.cores < 1:
         raise InputError(f"--cores: expected a positive integer, found {args.cores}")
-    info = describe_job(load_job(args.job), args.ranks, args.memory * 2 ** 30 if args.memory else None, args.cores)
+    job = load_job(args.job)
+    from ..jobfile.spec import results_path
+    from ..jobfile.sweep import point_job, sweep_points
+    points = sweep_points(job)
+    if points:
+        print(f"[sweep] of {len(points)} points; this plan is for point 0 ({points[0].label()})")
+        job = point_job(job, points[0], results_path(job))[0]
+    info = describe_job(job, args.ranks, args.memory * 2 ** 30 if args.memory else None, args.cores)
     p, est = info["problem"], info["estimate"]
     terms = ("integrals applied by the direct-CI operator" if est.direct_ci else
              f"{p.compiled.nmonomials} monomials")
@@ -146,7 +192,8 @@ cmd_info = cmd_plan
 
 def _print_slurm(args, nodes, per_node, need):
     """The #SBATCH line and the launch of a recommended layout (``need``: bytes per node)."""
-    gib = max(1, -(-int(need / 0.7) // 2**30))
+    from .submit import slurm_memory_gib
+    gib = slurm_memory_gib(need)
     print(f"  slurm: #SBATCH --nodes={nodes} --ntasks={args.ranks} --ntasks-per-node={per_node} --mem={gib}G")
     print(f"         srun --mpi=pmix fockmpi run {args.job}")
 
@@ -245,7 +292,8 @@ def main(argv=None, install_signal_handlers=False):
     except SystemExit as e:
         return e.code
     args.petsc = petsc
-    handler = {"run": cmd_run, "plan": cmd_plan, "info": cmd_plan, "show": cmd_show}[args.command]
+    handler = {"run": cmd_run, "plan": cmd_plan, "info": cmd_plan, "show": cmd_show, "submit": cmd_submit,
+               "collect": cmd_collect}[args.command]
     rank, size, guard = 0, 1, None
     if args.command != "run" and quiet_rank:
         # `mpirun -n 4 fockmpi info ...`: info and show are serial; every rank works alike, so

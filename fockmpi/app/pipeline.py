@@ -161,8 +161,11 @@ def direct_ci(problem):
 
 def _provenance(comm, started):
     """Versions, commit, ranks, host, start and end time for the results file."""
+    slurm = os.environ.get("SLURM_JOB_ID")
+    if slurm and os.environ.get("SLURM_ARRAY_TASK_ID"):
+        slurm = f"{os.environ.get('SLURM_ARRAY_JOB_ID')}_{os.environ['SLURM_ARRAY_TASK_ID']} ({slurm})"
     return dict({"fockmpi": __version__, "git_commit": _git_commit(), "ranks": comm.size,
-                 "host": socket.gethostname(), "start": started,
+                 "host": socket.gethostname(), "start": started, "slurm_job": slurm or "",
                  "end": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
                 **{k: str(v) for k, v in runtime.versions().items()})
 
@@ -213,6 +216,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                            constraint=problem.constraint, orbitals=problem.orbitals)
     with collective_errors(comm):  # (a symmetric sector: only its lower bound was known before)
         runtime.check_index_width(basis.dim)
+    _check_disk(problem, basis.dim, scalar, comm)
     if not quiet and problem.group is None:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                f"dim {basis.dim} | {comm.size} rank{'s' if comm.size > 1 else ''} | {scalar}")
@@ -267,6 +271,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     }
     record["timings"] = timings_now
     record["provenance"] = _provenance(comm, started)
+    record["sweep"] = job.sweep.record() if job.sweep else None
     problem.output_path = write_results(problem.output_path, comm, record, force)
     if guard is not None:
         guard.published = problem.output_path
@@ -285,12 +290,38 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
 def _check_checkpoint_path(problem, comm, resume, force):
     """A checkpoint of an earlier run is resumed (``--resume``) or replaced (``--force``), never
     silently overwritten.  Collective."""
+    from ..errors import InputError, OutputExistsError
+    from ..parallel import raise_collectively
     path = problem.checkpoint.path
-    exists = comm.bcast(os.path.exists(path) if comm.rank == 0 else None, root=0)
-    if exists and not resume and not force:
-        from ..errors import OutputExistsError
-        raise OutputExistsError(f"a checkpoint of an earlier run of this job is at {path}: --resume goes on from it, "
-                                "--force starts over (and replaces it)")
+    error = None
+    if comm.rank == 0:
+        if os.path.exists(path) and not resume and not force:
+            error = OutputExistsError(f"a checkpoint of an earlier run of this job is at {path}: --resume goes on "
+                                      "from it, --force starts over (and replaces it)")
+        elif os.path.isdir(path):
+            error = InputError(f"[checkpoint] path {path}: is a directory; give a file name")
+        else:  # a checkpoint that cannot be written is found now, not at the first signal hours later
+            probe = f"{path}.probe-{os.getpid()}.tmp"
+            try:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                os.remove(probe)
+            except OSError as e:
+                error = InputError(f"[checkpoint] path {path}: cannot write there ({e.strerror or e}); choose "
+                                   "another [checkpoint] path")
+    raise_collectively(comm, comm.bcast(error, root=0))
+
+
+def _check_disk(problem, dim, scalar, comm):
+    """The results file and the checkpoint (the new one is written beside the old one) must
+    fit on their disks: checked once the dimension is known, before the assembly and the
+    solve, not after hours.  Collective."""
+    from ..io.results import check_disk_space
+    nbytes = 16 if scalar == "complex" else 8
+    nev = problem.solver.nev + 1  # (degenerate levels come back whole: a little more)
+    results = dim * (16 + (nev * nbytes if problem.write_vectors else 0)) + 2 ** 20
+    checkpoint = 2 * nev * dim * nbytes
+    check_disk_space({problem.output_path: results, problem.checkpoint.path: checkpoint}, comm)
 
 
 def _solve_checkpoint(problem, basis, comm, resume, quiet):
@@ -400,6 +431,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
                    "matrix_bytes": comm.allgather(peak_matrix), **timer.memory_record(comm)},
         "timings": timings_now,
         "provenance": _provenance(comm, started),
+        "sweep": problem.job.sweep.record() if problem.job.sweep else None,
     }
     problem.output_path = write_results(problem.output_path, comm, record, force)
     if guard is not None:

@@ -18,7 +18,9 @@ Layout (``fockmpi show FILE`` prints it)::
     /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,), peak_rss_after_<phase>
                           (nranks,): the high-water mark when that phase ended
     /provenance           attrs: versions of fockmpi, PETSc, SLEPc, MPI, h5py; git commit;
-                          ranks, host, start and end time
+                          ranks, host, start and end time, Slurm job id
+    /sweep                one point of a [sweep] only: attrs index, points (how many in all),
+                          parameters (JSON: swept name -> value, in the order of [sweep])
 
 Atomicity: the file is written as ``NAME.<host>-<pid>.tmp`` (one name per run), the attribute
 ``complete`` is set last, the file is closed, and rank 0 gives it the final name ``NAME`` by a
@@ -96,6 +98,39 @@ def prepare_path(path, force, comm, job_path=None):
             else:
                 _remove_stale_temporaries(path)
     raise_collectively(comm, comm.bcast(error, root=0))
+
+
+def check_disk_space(needs, comm):
+    """Refuse, before the solve, to start a run whose files cannot fit on their disks.
+    ``needs`` maps a file path to the bytes it will take at most; paths on one file system
+    add up.  Collective (rank 0 looks, every rank raises the same :class:`CapacityError`)."""
+    from ..errors import CapacityError
+    error = None
+    if comm.rank == 0:
+        by_device = {}
+        for path, nbytes in needs.items():
+            parent = os.path.dirname(os.path.abspath(path))
+            while not os.path.exists(parent):
+                parent = os.path.dirname(parent)
+            try:
+                st = os.statvfs(parent)
+                device = os.stat(parent).st_dev
+            except OSError:
+                continue
+            entry = by_device.setdefault(device, [st.f_bavail * st.f_frsize, 0, []])
+            entry[1] += nbytes
+            entry[2].append(f"{path} ~{_gib(nbytes)}")
+        for free, need, what in by_device.values():
+            if need > free:
+                error = CapacityError(f"not enough disk space: {', '.join(what)} need {_gib(need)} in all, the disk "
+                                      f"holding them has {_gib(free)} free; free some space or write elsewhere "
+                                      "(-o, [checkpoint] path, [output] eigenvectors = false)")
+                break
+    raise_collectively(comm, comm.bcast(error, root=0))
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2**30:.3g} GiB" if nbytes >= 2**26 else f"{nbytes / 2**20:.3g} MiB"
 
 
 def _remove_stale_temporaries(path):
@@ -238,6 +273,10 @@ def _write_file(h5py, tmp, comm, record):
         g = f.create_group("provenance")
         for k, v in record["provenance"].items():
             g.attrs[k] = str(v).replace("\x00", "").strip()
+        if record.get("sweep"):
+            g = f.create_group("sweep")
+            for k, v in record["sweep"].items():
+                g.attrs[k] = v
         f.attrs["complete"] = True
 
 
@@ -360,6 +399,15 @@ def read_results(path):
     return out
 
 
+def _sweep_of(f):
+    """The ``/sweep`` of one point of a sweep (index, points, parameters as a dict), or None."""
+    if "sweep" not in f:
+        return None
+    import json
+    a = f["sweep"].attrs
+    return {"index": int(a["index"]), "points": int(a["points"]), "parameters": json.loads(a["parameters"])}
+
+
 def _read_groups(f):
     out = {
         "job_toml": f["job"].attrs["toml"],
@@ -372,6 +420,7 @@ def _read_groups(f):
         "provenance": dict(f["provenance"].attrs),
         "has_vectors": "eigenvectors" in f,
         "observables": {k: v[()] for k, v in f["observables"].items()} if "observables" in f else {},
+        "sweep": _sweep_of(f),
     }
     if "sectors" in f:
         out["eigenvalue_sector"] = f["eigenvalue_sector"][()]

@@ -42,8 +42,23 @@ class CheckpointSettings:
     path: str
 
 
+def results_path(job, output_path=None):
+    """The results file of ``job``: ``output_path`` (``-o``) if given, else ``[output] path``,
+    else ``results/JOB.h5``."""
+    out = job.table("output")
+    default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
+    path = out.get("path", "str", default)
+    if not path.strip():
+        raise ConfigError(out.key("path"), "a file name such as \"results/run.h5\"", path)
+    return output_path if output_path is not None else path
+
+
 def read_job(job, output_path=None):
-    """Every section of ``job`` (a :class:`~fockmpi.jobfile.table.Job`), checked key by key."""
+    """Every section of ``job`` (a :class:`~fockmpi.jobfile.table.Job`), checked key by key.
+    A job with ``[sweep]`` is read point by point (:func:`fockmpi.jobfile.sweep.point_job`)."""
+    if "sweep" in job.sections:
+        raise ConfigError("[sweep]", message=f"{job.path} has [sweep]: run its points with `fockmpi run` (all) or "
+                          "`fockmpi run --point K`, or submit it as an array with `fockmpi submit`")
     model_table = job.table("model")
     model_table.base_dir = os.path.dirname(os.path.abspath(job.path)) if job.path != "<job>" else None
     if model_table.data.get("type") in OWN_SITES:
@@ -64,13 +79,10 @@ def read_job(job, output_path=None):
     choices = sector_choices(sector_table, lattice)
     solver = settings_from_table(job.table("solver"))
     out = job.table("output")
-    default = os.path.join("results", os.path.splitext(os.path.basename(job.path))[0] + ".h5")
-    path = out.get("path", "str", default)  # read (and checked) even when -o overrides it
-    if not path.strip():
-        raise ConfigError(out.key("path"), "a file name such as \"results/run.h5\"", path)
+    results = results_path(job, output_path)  # ([output] path read and checked even when -o overrides it)
     vectors = out.get("eigenvectors", "bool", True)
+    out.get("path", "str", "")
     out.finish()
-    results = output_path if output_path is not None else path
     ck = job.table("checkpoint")
     interval = ck.get("interval", "float", 30.0, check=(lambda v: v >= 0, "0 (only on a signal) or more minutes"))
     ck_path = ck.get("path", "str", os.path.splitext(results)[0] + ".checkpoint.h5")

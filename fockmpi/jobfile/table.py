@@ -18,7 +18,7 @@ except ImportError:  # Python < 3.11
 from ..errors import ConfigError, did_you_mean
 
 
-SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint")
+SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint", "sweep", "slurm")
 
 _REQUIRED = object()
 
@@ -162,11 +162,13 @@ def _convert(value, kind, key):
 
 @dataclass
 class Job:
-    """A parsed job file: its verbatim text and its sections (plain dicts)."""
+    """A parsed job file: its verbatim text and its sections (plain dicts).  ``sweep`` is the
+    :class:`~fockmpi.jobfile.sweep.SweepPoint` when this is one point of a ``[sweep]``."""
 
     path: str
     text: str
     sections: dict = field(default_factory=dict)
+    sweep: object = None
 
     def table(self, name):
         """Section ``name`` as a :class:`Table` (empty if absent)."""

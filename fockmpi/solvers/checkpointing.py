@@ -35,6 +35,7 @@ class SolveCheckpoint:
         self.saves = 0
         self._last = time.monotonic()
         self.seconds = 0.0  # spent writing checkpoints
+        self._announced = False
 
     def request_stop(self, signum=0):
         """Ask for a checkpoint at the next iteration and a stop after it (signal-safe)."""
@@ -42,9 +43,24 @@ class SolveCheckpoint:
         self.stop_signal = int(signum)
 
     def due(self):
-        """True on every rank when a checkpoint is due on any (collective)."""
-        local = self.stop_requested or (self.interval > 0 and time.monotonic() - self._last >= self.interval)
-        return bool(self.comm.allreduce(int(local), op=_max()))
+        """True on every rank when a checkpoint is due on any (collective).  When a stop was
+        requested on any rank, rank 0 says so at once: a launcher that kills soon after its
+        signal (mpirun: one second) must not end the run without a word."""
+        timed = self.interval > 0 and time.monotonic() - self._last >= self.interval
+        flags = np.array([int(self.stop_requested), self.stop_signal, int(timed)], dtype=np.int64)
+        self.comm.Allreduce(flags.copy(), flags, op=_max())  # (element by element)
+        stop, signum, timed = (int(x) for x in flags)
+        if stop and not self._announced:
+            self._announced = True
+            self.stop_requested, self.stop_signal = True, int(signum)
+            if self.comm.rank == 0:
+                import signal
+                import sys
+                why = f"interrupted by {signal.Signals(signum).name}" if signum else "asked to stop"
+                sys.stderr.write(f"fockmpi: {why}; the solve writes a checkpoint to {self.where} and stops "
+                                 "(no results file was written)\n")
+                sys.stderr.flush()
+        return bool(stop or timed)
 
     def save(self, vectors, values, residuals, iterations):
         """Write the checkpoint (collective); raise :class:`Checkpointed` if a stop was requested."""
@@ -55,12 +71,8 @@ class SolveCheckpoint:
         self._last = time.monotonic()
         self.seconds += self._last - t0
         if self.comm.allreduce(int(self.stop_requested), op=_max()):
-            import signal
-            signum = self.comm.allreduce(self.stop_signal, op=_max())
-            why = f"interrupted by {signal.Signals(signum).name}" if signum else "stopped"
-            raise Checkpointed(f"{why}; the solve is checkpointed in {self.where} (after {int(iterations)} "
-                               "iterations), no results file was written; run the job again with --resume "
-                               "to go on from there")
+            raise Checkpointed(f"the solve is checkpointed in {self.where} (after {int(iterations)} iterations), "
+                               "no results file was written; run the job again with --resume to go on from there")
 
 
 def rayleigh_ritz(mat, columns, want, comm, key=None):
