@@ -305,3 +305,224 @@ def test_a_full_disk_is_refused_before_the_solve(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(os, "statvfs", real)
     code, out, err = run_main(capsys, "run", job, "-o", str(tmp_path / "r.h5"))
     assert code == 0, err
+
+
+# --- jobs over every symmetry sector ("all") resume sector by sector -------------------------
+ALL_SECTORS = """
+[lattice]
+type = "chain"
+size = [16]
+
+[model]
+type = "heisenberg"
+J2 = 0.3
+
+[sector]
+Sz = 0
+momentum = 0
+reflection = "all"
+spin_flip = "all"
+
+[solver]
+nev = 2
+tol = 1e-11
+
+[checkpoint]
+interval = 0
+"""
+
+
+def test_all_sectors_resume_keeping_the_finished_ones(tmp_path, capsys, monkeypatch):
+    """A stop requested during the last of four sectors' solve (as SIGTERM would) leaves a checkpoint
+    with three finished sectors and the fourth's Ritz vectors; --resume solves none of the three
+    again, goes on with the fourth from its vectors, and the tower equals an uninterrupted run."""
+    from fockmpi.app import pipeline
+    from fockmpi.errors import CHECKPOINTED_EXIT
+    job = write(tmp_path, ALL_SECTORS)
+    code, _, err = run_main(capsys, "run", job, "-o", str(tmp_path / "ref.h5"), "-q")
+    assert code == 0, err
+    reference = read_results(str(tmp_path / "ref.h5"))
+    original = pipeline._SectorsCheckpoint.solve_checkpoint
+    calls = []
+
+    def stopping(self, label, basis):
+        checkpoint = original(self, label, basis)
+        calls.append(label)
+        if len(calls) == 4:
+            checkpoint.request_stop(15)  # SIGTERM, at the first iteration of this sector's solve
+        return checkpoint
+    monkeypatch.setattr(pipeline._SectorsCheckpoint, "solve_checkpoint", stopping)
+    out = str(tmp_path / "tower.h5")
+    code, stdout, err = run_main(capsys, "run", job, "-o", out)
+    assert code == CHECKPOINTED_EXIT and "the solve is checkpointed in" in err, err
+    assert "interrupted by SIGTERM" in err and not os.path.exists(out)
+    assert stdout.count(" dim ") == 3  # three sectors finished before the stop
+    monkeypatch.setattr(pipeline._SectorsCheckpoint, "solve_checkpoint", original)
+    code, _, err = run_main(capsys, "run", job, "-o", out)
+    assert_clear_error(code, err, "a checkpoint of an earlier run", "--resume")
+    code, stdout, err = run_main(capsys, "run", job, "-o", out, "--resume")
+    assert code == 0, err
+    assert "3 sector(s) finished" in stdout and f"{calls[3]} goes on from its checkpoint" in stdout, stdout
+    assert stdout.count("solved before the restart") == 3
+    found = read_results(out)
+    assert np.allclose(found["eigenvalues"], reference["eigenvalues"], atol=1e-10)
+    assert [s["label"] for s in found["sectors"]] == [s["label"] for s in reference["sectors"]]
+    assert found["solver"]["restarts"] == 1 and not os.path.exists(tmp_path / "tower.checkpoint.h5")
+
+
+# --- SIGKILL at any moment: nothing corrupt is ever accepted, --resume always finishes ---------
+FAULT_JOB = """
+[lattice]
+type = "chain"
+size = [20]
+
+[model]
+type = "heisenberg"
+J2 = 0.5
+
+[sector]
+Sz = 0
+
+[solver]
+nev = 2
+tol = 1e-12
+complete_multiplets = false
+
+[checkpoint]
+interval = 0.005
+"""
+
+# (the line a trial waits for, seconds after it): the run is ~1 s of start, the basis and the
+# matrix, ~2.5 s of solve with a checkpoint every 0.3 s (its line is printed just before it is
+# written), and the output; "" is the start of mpirun.  Ten moments: start-up, assembly, within a
+# checkpoint's write and between two, within the results' write and after it.
+KILL_MOMENTS = [("", 1.0), ("| dim ", 0.0), ("solve: checkpoint", 0.0), ("solve: checkpoint", 0.02),
+                ("solve: checkpoint", 0.15), ("solve: checkpoint", 0.5), ("solve: checkpoint", 1.0),
+                ("output: writing", 0.0), ("output: writing", 0.02), ("output: writing", 0.06)]
+
+
+@pytest.fixture(scope="module")
+def fault_reference(tmp_path_factory):
+    from test_cli import fockmpi
+    d = tmp_path_factory.mktemp("fault")
+    (d / "job.toml").write_text(FAULT_JOB)
+    r = fockmpi("run", str(d / "job.toml"), "-o", str(d / "ref.h5"), "-q", ranks=2)
+    assert r.returncode == 0, r.stderr
+    return read_results(str(d / "ref.h5"))["eigenvalues"]
+
+
+def _complete_or_absent(path):
+    """A file under a final name is complete and readable, or absent."""
+    from fockmpi.runtime import import_h5py
+    if not os.path.exists(path):
+        return None
+    with import_h5py().File(path, "r") as f:
+        assert f.attrs["complete"], path
+    return path
+
+
+@pytest.mark.parametrize("needle, delay", KILL_MOMENTS)
+def test_sigkill_at_any_moment_then_resume_finishes(tmp_path, fault_reference, needle, delay):
+    import signal
+    import subprocess
+    from test_cli import FOCKMPI, MPI_ENV
+    from test_hostile import _rank_pids, _wait_for
+
+    from fockmpi.io.results import _alive
+    job = tmp_path / "job.toml"
+    job.write_text(FAULT_JOB)
+    out, ckpt = tmp_path / "r.h5", tmp_path / "r.checkpoint.h5"
+    p = subprocess.Popen(["mpirun", "-n", "2"] + FOCKMPI + ["run", str(job), "-o", str(out)], cwd=ROOT,
+                         env=MPI_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        if needle:
+            _wait_for(p, needle)
+        time.sleep(delay)
+        ranks = _rank_pids(p.pid)
+        os.killpg(p.pid, signal.SIGKILL)  # mpirun and every rank at once, no handler runs
+        for pid in ranks:  # (a rank outside mpirun's process group would go on and finish)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p.communicate(timeout=30)
+        while any(_alive(pid) for pid in ranks):
+            time.sleep(0.05)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    finished = _complete_or_absent(out)
+    checkpointed = _complete_or_absent(ckpt)
+    if finished:  # killed after the results got their name: they are whole
+        assert np.allclose(read_results(str(out))["eigenvalues"], fault_reference, atol=1e-10)
+        return
+    resumed = subprocess.run(["mpirun", "-n", "2"] + FOCKMPI + ["run", str(job), "-o", str(out), "--resume"],
+                             cwd=ROOT, env=MPI_ENV, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # from the checkpoint on disk (a complete one), or from the beginning when there was none
+    assert ("resume: from" if checkpointed else "resume: no checkpoint") in resumed.stdout, resumed.stdout
+    r = read_results(str(out))
+    assert np.allclose(r["eigenvalues"], fault_reference, atol=1e-10)
+    left = sorted(f.name for f in tmp_path.iterdir() if f.name.endswith(".tmp"))
+    assert not left, left  # the killed run's temporaries were removed
+    assert not os.path.exists(ckpt)
+
+
+import time  # noqa: E402 - (used by the fault tests above)
+
+
+# --- a symmetric basis that took long to find goes into the checkpoint ------------------------
+SYMMETRIC_JOB = """
+[lattice]
+type = "chain"
+size = [18]
+
+[model]
+type = "heisenberg"
+J2 = 0.3
+
+[sector]
+Sz = 0
+momentum = 0
+spin_flip = 1
+
+[solver]
+nev = 2
+tol = 1e-11
+
+[checkpoint]
+interval = 0
+"""
+
+
+def test_a_checkpoint_keeps_a_costly_symmetric_basis(tmp_path, capsys, monkeypatch):
+    """When finding the basis took longer than writing and reading it back would (the rule's
+    bandwidth made generous, then stingy), the checkpoint holds the representatives and the
+    resumed run reads them instead of searching; either way it reaches the uninterrupted levels."""
+    from fockmpi.app import pipeline
+    from fockmpi.errors import CHECKPOINTED_EXIT
+    from fockmpi.runtime import import_h5py
+    from fockmpi.solvers.checkpointing import SolveCheckpoint
+    job = write(tmp_path, SYMMETRIC_JOB)
+    code, _, err = run_main(capsys, "run", job, "-o", str(tmp_path / "ref.h5"), "-q")
+    assert code == 0, err
+    reference = read_results(str(tmp_path / "ref.h5"))["eigenvalues"]
+    due = SolveCheckpoint.due
+
+    def stop_now(self):
+        self.request_stop(10)
+        return due(self)
+    for bandwidth, stored in ((1e20, True), (1.0, False)):
+        out = tmp_path / f"r{int(stored)}.h5"
+        monkeypatch.setattr(pipeline, "CHECKPOINT_BANDWIDTH", bandwidth)
+        monkeypatch.setattr(SolveCheckpoint, "due", stop_now)
+        code, _, err = run_main(capsys, "run", job, "-o", str(out))
+        assert code == CHECKPOINTED_EXIT, err
+        with import_h5py().File(tmp_path / f"r{int(stored)}.checkpoint.h5", "r") as f:
+            assert ("basis_states" in f) == stored
+        monkeypatch.setattr(SolveCheckpoint, "due", due)
+        code, stdout, err = run_main(capsys, "run", job, "-o", str(out), "--resume")
+        assert code == 0, err
+        assert ("representatives read from" in stdout) == stored, stdout
+        assert np.allclose(read_results(str(out))["eigenvalues"], reference, atol=1e-10)

@@ -235,6 +235,10 @@ def _show(args, r):
     prov = r["provenance"]
     print(f"{args.result}: sector {sec['label']}, dimension {sec['dimension']}, {prov.get('ranks')} ranks, "
           f"fockmpi {prov.get('fockmpi')} ({str(prov.get('git_commit'))[:10]}), {prov.get('start')}")
+    if r.get("sweep"):
+        sw = r["sweep"]
+        print(f"sweep point {sw['index']} of {sw['points']}: "
+              + ", ".join(f"{k} = {v}" for k, v in sw["parameters"].items()))
     s = r["solver"]
     if "sectors" in r:
         print(f"solver {s.get('method')}: {s.get('sectors')} sectors, {s.get('matvecs')} matvecs, {s.get('scalar')}")

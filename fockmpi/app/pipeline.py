@@ -195,13 +195,12 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         problem = build_problem(job, output_path)
     from ..io.results import prepare_path, write_results
     prepare_path(problem.output_path, force, comm, job_path=job.path)
-    if problem.groups is None:
-        _check_checkpoint_path(problem, comm, resume, force)
+    _check_checkpoint_path(problem, comm, resume, force)
     with collective_errors(comm):
         for problem_found in capacity_problems(problem, comm.size, ranks_on_this_node(comm), force=force):
             raise problem_found
     if problem.groups is not None:
-        return run_all_sectors(problem, comm, timer, started, quiet, petsc_options, force, guard)
+        return run_all_sectors(problem, comm, timer, started, quiet, petsc_options, force, guard, resume)
 
     real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
     scalar = "real" if real else "complex"
@@ -211,9 +210,13 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     if problem.group is not None and not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                      f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
+    stored, scan_seconds = _stored_basis(problem, comm, resume) if resume else (None, None)
     with timer.phase("basis"), collective_errors(comm):
         basis = make_basis(problem.sector, problem.group, comm, show_progress=not quiet, gauss=problem.gauss,
-                           constraint=problem.constraint, orbitals=problem.orbitals)
+                           constraint=problem.constraint, orbitals=problem.orbitals, stored=stored)
+    if stored is not None and not quiet:
+        print0(comm, f"  basis: {basis.dim} representatives read from {problem.checkpoint.path} in "
+                     f"{timer.seconds['basis']:.1f} s (their search took {scan_seconds:.1f} s)")
     with collective_errors(comm):  # (a symmetric sector: only its lower bound was known before)
         runtime.check_index_width(basis.dim)
     _check_disk(problem, basis.dim, scalar, comm)
@@ -226,7 +229,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     from ..solvers.eigen import solve
     with timer.phase("assembly"):
         op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet, problem.orbitals)
-    checkpoint = _solve_checkpoint(problem, basis, comm, resume, quiet)
+    checkpoint = _solve_checkpoint(problem, basis, comm, resume, quiet,
+                                   scan_seconds if stored is not None else timer.seconds["basis"], PETSc)
     if guard is not None:
         guard.checkpoint = checkpoint
     try:
@@ -272,6 +276,9 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     record["timings"] = timings_now
     record["provenance"] = _provenance(comm, started)
     record["sweep"] = job.sweep.record() if job.sweep else None
+    if not quiet:
+        vectors = f", {len(pairs.values)} eigenvectors" if problem.write_vectors else ""
+        print0(comm, f"  output: writing {problem.output_path} ({basis.dim} basis states{vectors})")
     problem.output_path = write_results(problem.output_path, comm, record, force)
     if guard is not None:
         guard.published = problem.output_path
@@ -324,15 +331,44 @@ def _check_disk(problem, dim, scalar, comm):
     check_disk_space({problem.output_path: results, problem.checkpoint.path: checkpoint}, comm)
 
 
-def _solve_checkpoint(problem, basis, comm, resume, quiet):
+def _identity(problem):
+    """What a checkpoint of ``problem`` must match: the Hamiltonian's terms, the sector (all
+    its symmetry sectors for "all"), and the solver settings that change the answer."""
+    from ..io.checkpoint import problem_identity
+    s = problem.solver
+    sectors = [g.label() if g else "" for g in problem.groups] if problem.groups is not None else problem.sector_label()
+    return problem_identity(sorted(repr(t) for t in problem.hamiltonian.terms.items()), sectors,
+                            s.nev, s.which, s.target if s.which == "target" else None)
+
+
+def _stored_basis(problem, comm, resume):
+    """``((states, norms), seconds its search took)`` of the symmetric basis in the job's
+    checkpoint, or ``(None, None)``.  Collective."""
+    from ..io.checkpoint import read_checkpoint_attrs, read_checkpoint_basis
+    if problem.group is None or not comm.bcast(os.path.exists(problem.checkpoint.path) if comm.rank == 0 else None,
+                                               root=0):
+        return None, None
+    attrs = read_checkpoint_attrs(problem.checkpoint.path, comm, _identity(problem))
+    if "basis_seconds" not in attrs:
+        return None, None
+    return read_checkpoint_basis(problem.checkpoint.path, comm), float(attrs["basis_seconds"])
+
+
+# a checkpoint holds an enumerated basis when finding it took longer than writing and reading
+# it back would (16 bytes a state at this pessimistic file-system bandwidth, bytes/s)
+CHECKPOINT_BANDWIDTH = 2e8
+
+
+def _solve_checkpoint(problem, basis, comm, resume, quiet, basis_seconds=0.0, PETSc=None):
     """The :class:`~fockmpi.solvers.checkpointing.SolveCheckpoint` of this run: every
     ``[checkpoint] interval`` minutes, and when a signal asks; with ``resume`` it starts from
-    the job's checkpoint, if there is one (and says where it starts).  Collective."""
-    from ..io.checkpoint import problem_identity, read_checkpoint, write_checkpoint
+    the job's checkpoint, if there is one (and says where it starts).  A symmetric basis that
+    took ``basis_seconds`` to find goes into the checkpoint when that pays off
+    (:data:`CHECKPOINT_BANDWIDTH`).  Collective."""
+    from ..io.checkpoint import read_checkpoint, write_checkpoint
     from ..solvers.checkpointing import SolveCheckpoint
-    settings, s = problem.checkpoint, problem.solver
-    identity = problem_identity(sorted(repr(t) for t in problem.hamiltonian.terms.items()), problem.sector_label(),
-                                s.nev, s.which, s.target if s.which == "target" else None)
+    settings = problem.checkpoint
+    identity = _identity(problem)
     start, restarts = None, 0
     if resume:
         if comm.bcast(os.path.exists(settings.path) if comm.rank == 0 else None, root=0):
@@ -344,11 +380,19 @@ def _solve_checkpoint(problem, basis, comm, resume, quiet):
         else:
             print0(comm, f"  resume: no checkpoint at {settings.path} yet: the solve starts from the beginning")
 
+    from ..basis.symmetric import SymmetricBasis
+    with_basis = isinstance(basis, SymmetricBasis) and basis_seconds > 2 * 16 * basis.dim / CHECKPOINT_BANDWIDTH
+    extra = {"basis_seconds": float(basis_seconds)} if with_basis else {}
+
     def save(vectors, values, residuals, iterations):
+        from ..solvers.eigen import matvec_count
         write_checkpoint(settings.path, comm, basis, identity, vectors, values, residuals,
-                         {"iterations": iterations, "restarts": restarts, "sector": problem.sector_label()})
+                         {"iterations": iterations, "matvecs": matvec_count(PETSc)[0], "restarts": restarts,
+                          "sector": problem.sector_label(), "job_toml": problem.job.text, **extra},
+                         with_basis=with_basis)
     checkpoint = SolveCheckpoint(comm, 60.0 * settings.interval_minutes, save, start, where=settings.path)
     checkpoint.restarts = restarts
+    checkpoint.verbose = not quiet
     return checkpoint
 
 
@@ -366,9 +410,14 @@ def _start_petsc(scalar, dim, comm, problem, petsc_options):
     return PETSc, SLEPc
 
 
-def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None, force=False, guard=None):
+def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=None, force=False, guard=None,
+                    resume=False):
     """Every symmetry sector of a job with ``"all"``: one solve per sector, one results file
-    with the energies labelled by their quantum numbers (the tower of states).  Collective."""
+    with the energies labelled by their quantum numbers (the tower of states).  Collective.
+
+    The checkpoint keeps every finished sector (written after each) and, when a signal stops
+    a solve, that sector's Ritz vectors; ``resume`` skips the finished sectors and goes on
+    with the interrupted one from its vectors."""
     from ..io.results import write_results
     from ..solvers.eigen import solve
     real = problem.compiled.is_real and all(g is None or g.is_real for g in problem.groups)
@@ -383,8 +432,17 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
     if with_e and not quiet:
         print0(comm, f"  note: the two-dimensional irreps (E) of {', '.join(with_e)} are not sectors here: "
                      "levels that belong to them are missing from this tower")
+    progress = _SectorsCheckpoint(problem, comm, resume, quiet)
     sectors, matvecs, peak_matrix = [], 0, 0
     for group in problem.groups:
+        label = group.label()
+        if label in progress.finished:
+            done = progress.finished[label]
+            sectors.append(done)
+            matvecs += done["matvecs"]
+            if not quiet:
+                print0(comm, f"  {label:<40} dim {done['dimension']:>10}   (solved before the restart)")
+            continue
         with timer.phase("basis"):
             try:
                 with collective_errors(comm):
@@ -395,17 +453,27 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
                 if "empty" not in str(e):
                     raise
                 continue
+        _check_disk(problem, basis.dim, scalar, comm)
         with timer.phase("assembly"):
             op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, True, problem.orbitals)
-        with timer.phase("solve"):
-            pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=False)
+        checkpoint = progress.solve_checkpoint(label, basis)
+        if guard is not None:
+            guard.checkpoint = checkpoint
+        try:
+            with timer.phase("solve"):
+                pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=False, checkpoint=checkpoint)
+        finally:
+            if guard is not None:
+                guard.checkpoint = None
         matvecs += max(pairs.matvecs, 0)
         peak_matrix = max(peak_matrix, op.bytes_local)
         op.destroy()
-        sectors.append({"label": group.label(), "values": sector_values(group.generators),
-                        "dimension": basis.dim, "eigenvalues": pairs.values, "residuals": pairs.residuals})
+        sectors.append({"label": label, "values": sector_values(group.generators),
+                        "dimension": basis.dim, "eigenvalues": pairs.values, "residuals": pairs.residuals,
+                        "matvecs": max(pairs.matvecs, 0)})
+        progress.finish(sectors[-1], basis)
         if not quiet:
-            print0(comm, f"  {group.label():<40} dim {basis.dim:>10}   E = "
+            print0(comm, f"  {label:<40} dim {basis.dim:>10}   E = "
                          + " ".join(f"{e:.10f}" for e in pairs.values[:4]) + (" ..." if len(pairs.values) > 4 else ""))
     if not sectors:
         raise SectorError(f"no symmetry sector of {problem.sector.label()} has any state")
@@ -426,7 +494,8 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         "residuals": np.concatenate([s["residuals"] for s in sectors])[order],
         "solver": {"method": problem.solver.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "matvecs": matvecs, "requested": problem.solver.nev, "scalar": scalar,
-                   "sectors": len(sectors)},
+                   "sectors": len(sectors), "restarts": progress.restarts, "checkpoints": progress.saves,
+                   "checkpoint_seconds": progress.seconds},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
                    "matrix_bytes": comm.allgather(peak_matrix), **timer.memory_record(comm)},
         "timings": timings_now,
@@ -436,6 +505,8 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
     problem.output_path = write_results(problem.output_path, comm, record, force)
     if guard is not None:
         guard.published = problem.output_path
+    if comm.rank == 0 and os.path.exists(problem.checkpoint.path):
+        os.remove(problem.checkpoint.path)  # the results are complete: the checkpoint has served
     timings = timer.summary(comm)
     plot = None
     if comm.rank == 0:
@@ -450,6 +521,69 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
         print(f"  {phases}\n  results: {problem.output_path}" + (f"\n  plot: {plot}" if plot else ""), flush=True)
     return {"eigenvalues": energies[order], "sectors": sectors, "timings": timings, "path": problem.output_path,
             "plot": plot}
+
+
+class _SectorsCheckpoint:
+    """The checkpoint of a job over several symmetry sectors: the finished sectors (rewritten
+    after each one, no vectors) and, when a signal stops a solve, that sector's Ritz vectors.
+    Collective."""
+
+    def __init__(self, problem, comm, resume, quiet):
+        import json
+        from ..io.checkpoint import read_checkpoint_attrs
+        self.problem, self.comm, self.quiet = problem, comm, quiet
+        self.identity = _identity(problem)
+        self.path = problem.checkpoint.path
+        self.finished, self.restarts, self.saves, self.seconds = {}, 0, 0, 0.0
+        self.interrupted, self.vector_count = "", 0
+        if resume:
+            if comm.bcast(os.path.exists(self.path) if comm.rank == 0 else None, root=0):
+                attrs = read_checkpoint_attrs(self.path, comm, self.identity)
+                for sec in json.loads(attrs.get("finished_sectors", "[]")):
+                    sec["eigenvalues"], sec["residuals"] = np.array(sec["eigenvalues"]), np.array(sec["residuals"])
+                    self.finished[sec["label"]] = sec
+                self.restarts = int(attrs.get("restarts", 0)) + 1
+                self.interrupted = attrs.get("vectors_sector", "") if attrs["vector_count"] else ""
+                if not quiet:
+                    print0(comm, f"  resume: from {self.path}: {len(self.finished)} sector(s) finished"
+                                 + (f", {self.interrupted} goes on from its checkpoint" if self.interrupted else "")
+                                 + f" (restart {self.restarts})")
+            else:
+                print0(comm, f"  resume: no checkpoint at {self.path} yet: every sector is solved from the beginning")
+
+    def _write(self, basis, vectors, values, residuals, label, iterations=0):
+        import json
+        from ..io.checkpoint import write_checkpoint
+        t0 = time.perf_counter()
+        finished = [dict(sec, dimension=int(sec["dimension"]), matvecs=int(sec["matvecs"]),
+                         eigenvalues=[float(e) for e in sec["eigenvalues"]],
+                         residuals=[float(r) for r in sec["residuals"]],
+                         values={k: (v.item() if hasattr(v, "item") else v) for k, v in sec["values"].items()})
+                    for sec in self.finished.values()]
+        write_checkpoint(self.path, self.comm, basis, self.identity, vectors, values, residuals,
+                         {"iterations": iterations, "restarts": self.restarts, "sector": self.problem.sector.label(),
+                          "finished_sectors": json.dumps(finished), "vectors_sector": label if len(values) else ""})
+        self.saves += 1
+        self.seconds += time.perf_counter() - t0
+
+    def solve_checkpoint(self, label, basis):
+        """The :class:`SolveCheckpoint` of sector ``label`` (its vectors when it was the one
+        interrupted)."""
+        from ..io.checkpoint import read_checkpoint
+        from ..solvers.checkpointing import SolveCheckpoint
+        start = None
+        if label == self.interrupted:
+            start = read_checkpoint(self.path, self.comm, basis, self.identity)[0]
+
+        def save(vectors, values, residuals, iterations):
+            self._write(basis, vectors, values, residuals, label, iterations)
+        return SolveCheckpoint(self.comm, 60.0 * self.problem.checkpoint.interval_minutes, save, start,
+                               where=self.path)
+
+    def finish(self, sector, basis):
+        """Record a finished sector (collective write, no vectors)."""
+        self.finished[sector["label"]] = sector
+        self._write(basis, [], [], [], "")
 
 
 def print_summary(comm, problem, basis, pairs, timings, memory, observables=None):

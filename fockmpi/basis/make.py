@@ -4,7 +4,7 @@ from .symmetric import SymmetricBasis
 from .u1 import U1Basis
 
 
-def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=None, orbitals=None):
+def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=None, orbitals=None, stored=None):
     """The basis of ``sector`` (charges and parities) and ``group`` (a SymmetryGroup or None).
     Collective on ``comm``.
 
@@ -17,7 +17,8 @@ def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=
     With ``orbitals`` (an FCIDUMP model's :class:`~fockmpi.models.chemistry.Orbitals`) and a sector
     of fixed N_up and N_dn without symmetries: :class:`~fockmpi.basis.determinants.DeterminantBasis`
     (alpha-major, split by alpha strings, for the direct-CI operator; its orbital irrep replaces
-    ``constraint``).
+    ``constraint``).  ``stored``: ``(states, norms)``, this rank's block of a symmetric basis
+    saved before (a checkpoint's): the representatives are taken as they are, not searched.
     """
     if orbitals is not None and determinants_apply(sector, group):
         from .determinants import DeterminantBasis
@@ -35,6 +36,9 @@ def make_basis(sector, group, comm, show_progress=False, gauss=None, constraint=
     if group is None:
         from ..symmetry.group import SymmetryGroup
         group = SymmetryGroup(sector.space.nsites, [], None, sector.space)
+    if stored is not None:
+        return SymmetricBasis.from_states(sector, group, comm, *stored, constraint=parity,
+                                          constraint_name=getattr(parity, "__name__", None))
     return SymmetricBasis(sector, group, comm, show_progress, constraint=parity,
                           constraint_name=getattr(parity, "__name__", None))
 

@@ -75,6 +75,21 @@ class SymmetricBasis(Basis):
         if constraint is not None and group.order > 1:
             self._check_constraint_on_orbits(comm)
 
+    @classmethod
+    def from_states(cls, sector, group, comm, states, norms, constraint=None, constraint_name=None):
+        """The basis whose global ascending list of representatives (in the group's sort
+        layout) is given: this rank's ``states`` and ``norms`` are a contiguous block of it, in
+        order (a checkpoint's copy, read back on any number of ranks).  No orbit scan.
+        Collective."""
+        self = cls.__new__(cls)
+        self.sector, self.space, self.group = sector, sector.space, group
+        self.constraint, self.constraint_name = constraint, constraint_name or getattr(constraint, "__name__", None)
+        self.u1_dim = RankingTables(sector).dim
+        self.group_args = group.kernel_args(self.space)
+        self._distribute(comm, np.ascontiguousarray(states, dtype=np.uint64), np.asarray(norms, dtype=np.float64),
+                         sort=False, empty=f"the sector {sector.label()}, {group.label()} is empty")
+        return self
+
     def _distribute(self, comm, reps, norms, sort, empty):
         """Make this rank's ``reps`` (ascending unless ``sort``) one globally ascending list, split
         evenly over the ranks; ``empty`` is the error for a basis without states.  Collective."""

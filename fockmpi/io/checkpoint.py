@@ -4,12 +4,18 @@ readable on any number of ranks.
 Layout::
 
     /                attrs: complete, format, fockmpi_version, created, identity, fingerprint,
-                     dimension, sector, phase, iterations, matvecs, saves
+                     dimension, sector, iterations, matvecs (this rank's products so far), restarts,
+                     job_toml (the job file), basis_seconds (with /basis_*); a job over several symmetry
+                     sectors also ``finished_sectors`` (JSON: label, values, dimension,
+                     eigenvalues, residuals, matvecs of every sector solved so far) and
+                     ``vectors_sector`` (the sector /vectors belong to, "" when none)
     /values          (k,) float64   Ritz values of the saved vectors
     /residuals       (k,) float64   their residual norms ||H x - theta x||
     /vectors         (dim, k)       the Ritz vectors in the basis' global order (the order does not
                                     depend on the number of ranks: the basis fingerprint says so),
                                     each rank writes and reads its own rows
+    /basis_states    (dim,) uint64  optional: an enumerated basis that took longer to find than to
+    /basis_norms     (dim,) float64 write and read back (representatives in the group's sort layout)
 
 ``identity`` is a digest of what defines the problem (Hamiltonian terms, sector, symmetry sector,
 solver settings that change the answer), ``fingerprint`` the basis's; a checkpoint whose
@@ -41,9 +47,10 @@ def problem_identity(*parts):
     return h.hexdigest()[:32]
 
 
-def write_checkpoint(path, comm, basis, identity, vectors, values, residuals, attrs=None):
+def write_checkpoint(path, comm, basis, identity, vectors, values, residuals, attrs=None, with_basis=False):
     """Write the checkpoint ``path`` (``vectors``: this rank's slices) atomically, replacing the
-    previous one only once the new one is complete.  Collective."""
+    previous one only once the new one is complete.  ``with_basis``: the basis' states and norms
+    too (an enumerated basis that took long to find, :func:`read_checkpoint_basis`).  Collective."""
     from .. import __version__
     h5py = import_h5py()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -68,6 +75,11 @@ def write_checkpoint(path, comm, basis, identity, vectors, values, residuals, at
                 np.zeros((0, k), dtype=dtype)
             if k:
                 _write_rows(h5py, dset, int(basis.start), local)
+            if with_basis:
+                for name, data, dt in (("basis_states", basis.states, np.uint64), ("basis_norms", basis.norms,
+                                                                                   np.float64)):
+                    _write_rows(h5py, f.create_dataset(name, shape=(int(basis.dim),), dtype=dt), int(basis.start),
+                                np.ascontiguousarray(data, dtype=dt))
             f.attrs["complete"] = True
     except BaseException:
         if comm.rank == 0 and os.path.exists(tmp):
@@ -101,8 +113,45 @@ def read_checkpoint(path, comm, basis, identity):
     return [np.ascontiguousarray(local[:, j]) for j in range(local.shape[1])], values, residuals, attrs
 
 
+def read_checkpoint_basis(path, comm):
+    """This rank's block (an even split over ``comm``) of the basis states and norms a
+    checkpoint holds, or None when it holds none.  Call after :func:`read_checkpoint_attrs`
+    accepted the file; :func:`read_checkpoint` checks the basis built from them against the
+    fingerprint.  Collective."""
+    from ..parallel import block_offsets
+    h5py = import_h5py()
+    with h5py.File(path, "r", driver="mpio", comm=comm) as f:
+        if "basis_states" not in f:
+            return None
+        offsets = block_offsets(f["basis_states"].shape[0], comm.size)
+        lo, hi = int(offsets[comm.rank]), int(offsets[comm.rank + 1])
+        # independent reads (a collective read would hang on a rank with no rows)
+        states = f["basis_states"][lo:hi] if hi > lo else np.zeros(0, dtype=np.uint64)
+        norms = f["basis_norms"][lo:hi] if hi > lo else np.zeros(0)
+    return states, norms
+
+
+def read_checkpoint_attrs(path, comm, identity):
+    """The attributes of the checkpoint ``path`` of this problem (before any basis is built:
+    a job over several sectors learns which are finished).  Raises :class:`InputError` (the
+    reason) as :func:`read_checkpoint` does, without the basis check.  Collective."""
+    h5py = import_h5py()
+    problem, attrs = None, None
+    if comm.rank == 0:
+        problem = _mismatch(h5py, path, None, identity)
+        if problem is None:
+            with h5py.File(path, "r") as f:
+                attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+                attrs["vector_count"] = int(f["vectors"].shape[1])
+    problem, attrs = comm.bcast((problem, attrs), root=0)
+    if problem:
+        raise InputError(f"checkpoint {path}: {problem}")
+    return attrs
+
+
 def _mismatch(h5py, path, basis, identity):
-    """Why ``path`` is no checkpoint of this run (a sentence), or None.  Not collective."""
+    """Why ``path`` is no checkpoint of this run (a sentence), or None; ``basis`` None skips the
+    basis check.  Not collective."""
     if not os.path.exists(path):
         return "no such file"
     try:
@@ -115,7 +164,9 @@ def _mismatch(h5py, path, basis, identity):
             if a.get("identity") != identity:
                 return ("written for another problem (the Hamiltonian, the sector or the solver settings "
                         "differ from this job's); remove it or give the job it belongs to")
-            if a.get("fingerprint") != basis.fingerprint() or int(a.get("dimension", -1)) != basis.dim:
+            if basis is None:
+                pass
+            elif a.get("fingerprint") != basis.fingerprint() or int(a.get("dimension", -1)) != basis.dim:
                 return (f"written for another basis (dimension {a.get('dimension')}, this run's is {basis.dim}); "
                         "remove it or give the job it belongs to")
             for name in ("values", "residuals", "vectors"):

@@ -151,13 +151,19 @@ def _remove_stale_temporaries(path):
 
 
 def _alive(pid):
+    """Whether process ``pid`` runs on this host (a zombie, killed and not yet reaped, does not:
+    a container's init may never reap the ranks of a killed mpirun)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def publish(tmp, path, force):

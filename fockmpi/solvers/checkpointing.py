@@ -36,6 +36,7 @@ class SolveCheckpoint:
         self._last = time.monotonic()
         self.seconds = 0.0  # spent writing checkpoints
         self._announced = False
+        self.verbose = False  # a line per checkpoint written (rank 0)
 
     def request_stop(self, signum=0):
         """Ask for a checkpoint at the next iteration and a stop after it (signal-safe)."""
@@ -70,6 +71,8 @@ class SolveCheckpoint:
         self.saves += 1
         self._last = time.monotonic()
         self.seconds += self._last - t0
+        if self.verbose and self.comm.rank == 0:
+            print(f"  solve: checkpoint written in {self._last - t0:.2f} s", flush=True)
         if self.comm.allreduce(int(self.stop_requested), op=_max()):
             raise Checkpointed(f"the solve is checkpointed in {self.where} (after {int(iterations)} iterations), "
                                "no results file was written; run the job again with --resume to go on from there")

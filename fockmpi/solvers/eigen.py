@@ -58,7 +58,7 @@ class Eigenpairs:
     stats: dict = field(default_factory=dict)
 
 
-def _matvec_count(PETSc):
+def matvec_count(PETSc):
     """(count, seconds) of MatMult so far on this rank; (-1, 0) without PETSc logging."""
     try:
         info = PETSc.Log.Event("MatMult").getPerfInfo()
@@ -94,7 +94,7 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None)
         settings = dataclasses.replace(settings, method="davidson" if getattr(op, "prefers_davidson", False)
                                        else "krylovschur")
     t0 = time.perf_counter()
-    mv0, mt0 = _matvec_count(PETSc)
+    mv0, mt0 = matvec_count(PETSc)
     key = _ordering(settings)
     gap = max(1e3 * settings.tol, 1e-8)
 
@@ -157,7 +157,7 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None)
     vectors = [p[1].getArray().copy() for p in keep]
     for p in found:
         p[1].destroy()
-    mv1, mt1 = _matvec_count(PETSc)
+    mv1, mt1 = matvec_count(PETSc)
     return Eigenpairs(values=values, residuals=residuals, vectors=vectors,
                       iterations=its, matvecs=(mv1 - mv0) if mv0 >= 0 else -1, nconv=nconv,
                       method=method, requested=settings.nev, seconds=time.perf_counter() - t0,
@@ -414,6 +414,8 @@ def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_pro
     from .checkpointing import rayleigh_ritz
 
     def save(eps, its):
+        import time
+        t0 = time.perf_counter()
         bv = eps.getBV()
         columns = []
         for j in range(bv.getSizes()[1]):
@@ -421,10 +423,11 @@ def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_pro
             columns.append(v.getArray(readonly=True).copy())
             bv.restoreColumn(j, v)
         values, vectors, residuals = rayleigh_ritz(mat, columns, want, comm, key)
-        del columns
         if show_progress:
             print0(comm, f"  solve: checkpoint after {its} iterations, E0 ~ {values[0]:.12g}, "
-                         f"|r0| = {residuals[0]:.2e}", flush=True)
+                         f"|r0| = {residuals[0]:.2e} (Rayleigh-Ritz on {len(columns)} vectors: "
+                         f"{time.perf_counter() - t0:.2f} s)", flush=True)
+        del columns
         checkpoint.save(vectors, values, residuals, its)
     return _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, checkpoint.start, save,
                     checkpoint.due)
