@@ -526,3 +526,18 @@ def test_a_checkpoint_keeps_a_costly_symmetric_basis(tmp_path, capsys, monkeypat
         assert code == 0, err
         assert ("representatives read from" in stdout) == stored, stdout
         assert np.allclose(read_results(str(out))["eigenvalues"], reference, atol=1e-10)
+
+
+def test_a_half_written_checkpoint_of_a_killed_run_is_removed(tmp_path, capsys):
+    """A killed run's temporary checkpoint (its process is gone) is removed at the next start;
+    one of a live process on this host is left alone."""
+    import socket
+    job = write(tmp_path, RING)
+    host = socket.gethostname()
+    dead = tmp_path / f"r.checkpoint.h5.{host}-{2 ** 22 + 12345}.tmp"
+    live = tmp_path / f"r.checkpoint.h5.{host}-{os.getpid()}.tmp"
+    dead.write_text("half")
+    live.write_text("in progress")
+    code, _, err = run_main(capsys, "run", job, "-o", str(tmp_path / "r.h5"), "-q")
+    assert code == 0, err
+    assert not dead.exists() and live.exists()

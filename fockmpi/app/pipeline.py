@@ -210,8 +210,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     if problem.group is not None and not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                      f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
-    stored, scan_seconds = _stored_basis(problem, comm, resume) if resume else (None, None)
     with timer.phase("basis"), collective_errors(comm):
+        stored, scan_seconds = _stored_basis(problem, comm, resume) if resume else (None, None)
         basis = make_basis(problem.sector, problem.group, comm, show_progress=not quiet, gauss=problem.gauss,
                            constraint=problem.constraint, orbitals=problem.orbitals, stored=stored)
     if stored is not None and not quiet:
@@ -298,6 +298,7 @@ def _check_checkpoint_path(problem, comm, resume, force):
     """A checkpoint of an earlier run is resumed (``--resume``) or replaced (``--force``), never
     silently overwritten.  Collective."""
     from ..errors import InputError, OutputExistsError
+    from ..io.results import remove_stale_temporaries
     from ..parallel import raise_collectively
     path = problem.checkpoint.path
     error = None
@@ -313,6 +314,7 @@ def _check_checkpoint_path(problem, comm, resume, force):
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
                 os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
                 os.remove(probe)
+                remove_stale_temporaries(path)  # (a checkpoint half written by a killed run)
             except OSError as e:
                 error = InputError(f"[checkpoint] path {path}: cannot write there ({e.strerror or e}); choose "
                                    "another [checkpoint] path")

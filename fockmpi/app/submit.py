@@ -136,9 +136,9 @@ def build_script(job, slurm, args):
 def _check_outputs(job, base, args):
     """What ``fockmpi run`` would refuse at the start, refused now: an existing results file
     (without --force) or checkpoint (without --resume or --force), an unwritable directory."""
-    from ..io.results import _check_path
+    from ..io.results import check_path
     from ..jobfile.spec import read_job
-    error = _check_path(base, args.force, job.path)
+    error = check_path(base, args.force, job.path)
     if error is not None:
         raise error
     parent = os.path.dirname(os.path.abspath(base))

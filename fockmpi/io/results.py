@@ -52,7 +52,7 @@ def temporary_name(path, comm):
     return f"{path}.{comm.bcast(tag, root=0)}.tmp"
 
 
-def _check_path(path, force, job_path):
+def check_path(path, force, job_path):
     """The :class:`InputError` that makes ``path`` unusable as a results file, or None."""
     if not path or not path.strip():
         return ConfigError("[output] path", "a file name such as \"results/run.h5\"", path)
@@ -84,7 +84,7 @@ def prepare_path(path, force, comm, job_path=None):
     tmp = temporary_name(path, comm)
     error = None
     if comm.rank == 0:
-        error = _check_path(path, force, job_path)
+        error = check_path(path, force, job_path)
         if error is None:
             parent = os.path.dirname(os.path.abspath(path))
             try:
@@ -96,7 +96,7 @@ def prepare_path(path, force, comm, job_path=None):
                 error = InputError(f"output path {path}: cannot write there ({e.strerror or e}); choose "
                                    "another path with -o")
             else:
-                _remove_stale_temporaries(path)
+                remove_stale_temporaries(path)
     raise_collectively(comm, comm.bcast(error, root=0))
 
 
@@ -133,7 +133,7 @@ def _gib(nbytes):
     return f"{nbytes / 2**30:.3g} GiB" if nbytes >= 2**26 else f"{nbytes / 2**20:.3g} MiB"
 
 
-def _remove_stale_temporaries(path):
+def remove_stale_temporaries(path):
     """Remove ``path``'s temporary files left by killed runs on this host (their process is
     gone) and the ``NAME.tmp`` of fockmpi versions before 0.x; live runs' files stay."""
     host = socket.gethostname()

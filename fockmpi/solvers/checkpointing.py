@@ -78,18 +78,23 @@ class SolveCheckpoint:
                                "no results file was written; run the job again with --resume to go on from there")
 
 
-def rayleigh_ritz(mat, columns, want, comm, key=None):
+def rayleigh_ritz(mat, V, want, comm, key=None):
     """The ``want`` wanted-most Ritz pairs (``key`` orders them; default: the lowest) of ``mat`` on
-    the span of ``columns`` (local numpy slices, not necessarily orthonormal): ``(values, vectors,
-    residual norms)``.  Costs one product per column.  Collective."""
-    V = np.array(columns)
+    the span of the rows of ``V`` (this rank's slices of the vectors as one 2-D array, not
+    necessarily orthonormal; overwritten): ``(values, vectors, residual norms)``.  Costs one
+    product per row of ``V``; memory: ``V`` and as many products (the orthonormal rows are
+    made in place, block by block).  Collective."""
     gram = comm.allreduce(V.conj() @ V.T)
     w, U = np.linalg.eigh(0.5 * (gram + gram.conj().T))
     keep = w > 1e-12 * max(w.max(), 1e-300)
-    Q = (U[:, keep] / np.sqrt(w[keep])).T @ V  # orthonormal rows spanning the columns
+    C = (U[:, keep] / np.sqrt(w[keep])).T  # orthonormal rows Q = C V
+    m, block = len(C), 1 << 16
+    for a in range(0, V.shape[1], block):
+        V[:m, a:a + block] = C @ V[:, a:a + block]
+    Q = V[:m]
     x, y = mat.createVecs()
     AQ = np.empty_like(Q)
-    for i in range(len(Q)):
+    for i in range(m):
         x.getArray()[:] = Q[i]
         mat.mult(x, y)
         AQ[i] = y.getArray(readonly=True)
@@ -99,11 +104,11 @@ def rayleigh_ritz(mat, columns, want, comm, key=None):
     theta, s = np.linalg.eigh(0.5 * (H + H.conj().T))
     order = np.argsort([key(t) for t in theta] if key else theta, kind="stable")
     theta, s = theta[order], s[:, order]
-    m = min(want, len(theta))
-    X, AX = s[:, :m].T @ Q, s[:, :m].T @ AQ
-    R = AX - theta[:m, None] * X
+    k = min(want, len(theta))
+    X, AX = s[:, :k].T @ Q, s[:, :k].T @ AQ
+    R = AX - theta[:k, None] * X
     residuals = np.sqrt(comm.allreduce(np.sum(np.abs(R) ** 2, axis=1)))
-    return theta[:m], list(X), residuals
+    return theta[:k], list(X), residuals
 
 
 def _max():

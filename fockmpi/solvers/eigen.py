@@ -414,20 +414,23 @@ def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_pro
     from .checkpointing import rayleigh_ritz
 
     def save(eps, its):
-        import time
         t0 = time.perf_counter()
         bv = eps.getBV()
-        columns = []
-        for j in range(bv.getSizes()[1]):
+        ncols = bv.getSizes()[1]
+        columns = None
+        for j in range(ncols):
             v = bv.getColumn(j)
-            columns.append(v.getArray(readonly=True).copy())
+            a = v.getArray(readonly=True)
+            if columns is None:
+                columns = np.empty((ncols, len(a)), dtype=a.dtype)
+            columns[j] = a
             bv.restoreColumn(j, v)
         values, vectors, residuals = rayleigh_ritz(mat, columns, want, comm, key)
+        del columns
         if show_progress:
             print0(comm, f"  solve: checkpoint after {its} iterations, E0 ~ {values[0]:.12g}, "
-                         f"|r0| = {residuals[0]:.2e} (Rayleigh-Ritz on {len(columns)} vectors: "
+                         f"|r0| = {residuals[0]:.2e} (Rayleigh-Ritz on {ncols} vectors: "
                          f"{time.perf_counter() - t0:.2f} s)", flush=True)
-        del columns
         checkpoint.save(vectors, values, residuals, its)
     return _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, checkpoint.start, save,
                     checkpoint.due)
