@@ -114,7 +114,9 @@ def init(scalar="real", dimension=0):
     select(scalar, index_bits)
     try:
         import petsc4py
-        petsc4py.init(sys.argv[:1])
+        # no PETSc signal handlers: Python's own handle SIGINT/SIGTERM/SIGUSR1 (RunGuard), and
+        # PETSc's turned a closed pipe (`fockmpi info JOB | head`) into an MPI_Abort
+        petsc4py.init(sys.argv[:1] + ["-no_signal_handler"])
         import slepc4py
         slepc4py.init(sys.argv[:1])
         from petsc4py import PETSc
