@@ -266,6 +266,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                    "storage": op.storage,
                    "matmult_seconds": pairs.stats.get("matmult_seconds", 0.0),
                    "multiplet_checks": pairs.stats.get("multiplet_checks", 0),
+                   "multiplets_verified": pairs.stats.get("multiplets_verified", False),
                    "check_seconds": pairs.stats.get("check_seconds", 0.0),
                    "restarts": checkpoint.restarts, "checkpoints": checkpoint.saves,
                    "checkpoint_seconds": checkpoint.seconds},
@@ -604,7 +605,9 @@ def print_summary(comm, problem, basis, pairs, timings, memory, observables=None
     checks = pairs.stats.get("multiplet_checks", 0)
     lines.append(f"  {pairs.iterations} iterations, {pairs.matvecs} matvecs ({pairs.method})"
                  + (f"; {checks} multiplet check{'s' if checks > 1 else ''} "
-                    f"({pairs.stats['check_seconds']:.1f} s of the solve)" if checks else ""))
+                    f"({pairs.stats['check_seconds']:.1f} s of the solve)" if checks else "")
+                 + ("" if pairs.stats.get("multiplets_verified", True) else
+                    "; degeneracy of the last level not checked (complete_multiplets)"))
     s2 = (observables or {}).get("S2")
     lines.append(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + ("      <S^2>" if s2 is not None else ""))
     for k, (e, r) in enumerate(zip(pairs.values, pairs.residuals)):

@@ -13,7 +13,8 @@ Layout (``fockmpi show FILE`` prints it)::
                                            the basis: docs/conventions.md, "sort layout")
     /basis_norms          (dim,) float64   symmetry sectors only: stabilizer order of each
     /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz, storage,
-                          scalar, matmult_seconds, multiplet_checks, check_seconds
+                          scalar, matmult_seconds, multiplet_checks, check_seconds,
+                          multiplets_verified (the levels at the cut came back whole, checked)
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,), peak_rss_after_<phase>
                           (nranks,): the high-water mark when that phase ended

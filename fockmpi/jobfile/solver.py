@@ -13,9 +13,11 @@
     ncv = 0                 # subspace size (0: max(2 nev, nev + 11))
     mpd = 0                 # maximum projected dimension (0: default)
     max_it = 0              # maximum restarts (0: default)
-    complete_multiplets = true   # return the whole degenerate multiplet at the cut, verified by a
-                                 # solve from a new random vector with the found levels moved
-                                 # aside (about one more ground-state solve; false skips it)
+    complete_multiplets = "auto" # true: return the whole degenerate multiplet at the cut, verified
+                                 # by a solve from a new random vector with the found levels moved
+                                 # aside (about one more ground-state solve); false skips it;
+                                 # "auto": true when nev > 1 (the lowest level alone is exact
+                                 # without it; its multiplicity is then not known)
     storage = "auto"        # aij: stored matrix | shell: matrix-free, H applied on the fly in
                             # every product (no matrix in memory, each product costs about one
                             # assembly) | auto: stored when it fits in memory (fockmpi.app.plan);
@@ -45,7 +47,7 @@ def settings_from_table(t: Table):
         ncv=t.get("ncv", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         mpd=t.get("mpd", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         max_it=t.get("max_it", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
-        complete_multiplets=t.get("complete_multiplets", "bool", True),
+        complete_multiplets=_true_false_auto(t, "complete_multiplets"),
         storage=t.get("storage", "str", "auto", choices=STORAGE),
         options=_petsc_options(t),
     )
@@ -64,6 +66,15 @@ def settings_from_table(t: Table):
                           hint=f"found which = \"{s.which}\"; use method = \"krylovschur\"")
     t.finish()
     return s
+
+
+def _true_false_auto(t, name):
+    """A key that is true, false or "auto" (the default)."""
+    t.used.add(name)
+    value = t.data.get(name, "auto")
+    if isinstance(value, bool) or value == "auto":
+        return value
+    raise ConfigError(t.key(name), "true, false or \"auto\"", value)
 
 
 def _petsc_options(t):

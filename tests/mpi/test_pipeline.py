@@ -95,7 +95,7 @@ def test_degenerate_multiplets_are_complete(comm, mpi_tmp_path, case, nev, tol, 
                     "sector": {"N": N}}
         D, M = dense_free_fermion_ring(L)
         ref = D.sector_eigvals(M, N=N)
-    sections["solver"] = {"nev": nev, "tol": tol}
+    sections["solver"] = {"nev": nev, "tol": tol, "complete_multiplets": True}  # ("auto" skips it at nev = 1)
     res, _ = run(comm, mpi_tmp_path, sections, f"degenerate_{case}")
     assert np.sum(ref < ref[nev - 1] + 1e-8) == expected > nev  # the reference has the multiplet
     k = len(res["eigenvalues"])
@@ -110,6 +110,25 @@ def test_without_multiplet_check_exactly_nev(comm, mpi_tmp_path):
         "lattice": {"type": "chain", "size": [10]}, "model": {"type": "heisenberg"}, "sector": {"Sz": 0},
         "solver": {"nev": 4, "complete_multiplets": False}}, "nocheck")
     all_ok(comm, len(res["eigenvalues"]) == 4 and res["pairs"].stats["multiplet_checks"] == 0, "no check")
+
+
+def test_multiplet_check_by_default_only_where_levels_beyond_the_lowest_are_asked_for(comm, mpi_tmp_path):
+    """complete_multiplets = "auto" (the default): nev = 1 gives the exact lowest level without the
+    check (the odd ring's ground doublet comes back once, and the record says it was not
+    verified); nev > 1 runs it (the 4th level of the ring of 10 comes back as its pair)."""
+    from fockmpi.io.results import read_results
+    D, M = dense_heisenberg_chain(9)
+    ref = D.sector_eigvals(M, Sz=0.5)
+    res, _ = run(comm, mpi_tmp_path, {"lattice": {"type": "chain", "size": [9]}, "model": {"type": "heisenberg"},
+                                         "sector": {"Sz": 0.5}, "solver": {"nev": 1}}, "auto1")
+    stats = res["pairs"].stats
+    all_ok(comm, len(res["eigenvalues"]) == 1 and abs(res["eigenvalues"][0] - ref[0]) < 1e-8
+           and stats["multiplet_checks"] == 0 and not stats["multiplets_verified"], f"nev 1: {stats}")
+    if comm.rank == 0:
+        assert not read_results(res["path"])["solver"]["multiplets_verified"]
+    res, _ = run(comm, mpi_tmp_path, {"lattice": {"type": "chain", "size": [10]}, "model": {"type": "heisenberg"},
+                                      "sector": {"Sz": 0}, "solver": {"nev": 4}}, "auto4")
+    all_ok(comm, len(res["eigenvalues"]) == 5 and res["pairs"].stats["multiplets_verified"], "nev 4 verified")
 
 
 def test_hubbard_and_eigenvectors_in_file(comm, mpi_tmp_path):
