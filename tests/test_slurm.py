@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pytest
-from test_cli import ROOT
 from test_production import TV_SWEEP, tv_reference
 
 from fockmpi.io.results import read_results
@@ -166,4 +165,3 @@ def test_a_sweep_runs_as_an_array_and_collect_gathers_it(cluster, tmp_path):
     for k in range(3):  # each task wrote its own log and its point's provenance
         assert read_results(str(tmp_path / "results" / "tv" / f"p{k:04d}.h5"))["provenance"]["slurm_job"].startswith(
             f"{job_id}_{k} ")
-    assert ROOT

@@ -150,15 +150,6 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
     return out
 
 
-
-
-def direct_ci(problem):
-    """Whether ``problem`` runs on the direct-CI operator (an FCIDUMP model, a sector of fixed
-    N_up and N_dn, storage "auto" or "direct"): the planner's sampled rows do not apply to it."""
-    from .solve import DeferredCompile
-    return isinstance(problem.compiled, DeferredCompile) and problem.solver.storage in ("auto", "direct")
-
-
 def _provenance(comm, started):
     """Versions, commit, ranks, host, start and end time for the results file."""
     slurm = os.environ.get("SLURM_JOB_ID")
@@ -185,7 +176,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     ``guard`` (a :class:`~fockmpi.parallel.RunGuard`) learns the results file once it exists,
     so an interruption after that says so, and the checkpoint of the solve while it runs, so
     SIGTERM or SIGUSR1 then write a checkpoint and stop.  ``resume``: start the solve from the
-    job's checkpoint when there is a valid one (single-sector jobs).
+    job's checkpoint when there is a valid one (a job over several sectors: sector by sector).
 
     Returns a dict with the eigenvalues, residuals, timings and the output path.
     """
@@ -293,13 +284,11 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
 
 
-
-
 def _check_checkpoint_path(problem, comm, resume, force):
     """A checkpoint of an earlier run is resumed (``--resume``) or replaced (``--force``), never
     silently overwritten.  Collective."""
     from ..errors import InputError, OutputExistsError
-    from ..io.results import remove_stale_temporaries
+    from ..io.results import remove_stale_temporaries, try_writing
     from ..parallel import raise_collectively
     path = problem.checkpoint.path
     error = None
@@ -310,11 +299,8 @@ def _check_checkpoint_path(problem, comm, resume, force):
         elif os.path.isdir(path):
             error = InputError(f"[checkpoint] path {path}: is a directory; give a file name")
         else:  # a checkpoint that cannot be written is found now, not at the first signal hours later
-            probe = f"{path}.probe-{os.getpid()}.tmp"
             try:
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-                os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-                os.remove(probe)
+                try_writing(path)
                 remove_stale_temporaries(path)  # (a checkpoint half written by a killed run)
             except OSError as e:
                 error = InputError(f"[checkpoint] path {path}: cannot write there ({e.strerror or e}); choose "

@@ -213,7 +213,6 @@ def estimate(problem, ranks, count_symmetric=False):
     owner taken as in a block split over ``ranks``.
     """
     group = problem.group
-    from .pipeline import direct_ci
     if direct_ci(problem):
         return _direct_ci_estimate(problem, ranks)
     if is_enumerated(problem):
@@ -290,6 +289,13 @@ def _sample_u1_rows(compiled, tables, ranks, samples=SAMPLE_ROWS, run=16, index_
         rows += len(states)
     total = inside + outside
     return total / max(1, rows), outside / max(1, total)
+
+
+def direct_ci(problem):
+    """Whether ``problem`` runs on the direct-CI operator (an FCIDUMP model, whose compiled
+    terms wait for a stage that asks; storage "auto" or "direct"): the sampled rows do not
+    apply to it."""
+    return getattr(type(problem.compiled), "serves_direct_ci", False) and problem.solver.storage in ("auto", "direct")
 
 
 def recommend(est, memory_per_node, cores_per_node):

@@ -129,6 +129,7 @@ class DeferredCompile:
 
     is_real = True
     dtype = np.dtype(np.float64)
+    serves_direct_ci = True  # (the planner's test, app/plan.direct_ci)
 
     def __init__(self, model, sector):
         self._args = (model.hamiltonian, model.space, sector.names, sector.parities)
@@ -213,7 +214,8 @@ def solve(model, charges, symmetries=None, nev=1, runtime=None, quiet=True, **so
     symmetries : None, a dict of lattice-symmetry labels (``{"momentum": 0, "reflection": 1,
         "spin_flip": 1}``; keywords of :func:`~fockmpi.symmetry.sectors.symmetry_sectors`), or
         a :class:`~fockmpi.symmetry.group.SymmetryGroup`
-    nev : int, eigenpairs wanted (a degenerate multiplet at the cut comes whole)
+    nev : int, eigenpairs wanted (for nev > 1 a degenerate multiplet at the cut comes whole:
+        ``complete_multiplets = "auto"``; pass True to have it at nev = 1 too)
     runtime : Runtime or None (the first call starts one on COMM_WORLD, real or complex as its problem
         needs, and later calls reuse it: for complex sectors after real ones, pass a complex runtime)
     quiet : bool, no progress lines

@@ -136,15 +136,12 @@ def build_script(job, slurm, args):
 def _check_outputs(job, base, args):
     """What ``fockmpi run`` would refuse at the start, refused now: an existing results file
     (without --force) or checkpoint (without --resume or --force), an unwritable directory."""
-    from ..io.results import check_path
+    from ..io.results import check_path, existing_ancestor
     from ..jobfile.spec import read_job
     error = check_path(base, args.force, job.path)
     if error is not None:
         raise error
-    parent = os.path.dirname(os.path.abspath(base))
-    probe = parent
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
+    probe = existing_ancestor(base)  # (a dry run creates nothing: asked, not tried)
     if not os.access(probe, os.W_OK):
         raise InputError(f"output path {base}: cannot write in {probe}; choose another path with -o")
     ck = read_job(job, args.output).checkpoint.path
@@ -220,10 +217,8 @@ def add_parser(sub):
 
 
 def check_args(args):
-    for name in ("ranks", "nodes", "requeues", "parallel", "warning"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "requeues" else 1):
-            raise ConfigError(f"--{name}", "a positive integer", value)
+    """What slurm_from_table cannot check by the flag's name (the other flags are checked there,
+    with the [slurm] key's rule)."""
     if args.mem is not None and not args.mem > 0:
         raise ConfigError("--mem", "a positive number of GiB", args.mem)
     if args.force and args.resume:

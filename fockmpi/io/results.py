@@ -53,6 +53,24 @@ def temporary_name(path, comm):
     return f"{path}.{comm.bcast(tag, root=0)}.tmp"
 
 
+def existing_ancestor(path):
+    """The nearest directory (or file) above ``path`` that exists: where its directories would
+    be created, and whose disk it would be written to."""
+    probe = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    return probe
+
+
+def try_writing(path):
+    """Create ``path``'s directories and a file beside it, then remove the file: raises
+    :class:`OSError` where this process cannot write (found before the work, not after)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    probe = f"{path}.probe-{socket.gethostname()}-{os.getpid()}.tmp"
+    os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    os.remove(probe)
+
+
 def check_path(path, force, job_path):
     """The :class:`InputError` that makes ``path`` unusable as a results file, or None."""
     if not path or not path.strip():
@@ -62,10 +80,7 @@ def check_path(path, force, job_path):
                           f"{os.path.join(path, 'run.h5')}")
     if job_path is not None and os.path.exists(path) and os.path.exists(job_path) and os.path.samefile(path, job_path):
         return InputError(f"output path {path}: is the job file itself; choose another path with -o")
-    parent = os.path.dirname(os.path.abspath(path))
-    probe = parent
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
+    probe = existing_ancestor(path)
     if not os.path.isdir(probe):
         return InputError(f"output path {path}: cannot create a directory there, {probe} is a file")
     if os.path.exists(path) and not force:
@@ -82,17 +97,12 @@ def prepare_path(path, force, comm, job_path=None):
     :class:`InputError` for an empty path, a directory, the job file itself, a parent that is a
     file, or a directory this process cannot write in (tried by creating the temporary file).
     """
-    tmp = temporary_name(path, comm)
     error = None
     if comm.rank == 0:
         error = check_path(path, force, job_path)
         if error is None:
-            parent = os.path.dirname(os.path.abspath(path))
             try:
-                os.makedirs(parent, exist_ok=True)
-                fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                os.close(fd)
-                os.remove(tmp)
+                try_writing(path)
             except OSError as e:
                 error = InputError(f"output path {path}: cannot write there ({e.strerror or e}); choose "
                                    "another path with -o")
@@ -110,9 +120,7 @@ def check_disk_space(needs, comm):
     if comm.rank == 0:
         by_device = {}
         for path, nbytes in needs.items():
-            parent = os.path.dirname(os.path.abspath(path))
-            while not os.path.exists(parent):
-                parent = os.path.dirname(parent)
+            parent = existing_ancestor(path)
             try:
                 st = os.statvfs(parent)
                 device = os.stat(parent).st_dev

@@ -123,7 +123,7 @@ def slurm_from_table(table, overrides=None):
             raise ConfigError(flag, f"a value {check[1]}", value)
         setattr(s, name, value)
     if s.warning >= s.time_seconds:
-        raise ConfigError("[slurm] warning", f"fewer seconds than the time limit ({s.time} = {s.time_seconds} s), "
+        raise ConfigError("--warning" if (overrides or {}).get("warning") is not None else "[slurm] warning", f"fewer seconds than the time limit ({s.time} = {s.time_seconds} s), "
                           "so the checkpoint signal comes before the end", s.warning)
     if s.nodes is not None and s.nodes > s.ranks:
         raise ConfigError("[slurm] nodes", f"at most as many nodes as ranks ({s.ranks})", s.nodes)

@@ -81,7 +81,7 @@ def read_job(job, output_path=None):
     out = job.table("output")
     results = results_path(job, output_path)  # ([output] path read and checked even when -o overrides it)
     vectors = out.get("eigenvectors", "bool", True)
-    out.get("path", "str", "")
+    out.used.add("path")  # (read by results_path)
     out.finish()
     ck = job.table("checkpoint")
     interval = ck.get("interval", "float", 30.0, check=(lambda v: v >= 0, "0 (only on a signal) or more minutes"))

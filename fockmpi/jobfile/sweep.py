@@ -141,9 +141,7 @@ def point_job(job, point, results_path):
     if isinstance(ck, dict) and isinstance(ck.get("path"), str):
         stem, ext = os.path.splitext(ck["path"])
         ck["path"] = f"{stem}.p{point.index:04d}{ext}"
-    out = Job(job.path, job.text, sections)
-    out.sweep = point
-    return out, point_output(results_path, point)
+    return Job(job.path, job.text, sections, sweep=point), point_output(results_path, point)
 
 
 def point_output(results_path, point):
