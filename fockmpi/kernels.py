@@ -376,6 +376,60 @@ def split_rows(ptr, cols, vals, col_lo, col_hi, d_ptr, o_ptr, d_col, d_val, o_co
             o_ptr[k + 1] = no
 
 
+@njit(cache=True)
+def keep_upper(d_ptr, d_col, d_val, o_ptr, o_col, o_val, row0, col_lo):
+    """Keep only the upper triangle (global column >= global row) of split CSR rows, in place.
+
+    ``d_ptr``/``o_ptr`` are the row pointers of rows ``row0, row0 + 1, ...`` (absolute
+    offsets into the column and value arrays; ``d_ptr[0]``, ``o_ptr[0]`` stay where they are);
+    diagonal-block columns are relative to ``col_lo``, off-diagonal ones global.  Entries only
+    move towards the front, so the rows that follow may be compacted later (chunk by chunk).
+    Returns the number of diagonal entries kept."""
+    nd = d_ptr[0]
+    no = o_ptr[0]
+    d_from = d_ptr[0]  # where row k starts before compaction (its pointer is rewritten)
+    o_from = o_ptr[0]
+    ndiag = 0
+    for k in range(d_ptr.shape[0] - 1):
+        row = row0 + k
+        d_to = d_ptr[k + 1]
+        o_to = o_ptr[k + 1]
+        for j in range(d_from, d_to):
+            if d_col[j] + col_lo >= row:
+                ndiag += d_col[j] + col_lo == row
+                d_col[nd] = d_col[j]
+                d_val[nd] = d_val[j]
+                nd += 1
+        for j in range(o_from, o_to):
+            if o_col[j] >= row:
+                o_col[no] = o_col[j]
+                o_val[no] = o_val[j]
+                no += 1
+        d_ptr[k + 1] = nd
+        o_ptr[k + 1] = no
+        d_from = d_to
+        o_from = o_to
+    return ndiag
+
+
+@njit(cache=True)
+def merge_split(d_ptr, d_col, d_val, o_ptr, o_col, o_val, col_lo, ptr, col, val):
+    """Join the diagonal and off-diagonal blocks of split CSR rows into one CSR with global
+    columns (``ptr`` of length rows + 1 receives the row pointers)."""
+    n = 0
+    ptr[0] = 0
+    for k in range(d_ptr.shape[0] - 1):
+        for j in range(d_ptr[k], d_ptr[k + 1]):
+            col[n] = d_col[j] + col_lo
+            val[n] = d_val[j]
+            n += 1
+        for j in range(o_ptr[k], o_ptr[k + 1]):
+            col[n] = o_col[j]
+            val[n] = o_val[j]
+            n += 1
+        ptr[k + 1] = n
+
+
 # --- the row generator: H|s> as (state, amplitude) pairs ----------------------------------
 class Terms(NamedTuple):
     """The monomials of a compiled operator as the kernels take them

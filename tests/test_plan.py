@@ -43,17 +43,43 @@ def test_matrix_free_needs_less_and_is_recommended_when_memory_is_short():
     est = estimate(problem(size=24), ranks=2)
     assert est.dimension == 2704156 and est.exact and 12 < est.per_row < 15
     assert 0 < est.remote_share < 1
-    assert est.total("shell") < est.total("aij")
-    plenty, short = 64 * 2 ** 30, 0.8 * est.total("aij") * 2 / 0.7
+    assert est.total("shell") < est.total("sbaij") < est.total("aij")
+    plenty = 64 * 2 ** 30
     assert recommend(est, plenty, 2)[0] == "aij"
-    storage, nodes, per_node = recommend(est, short, 2)
+    # the upper triangle when the whole matrix does not fit but half of it does
+    storage, nodes, per_node = recommend(est, 1.01 * est.total("sbaij") * 2 / 0.7, 2)
+    assert storage == "sbaij" and nodes == 1 and per_node == 2
+    storage, nodes, per_node = recommend(est, 0.99 * est.total("sbaij") * 2 / 0.7, 2)
     assert storage == "shell" and nodes == 1 and per_node == 2
+    # its peak is the assembly's (both halves) or the solve's (one half and the vectors)
+    parts = est.parts("sbaij")
+    assert parts["matrix"] < 0.6 * est.parts("aij")["matrix"]
+    assert est.total("sbaij") >= max(sum(parts.values()), est.total("shell") - parts["matrix"])
+
+
+def test_auto_chooses_the_upper_triangle_when_the_matrix_does_not_fit(comm):
+    from fockmpi import runtime
+    from fockmpi.app.plan import choose_storage, stored_bytes, upper_bytes
+    from fockmpi.basis.u1 import U1Basis
+    PETSc, _ = runtime.init("real")
+    p = problem(size=16)
+    basis = U1Basis(p.sector, comm.rank, comm.size)
+    storage, est = choose_storage(p.solver, p.compiled, basis, comm, PETSc, None)
+    assert storage == "aij" and est["upper_bytes"] < 0.62 * est["stored_bytes"]
+    room = lambda need: need / 0.7  # noqa: E731 - memory in which ``need`` just fits
+    stored, upper, other = est["stored_bytes"], est["upper_bytes"], est["other_bytes"]
+    for available, expected in ((room(stored + other) + 1, "aij"), (room((stored + upper) / 2 + other), "sbaij"),
+                                (room(upper + other) - 1, "shell")):
+        assert choose_storage(p.solver, p.compiled, basis, comm, PETSc, available)[0] == expected, expected
 
 
 def test_a_job_that_does_not_fit_is_refused_with_the_numbers():
     est = estimate(problem(), ranks=1)
-    err = fit_problem(est, "aij", 0.9 * est.total("aij"))
-    assert err is not None and "storage = \"shell\"" in str(err) and "GiB per rank" in str(err)
+    between = (est.total("aij") + est.total("sbaij")) / 2
+    err = fit_problem(est, "aij", between)
+    assert err is not None and "storage = \"sbaij\"" in str(err) and "GiB per rank" in str(err)
+    err = fit_problem(est, "sbaij", 0.99 * est.total("sbaij"))
+    assert err is not None and "upper triangle" in str(err) and "storage = \"shell\"" in str(err)
     assert fit_problem(est, "auto", 0.9 * est.total("aij")) is None  # auto falls back to shell
     assert "even the matrix-free" in str(fit_problem(est, "shell", 0.5 * est.total("shell")))
     assert fit_problem(est, "aij", 2 * est.total("aij")) is None
@@ -63,14 +89,14 @@ def test_plan_prints_both_storages_and_a_slurm_line(tmp_path):
     job = write(tmp_path, JOB.format(storage="auto"))
     r = fockmpi("plan", job, "-n", "4", "--memory", "64", "--cores", "32")
     assert r.returncode == 0, r.stderr
-    for text in ("dimension 184756", "stored (aij)", "matrix-free (shell)", "recommended: storage = \"aij\"",
+    for text in ("dimension 184756", "stored (aij)", "upper (sbaij)", "matrix-free (shell)", "recommended: storage = \"aij\"",
                  "#SBATCH --nodes=1 --ntasks=4", "srun --mpi=pmix fockmpi run"):
         assert text in r.stdout, r.stdout
     r = fockmpi("plan", job, "--memory", "-1")
     assert r.returncode == 2 and "--memory" in r.stderr
 
 
-@pytest.mark.parametrize("storage", ["aij", "shell"])
+@pytest.mark.parametrize("storage", ["aij", "sbaij", "shell"])
 def test_run_refuses_what_does_not_fit_unless_forced(tmp_path, storage, monkeypatch):
     import fockmpi.app.pipeline as pipeline
     from fockmpi.errors import CapacityError
@@ -80,3 +106,29 @@ def test_run_refuses_what_does_not_fit_unless_forced(tmp_path, storage, monkeypa
     found = pipeline.capacity_problems(p, 1, ranks_on_node=1)
     assert found and isinstance(found[0], CapacityError) and "GiB" in str(found[0])
     assert pipeline.capacity_problems(p, 1, ranks_on_node=1, force=True) == []
+
+
+def test_run_with_the_upper_triangle_and_its_refusal_for_complex_sectors(tmp_path):
+    import h5py
+    from dense_reference import DenseSystem
+    L = 10
+    D = DenseSystem(["spin"] * L)
+    H = sum(D.spin(i, a) @ D.spin((i + 1) % L, a) for i in range(L) for a in "xyz")
+    expected = D.sector_eigvals(H.real if hasattr(H, "real") else H, Sz=0)[0]
+    job = write(tmp_path, JOB.format(storage="sbaij").replace("size = [20]", f"size = [{L}]")
+                + f"[output]\npath = \"{tmp_path / 'out.h5'}\"\n")
+    r = fockmpi("run", job, ranks=2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with h5py.File(tmp_path / "out.h5") as f:
+        e0 = f["eigenvalues"][0]
+        assert f["solver"].attrs["storage"] == "sbaij"
+        nnz = f["solver"].attrs["nnz"]
+    whole = write(tmp_path, JOB.format(storage="aij").replace("size = [20]", f"size = [{L}]")
+                  + f"[output]\npath = \"{tmp_path / 'whole.h5'}\"\n", name="whole.toml")
+    assert fockmpi("run", whole).returncode == 0
+    with h5py.File(tmp_path / "whole.h5") as f:
+        assert f["solver"].attrs["nnz"] == nnz  # the whole matrix's count, though half is stored
+    assert abs(e0 - expected) < 1e-9, (e0, expected)
+    bad = write(tmp_path, JOB.format(storage="sbaij").replace("Sz = 0", "Sz = 0\nmomentum = 1"), name="bad.toml")
+    r = fockmpi("run", bad, "-o", str(tmp_path / "bad.h5"), ranks=2)
+    assert r.returncode == 2 and r.stderr.count("storage = \"sbaij\"") == 1 and "complex" in r.stderr, r.stderr

@@ -166,21 +166,26 @@ def cmd_plan(args):
         return _plan_direct(args, info, est)
     print(f"non-zeros per row ~{est.per_row:.1f}, total ~{est.per_row * est.dimension:.3g}"
           + (f"; {100 * est.remote_share:.0f}% of them in columns of other ranks" if args.ranks > 1 else ""))
-    stored, shell = est.parts("aij"), est.parts("shell")
-    print(f"estimated memory per rank on {args.ranks} rank(s):{'stored (aij)':>16}{'matrix-free (shell)':>22}")
-    for key in dict.fromkeys(list(stored) + list(shell)):
-        a, b = stored.get(key), shell.get(key)
-        print(f"  {key:<40}{_size_text(a) if a is not None else '-':>12}{_size_text(b) if b is not None else '-':>20}")
-    print(f"  {'total':<40}{_size_text(est.total('aij')):>12}{_size_text(est.total('shell')):>20}")
+    titles = {"aij": "stored (aij)", "sbaij": "upper (sbaij)", "shell": "matrix-free (shell)"}
+    parts = {s: est.parts(s) for s in est.storages}
+    print(f"estimated memory per rank on {args.ranks} rank(s):"
+          + "".join(f"{titles[s]:>{22 if s == 'shell' else 16}}" for s in parts))
+    for key in dict.fromkeys(k for p in parts.values() for k in p):
+        cells = (_size_text(p[key]) if key in p else "-" for p in parts.values())
+        print(f"  {key:<40}" + "".join(f"{c:>{20 if s == 'shell' else 12 if i == 0 else 16}}"
+                                      for i, (s, c) in enumerate(zip(parts, cells))))
+    totals = [_size_text(est.total(s)) for s in parts]
+    print(f"  {'peak':<40}" + "".join(f"{c:>{20 if s == 'shell' else 12 if i == 0 else 16}}"
+                                     for i, (s, c) in enumerate(zip(parts, totals))))
     if info["nodes"]:
         mem, cores = info["memory_per_node"], info["cores_per_node"]
         storage, nodes, per_node = info["storage"], info["nodes"], info["ranks_per_node"]
         need = per_node * est.total(storage)
         print(f"recommended: storage = \"{storage}\", {args.ranks} rank(s) on {nodes} node(s), {per_node} per node "
               f"(nodes of {mem / 2**30:.3g} GiB, {cores} cores; ~{need / 2**30:.3g} GiB used per node)")
-        other = "shell" if storage == "aij" else "aij"
-        print(f"  ({other}: {est.nodes(other, mem, cores)} node(s); a matrix-free product costs about one "
-              "assembly, a stored one a sweep through memory)")
+        others = ", ".join(f"{s}: {est.nodes(s, mem, cores)} node(s)" for s in est.storages if s != storage)
+        print(f"  ({others}; a matrix-free product costs about one assembly, a stored one a sweep through "
+              "memory, the upper triangle as fast with half the bytes)")
         _print_slurm(args, nodes, per_node, need)
     for text in info["warnings"]:
         print(f"warning: {text}")

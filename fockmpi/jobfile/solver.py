@@ -18,9 +18,12 @@
                                  # aside (about one more ground-state solve); false skips it;
                                  # "auto": true when nev > 1 (the lowest level alone is exact
                                  # without it; its multiplicity is then not known)
-    storage = "auto"        # aij: stored matrix | shell: matrix-free, H applied on the fly in
+    storage = "auto"        # aij: stored matrix | sbaij: its upper triangle only (real H: half
+                            # the memory, products as fast; the assembly holds both halves once) |
+                            # shell: matrix-free, H applied on the fly in
                             # every product (no matrix in memory, each product costs about one
-                            # assembly) | auto: stored when it fits in memory (fockmpi.app.plan);
+                            # assembly) | auto: the first of aij, sbaij, shell that fits in
+                            # memory (fockmpi.app.plan);
                             # FCIDUMP models: direct, the direct-CI operator (integrals by
                             # blocks, matrix-free), which "auto" picks for them
     options = {}            # extra PETSc/SLEPc options, e.g. {eps_lanczos_reorthog = "local"}

@@ -32,18 +32,25 @@ SYMMETRIC_CHUNK_ROWS = 1 << 14  # rows per collective lookup in symmetric assemb
 
 
 class DistributedOperator:
-    """A PETSc matrix plus the arrays it borrows (kept alive here) and assembly statistics."""
+    """A PETSc matrix plus the arrays it borrows (kept alive here) and assembly statistics.
 
-    def __init__(self, mat, arrays, nnz_local, nnz_global, one_pass=False):
+    ``nnz_global`` counts the non-zeros of the whole matrix, also when only its upper triangle
+    is stored (``symmetric_storage``); ``nnz_local`` those stored on this rank."""
+
+    def __init__(self, mat, arrays, nnz_local, nnz_global, one_pass=False, stored_bytes=None):
         self.mat = mat
         self.one_pass = one_pass
         self._arrays = arrays  # PETSc uses these buffers in place: they must outlive ``mat``
         self.nnz_local = nnz_local
         self.nnz_global = nnz_global
+        self._stored_bytes = stored_bytes
+        self.symmetric_storage = stored_bytes is not None
 
     @property
     def bytes_local(self):
         """Bytes of the matrix arrays in use on this rank (views count their used part)."""
+        if self._stored_bytes is not None:  # PETSc's own copy (upper triangle)
+            return self._stored_bytes
         return sum(a.nbytes for group in self._arrays for a in group)
 
     def destroy(self):
@@ -51,11 +58,13 @@ class DistributedOperator:
         self._arrays = None
 
 
-def _rows(left, right, terms, square, mode, ptrs, outs, progress, passes):
-    """Run the row kernel over the local states in chunks (``passes`` scales the progress)."""
+def _rows(left, right, terms, square, mode, ptrs, outs, progress, passes, upper=False):
+    """Run the row kernel over the local states in chunks (``passes`` scales the progress).
+    ``upper`` (APPEND only): keep each chunk's upper triangle, compacted in place.  Returns the
+    number of elements that left the sector and of diagonal entries kept (``upper``)."""
     look = right.lookup_args()
     n = left.local_size
-    lost = 0
+    lost = ndiag = 0
     d_ptr, o_ptr = ptrs
     d_col, d_val, o_col, o_val = outs
     done0 = n if mode == kernels.FILL and passes == 2 else 0
@@ -64,8 +73,11 @@ def _rows(left, right, terms, square, mode, ptrs, outs, progress, passes):
         lost += kernels.build_rows(left.states[a:b], np.int64(left.start + a), np.int64(right.start),
                                    np.int64(right.end), mode, square, terms, look,
                                    d_ptr[a:b + 1], d_col, d_val, o_ptr[a:b + 1], o_col, o_val)
+        if upper and mode == kernels.APPEND:
+            ndiag += kernels.keep_upper(d_ptr[a:b + 1], d_col, d_val, o_ptr[a:b + 1], o_col, o_val,
+                                        np.int64(left.start + a), np.int64(right.start))
         progress.update((done0 + b) / passes)
-    return lost
+    return lost, ndiag
 
 
 def _reservable(nbytes, comm):
@@ -92,7 +104,8 @@ def _reserve(bound, int_t, scalar_t):
         return None
 
 
-def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_pass=None):
+def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_pass=None,
+                         symmetric_storage=False):
     """Assemble H on ``basis`` as a PETSc MPIAIJ matrix, marked hermitian.  Collective on ``comm``.
 
     Parameters
@@ -108,26 +121,36 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
         lengths (untouched pages cost no memory); ``False``: count every row exactly first,
         then fill arrays of the exact size (two passes, never more address space than the
         matrix); ``None``: one pass when the reservation fits comfortably in memory.
+    symmetric_storage : bool
+        store the upper triangle only (PETSc MPISBAIJ; real scalars): half the memory, and on
+        this machine the same product time (``docs/benchmarks.md``).  The rows are cut to their
+        upper triangle chunk by chunk as they are built, then copied into PETSc's format, so
+        the peak is about the full MPIAIJ matrix's size (both halves at once) and the solve
+        holds one half.
 
     Returns
     -------
     DistributedOperator
     """
     return assemble_rows(compiled, basis, basis, comm, PETSc, square=True, show_progress=show_progress,
-                         one_pass=one_pass)
+                         one_pass=one_pass, upper=symmetric_storage)
 
 
-def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True, one_pass=None):
+def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True, one_pass=None, upper=False):
     """The MPIAIJ matrix ``M[l, r] = conj(<r|B|l>)`` with rows from ``left`` and columns from
     ``right``, where ``B`` is ``compiled``.  Collective on ``comm``.
 
     ``square`` (``left is right`` and ``B`` hermitian): ``M = B``, marked hermitian.  Otherwise
     ``B = A^dag`` gives ``M = A`` between the two bases (see :func:`fockmpi.operator.between.operator_between`,
     which checks the sectors first).  Both bases are U(1) bases, or both enumerated bases over
-    the same symmetry group.
+    the same symmetry group.  ``upper``: the upper triangle only, as MPISBAIJ (``square`` and
+    real scalars; :func:`assemble_hamiltonian`).
     """
+    if upper and not (square and np.dtype(PETSc.ScalarType).kind != "c"):
+        raise FockmpiError("symmetric storage (upper triangle, MPISBAIJ) needs a hermitian matrix on one "
+                           "basis and real scalars: use storage = \"aij\" for complex sectors")
     if not isinstance(left, U1Basis):  # an enumerated basis: columns by a collective lookup
-        return _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, square)
+        return _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, square, upper)
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
     if compiled.dtype.kind == "c" and scalar_t.kind != "c":
@@ -150,14 +173,14 @@ def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True
     error = None
     if one_pass:
         d_col, d_val, o_col, o_val = reserved
-        lost = _rows(left, right, terms, square, kernels.APPEND, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val),
-                     progress, 1)
+        lost, ndiag = _rows(left, right, terms, square, kernels.APPEND, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val),
+                            progress, 1, upper)
         nnz_d, nnz_o = int(d_ptr[-1]), int(o_ptr[-1])
         d_col, d_val, o_col, o_val = d_col[:nnz_d], d_val[:nnz_d], o_col[:nnz_o], o_val[:nnz_o]
     else:
         none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
-        lost = _rows(left, right, terms, square, kernels.COUNT, (d_ptr, o_ptr), (none_i, none_v, none_i, none_v),
-                     progress, 2)
+        lost, _ = _rows(left, right, terms, square, kernels.COUNT, (d_ptr, o_ptr), (none_i, none_v, none_i, none_v),
+                        progress, 2)
         nnz_d, nnz_o = int(d_ptr.sum()), int(o_ptr.sum())
         if max(nnz_d, nnz_o) > np.iinfo(int_t).max:
             error = CapacityError(f"this rank holds {max(nnz_d, nnz_o)} non-zeros, beyond the "
@@ -174,8 +197,15 @@ def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True
         d_col, d_val = np.empty(nnz_d, dtype=int_t), np.empty(nnz_d, dtype=scalar_t)
         o_col, o_val = np.empty(nnz_o, dtype=int_t), np.empty(nnz_o, dtype=scalar_t)
         _rows(left, right, terms, square, kernels.FILL, (d_ptr, o_ptr), (d_col, d_val, o_col, o_val), progress, 2)
+        if upper:  # (rows were sized for the whole row: compact them all at once)
+            ndiag = kernels.keep_upper(d_ptr, d_col, d_val, o_ptr, o_col, o_val, np.int64(left.start),
+                                       np.int64(right.start))
+            d_col, d_val = d_col[:d_ptr[-1]], d_val[:d_ptr[-1]]
+            o_col, o_val = o_col[:o_ptr[-1]], o_val[:o_ptr[-1]]
+    del reserved
     return _operator(PETSc, comm, (left.dim, right.dim), (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass,
-                     hermitian=square, local_cols=right.local_size)
+                     hermitian=square, local_cols=right.local_size, upper=upper,
+                     ndiag=ndiag if upper else 0, row0=left.start, col_lo=right.start)
 
 
 def group_arrays(basis, scalar_t):
@@ -208,7 +238,7 @@ def _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows):
     return ptr, cols, val[:nnz]
 
 
-def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, square):
+def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, square, upper=False):
     """H on a symmetric basis as MPIAIJ (columns of a row come sorted from the kernel).
 
     Rows are built, looked up and split in chunks (every rank the same number of chunks, since
@@ -216,6 +246,7 @@ def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, squar
     off-diagonal blocks are written chunk by chunk into arrays reserved for the largest possible
     row length (untouched pages cost no memory; PETSc gets views of the used part), or, where
     that reservation would not fit comfortably, kept as pieces and joined at the end.
+    ``upper``: each chunk is cut to its upper triangle first (MPISBAIJ).
     """
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
@@ -235,9 +266,15 @@ def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, squar
     progress = Progress(comm, "assembly", n, enabled=show_progress)
     lo, hi = np.int64(right.start), np.int64(right.end)
     none_i, none_v = np.zeros(0, dtype=int_t), np.zeros(0, dtype=scalar_t)
+    ndiag = 0
     for c in range(nchunks):
         a, b = min(n, c * chunk), min(n, (c + 1) * chunk)
         ptr, cols, val = _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows=(a, b))
+        if upper:  # the lower triangle is dropped like an annihilated state (column -1)
+            row_of = np.repeat(np.arange(left.start + a, left.start + b, dtype=np.int64), np.diff(ptr))
+            ndiag += int(np.count_nonzero(cols == row_of))
+            cols[cols < row_of] = -1
+            del row_of
         dp = np.zeros(b - a + 1, dtype=np.int64)
         op = np.zeros(b - a + 1, dtype=np.int64)
         kernels.split_rows(ptr, cols, val, lo, hi, dp, op, none_i, none_v, none_i, none_v)
@@ -263,8 +300,10 @@ def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, squar
     else:
         d_col, d_val = _join(d_parts, int_t, scalar_t)
         o_col, o_val = _join(o_parts, int_t, scalar_t)
+    del reserved
     return _operator(PETSc, comm, (left.dim, right.dim), (d_ptr, d_col, d_val), (o_ptr, o_col, o_val),
-                     one_pass=True, hermitian=square, local_cols=right.local_size)
+                     one_pass=True, hermitian=square, local_cols=right.local_size, upper=upper, ndiag=ndiag,
+                     row0=left.start, col_lo=right.start)
 
 
 def _join(parts, int_t, scalar_t):
@@ -289,12 +328,17 @@ def _max():
     return MPI.MAX
 
 
-def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols):
+def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols, upper=False, ndiag=0, row0=0,
+              col_lo=0):
     """MPIAIJ from this rank's split CSR blocks (PETSc borrows the arrays; they are kept alive
     by the returned operator), of global size ``dims`` (rows, columns), ``local_cols`` of the
     columns owned here (the right basis' local size); ``hermitian``: marked
-    hermitian (and symmetric for real scalars)."""
+    hermitian (and symmetric for real scalars).  ``upper``: the blocks hold the upper triangle
+    (``ndiag`` diagonal entries; rows from ``row0``, diagonal-block columns from ``col_lo``), copied
+    into an MPISBAIJ matrix."""
     n = len(diag[0]) - 1
+    if upper:
+        return _sbaij(PETSc, comm, dims, diag, offdiag, local_cols, ndiag, row0, col_lo, one_pass)
     mat = PETSc.Mat().createAIJWithArrays([(n, dims[0]), (local_cols, dims[1])], [diag, offdiag], comm=comm)
     if hermitian:
         mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
@@ -302,6 +346,38 @@ def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols)
             mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
     nnz_local = len(diag[1]) + len(offdiag[1])
     return DistributedOperator(mat, (diag, offdiag), nnz_local, comm.allreduce(nnz_local), one_pass)
+
+
+SBAIJ_CHUNK_ROWS = 1 << 16
+
+
+def _sbaij(PETSc, comm, dims, diag, offdiag, local_cols, ndiag, row0, col_lo, one_pass):
+    """MPISBAIJ (block size 1) from the split upper-triangle blocks: preallocated row by row
+    from the blocks' row lengths, then filled chunk by chunk (``MatSetValues`` of whole rows with
+    global columns), so besides PETSc's copy only one chunk of rows is held twice."""
+    d_ptr, d_col, d_val = diag
+    o_ptr, o_col, o_val = offdiag
+    n = len(d_ptr) - 1
+    int_t, scalar_t = np.dtype(PETSc.IntType), np.dtype(PETSc.ScalarType)
+    mat = PETSc.Mat().create(comm=comm)
+    mat.setSizes([(n, dims[0]), (local_cols, dims[1])], bsize=1)
+    mat.setType(PETSc.Mat.Type.SBAIJ)
+    mat.setPreallocationNNZ((np.diff(d_ptr).astype(int_t), np.diff(o_ptr).astype(int_t)))
+    mat.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
+    for a in range(0, n, SBAIJ_CHUNK_ROWS):
+        b = min(n, a + SBAIJ_CHUNK_ROWS)
+        size = int(d_ptr[b] - d_ptr[a] + o_ptr[b] - o_ptr[a])
+        ptr = np.empty(b - a + 1, dtype=int_t)
+        col, val = np.empty(size, dtype=int_t), np.empty(size, dtype=scalar_t)
+        kernels.merge_split(d_ptr[a:b + 1], d_col, d_val, o_ptr[a:b + 1], o_col, o_val, np.int64(col_lo), ptr, col, val)
+        mat.setValuesIJV(ptr, col, val, rowmap=np.arange(row0 + a, row0 + b, dtype=int_t))
+    mat.assemble()
+    mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
+    mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+    stored = len(d_col) + len(o_col)
+    stored_bytes = stored * (int_t.itemsize + scalar_t.itemsize) + (n + 1) * int_t.itemsize
+    nnz_global = comm.allreduce(2 * stored - ndiag)
+    return DistributedOperator(mat, (), stored, nnz_global, one_pass, stored_bytes=stored_bytes)
 
 
 def _land():

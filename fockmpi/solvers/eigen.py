@@ -18,8 +18,9 @@ METHODS = ("auto", "krylovschur", "lanczos", "lobpcg", "jd", "davidson")  # auto
 
 WHICH = ("smallest", "largest", "target")
 
-STORAGE = ("auto", "aij", "shell", "direct")  # stored MPIAIJ, matrix-free shell, stored when it fits,
-# or the direct-CI operator of FCIDUMP models (what "auto" picks for them)
+STORAGE = ("auto", "aij", "sbaij", "shell", "direct")  # stored MPIAIJ, its upper triangle (MPISBAIJ, real
+# matrices: half the memory), matrix-free shell, the first that fits, or the direct-CI operator of
+# FCIDUMP models (what "auto" picks for them)
 
 DENSE_LIMIT = 64
 
