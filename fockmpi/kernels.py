@@ -413,21 +413,63 @@ def keep_upper(d_ptr, d_col, d_val, o_ptr, o_col, o_val, row0, col_lo):
 
 
 @njit(cache=True)
-def merge_split(d_ptr, d_col, d_val, o_ptr, o_col, o_val, col_lo, ptr, col, val):
-    """Join the diagonal and off-diagonal blocks of split CSR rows into one CSR with global
-    columns (``ptr`` of length rows + 1 receives the row pointers)."""
-    n = 0
-    ptr[0] = 0
-    for k in range(d_ptr.shape[0] - 1):
-        for j in range(d_ptr[k], d_ptr[k + 1]):
-            col[n] = d_col[j] + col_lo
-            val[n] = d_val[j]
-            n += 1
-        for j in range(o_ptr[k], o_ptr[k + 1]):
-            col[n] = o_col[j]
-            val[n] = o_val[j]
-            n += 1
-        ptr[k + 1] = n
+def columns_to_ghosts(cols, ghosts):
+    """Replace each global column in ``cols`` by its position in the sorted array ``ghosts``
+    (which holds every one of them), in place."""
+    for k in range(cols.shape[0]):
+        c = cols[k]
+        lo, hi = 0, ghosts.shape[0]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if ghosts[mid] < c:
+                lo = mid + 1
+            else:
+                hi = mid
+        cols[k] = lo
+
+
+@njit(cache=True)
+def upper_product(d_ptr, d_col, d_val, o_ptr, o_col, o_val, x, x_ghost, y, z_ghost):
+    """``y = H x`` on this rank's rows from the upper triangle of a hermitian H, and the
+    contributions ``z_ghost`` its rows make to other ranks' rows.
+
+    ``d_*``: the diagonal block's upper triangle (local columns, sorted, so a row's diagonal
+    entry comes first when stored), ``o_*``: the entries right of this rank's columns (columns
+    as positions in ``x_ghost``, the amplitudes of those columns).  The lower triangle is the
+    conjugate transpose: entry ``a`` at (i, j) also acts as ``conj(a)`` at (j, i), added to
+    ``y[j]`` here or to ``z_ghost`` for the owner of j.  One pass over the stored entries.
+
+    (Indices are read as unsigned: numba then skips its negative-index wrap-around, which made
+    this loop 1.4x slower, measured on the L = 26 ring.)"""
+    for i in range(y.shape[0]):
+        y[i] = 0
+    for g in range(z_ghost.shape[0]):
+        z_ghost[g] = 0
+    for i in range(y.shape[0]):
+        xi = x[i]
+        s = y[i]  # what earlier rows' transposed entries put here
+        lo = d_ptr[i]
+        hi = d_ptr[i + 1]
+        if lo < hi and d_col[lo] == i:
+            s += d_val[lo] * xi
+            lo += 1
+        for k in range(lo, hi):
+            j = np.uint64(d_col[k])
+            a = d_val[k]
+            s += a * x[j]
+            y[j] += np.conj(a) * xi
+        y[i] = s
+    # the other ranks' columns in a second pass (in one loop with the first, the stores to two
+    # arrays cost ~8%)
+    for i in range(y.shape[0]):
+        xi = x[i]
+        s = 0
+        for k in range(o_ptr[i], o_ptr[i + 1]):
+            g = np.uint64(o_col[k])
+            a = o_val[k]
+            s += a * x_ghost[g]
+            z_ghost[g] += np.conj(a) * xi
+        y[i] += s
 
 
 # --- the row generator: H|s> as (state, amplitude) pairs ----------------------------------

@@ -22,8 +22,11 @@ def main(case):
     t0 = time.perf_counter()
     kw = {"check_symm": False, "check_herm": False, "check_pcon": False}
     if case.startswith("heis"):
-        L = int(case[4:])
-        basis = spin_basis_1d(L, Nup=L // 2, pauli=0, kblock=0, pblock=1, zblock=1)
+        L = int(case[4:].replace("u1", ""))
+        if case.endswith("u1"):  # the U(1) sector Sz = 0 alone
+            basis = spin_basis_1d(L, Nup=L // 2, pauli=0)
+        else:
+            basis = spin_basis_1d(L, Nup=L // 2, pauli=0, kblock=0, pblock=1, zblock=1)
         J = [[1.0, i, (i + 1) % L] for i in range(L)]
         static = [["+-", [[0.5, i, j] for _, i, j in J]], ["-+", [[0.5, i, j] for _, i, j in J]], ["zz", J]]
     elif case == "hub14":

@@ -4,6 +4,9 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+# one h5py for the whole session: Debian's loads its MPI build only under mpirun (or with this set),
+# and a serial h5py imported first (a test reading a results file) cannot write in-process results
+os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
 
 
 @pytest.fixture(scope="session")

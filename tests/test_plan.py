@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from test_cli import fockmpi, write
 
@@ -43,18 +44,15 @@ def test_matrix_free_needs_less_and_is_recommended_when_memory_is_short():
     est = estimate(problem(size=24), ranks=2)
     assert est.dimension == 2704156 and est.exact and 12 < est.per_row < 15
     assert 0 < est.remote_share < 1
-    assert est.total("shell") < est.total("sbaij") < est.total("aij")
+    assert est.total("shell") < est.total("upper") < est.total("aij")
     plenty = 64 * 2 ** 30
     assert recommend(est, plenty, 2)[0] == "aij"
     # the upper triangle when the whole matrix does not fit but half of it does
-    storage, nodes, per_node = recommend(est, 1.01 * est.total("sbaij") * 2 / 0.7, 2)
-    assert storage == "sbaij" and nodes == 1 and per_node == 2
-    storage, nodes, per_node = recommend(est, 0.99 * est.total("sbaij") * 2 / 0.7, 2)
+    storage, nodes, per_node = recommend(est, 1.01 * est.total("upper") * 2 / 0.7, 2)
+    assert storage == "upper" and nodes == 1 and per_node == 2
+    storage, nodes, per_node = recommend(est, 0.99 * est.total("upper") * 2 / 0.7, 2)
     assert storage == "shell" and nodes == 1 and per_node == 2
-    # its peak is the assembly's (both halves) or the solve's (one half and the vectors)
-    parts = est.parts("sbaij")
-    assert parts["matrix"] < 0.6 * est.parts("aij")["matrix"]
-    assert est.total("sbaij") >= max(sum(parts.values()), est.total("shell") - parts["matrix"])
+    assert est.parts("upper")["matrix (upper triangle)"] < 0.7 * est.parts("aij")["matrix"]
 
 
 def test_auto_chooses_the_upper_triangle_when_the_matrix_does_not_fit(comm):
@@ -68,17 +66,17 @@ def test_auto_chooses_the_upper_triangle_when_the_matrix_does_not_fit(comm):
     assert storage == "aij" and est["upper_bytes"] < 0.62 * est["stored_bytes"]
     room = lambda need: need / 0.7  # noqa: E731 - memory in which ``need`` just fits
     stored, upper, other = est["stored_bytes"], est["upper_bytes"], est["other_bytes"]
-    for available, expected in ((room(stored + other) + 1, "aij"), (room((stored + upper) / 2 + other), "sbaij"),
+    for available, expected in ((room(stored + other) + 1, "aij"), (room((stored + upper) / 2 + other), "upper"),
                                 (room(upper + other) - 1, "shell")):
         assert choose_storage(p.solver, p.compiled, basis, comm, PETSc, available)[0] == expected, expected
 
 
 def test_a_job_that_does_not_fit_is_refused_with_the_numbers():
     est = estimate(problem(), ranks=1)
-    between = (est.total("aij") + est.total("sbaij")) / 2
+    between = (est.total("aij") + est.total("upper")) / 2
     err = fit_problem(est, "aij", between)
-    assert err is not None and "storage = \"sbaij\"" in str(err) and "GiB per rank" in str(err)
-    err = fit_problem(est, "sbaij", 0.99 * est.total("sbaij"))
+    assert err is not None and "storage = \"upper\"" in str(err) and "GiB per rank" in str(err)
+    err = fit_problem(est, "upper", 0.99 * est.total("upper"))
     assert err is not None and "upper triangle" in str(err) and "storage = \"shell\"" in str(err)
     assert fit_problem(est, "auto", 0.9 * est.total("aij")) is None  # auto falls back to shell
     assert "even the matrix-free" in str(fit_problem(est, "shell", 0.5 * est.total("shell")))
@@ -89,14 +87,14 @@ def test_plan_prints_both_storages_and_a_slurm_line(tmp_path):
     job = write(tmp_path, JOB.format(storage="auto"))
     r = fockmpi("plan", job, "-n", "4", "--memory", "64", "--cores", "32")
     assert r.returncode == 0, r.stderr
-    for text in ("dimension 184756", "stored (aij)", "upper (sbaij)", "matrix-free (shell)", "recommended: storage = \"aij\"",
+    for text in ("dimension 184756", "stored (aij)", "upper triangle", "matrix-free (shell)", "recommended: storage = \"aij\"",
                  "#SBATCH --nodes=1 --ntasks=4", "srun --mpi=pmix fockmpi run"):
         assert text in r.stdout, r.stdout
     r = fockmpi("plan", job, "--memory", "-1")
     assert r.returncode == 2 and "--memory" in r.stderr
 
 
-@pytest.mark.parametrize("storage", ["aij", "sbaij", "shell"])
+@pytest.mark.parametrize("storage", ["aij", "upper", "shell"])
 def test_run_refuses_what_does_not_fit_unless_forced(tmp_path, storage, monkeypatch):
     import fockmpi.app.pipeline as pipeline
     from fockmpi.errors import CapacityError
@@ -108,27 +106,27 @@ def test_run_refuses_what_does_not_fit_unless_forced(tmp_path, storage, monkeypa
     assert pipeline.capacity_problems(p, 1, ranks_on_node=1, force=True) == []
 
 
-def test_run_with_the_upper_triangle_and_its_refusal_for_complex_sectors(tmp_path):
+def test_run_with_the_upper_triangle_real_and_complex(tmp_path):
+    """storage = "upper" through the command line: the ring's ground state against dense
+    diagonalization (real), and a complex momentum sector against the same run stored whole."""
     import h5py
     from dense_reference import DenseSystem
     L = 10
     D = DenseSystem(["spin"] * L)
     H = sum(D.spin(i, a) @ D.spin((i + 1) % L, a) for i in range(L) for a in "xyz")
-    expected = D.sector_eigvals(H.real if hasattr(H, "real") else H, Sz=0)[0]
-    job = write(tmp_path, JOB.format(storage="sbaij").replace("size = [20]", f"size = [{L}]")
-                + f"[output]\npath = \"{tmp_path / 'out.h5'}\"\n")
-    r = fockmpi("run", job, ranks=2)
-    assert r.returncode == 0, r.stdout + r.stderr
-    with h5py.File(tmp_path / "out.h5") as f:
-        e0 = f["eigenvalues"][0]
-        assert f["solver"].attrs["storage"] == "sbaij"
-        nnz = f["solver"].attrs["nnz"]
-    whole = write(tmp_path, JOB.format(storage="aij").replace("size = [20]", f"size = [{L}]")
-                  + f"[output]\npath = \"{tmp_path / 'whole.h5'}\"\n", name="whole.toml")
-    assert fockmpi("run", whole).returncode == 0
-    with h5py.File(tmp_path / "whole.h5") as f:
-        assert f["solver"].attrs["nnz"] == nnz  # the whole matrix's count, though half is stored
-    assert abs(e0 - expected) < 1e-9, (e0, expected)
-    bad = write(tmp_path, JOB.format(storage="sbaij").replace("Sz = 0", "Sz = 0\nmomentum = 1"), name="bad.toml")
-    r = fockmpi("run", bad, "-o", str(tmp_path / "bad.h5"), ranks=2)
-    assert r.returncode == 2 and r.stderr.count("storage = \"sbaij\"") == 1 and "complex" in r.stderr, r.stderr
+    expected = D.sector_eigvals(H, Sz=0)[0]
+    found = {}
+    for name, sector, storage in (("real", "", "upper"), ("whole", "", "aij"), ("k1", "momentum = 1", "upper"),
+                                  ("k1-whole", "momentum = 1", "aij")):
+        job = write(tmp_path, JOB.format(storage=storage).replace("size = [20]", f"size = [{L}]")
+                    .replace("Sz = 0", f"Sz = 0\n{sector}").replace("[solver]\n", "[solver]\nnev = 2\n")
+                    + f"[output]\npath = \"{tmp_path / name}.h5\"\n", name=f"{name}.toml")
+        r = fockmpi("run", job, ranks=2)
+        assert r.returncode == 0, r.stdout + r.stderr
+        with h5py.File(tmp_path / f"{name}.h5") as f:
+            found[name] = (f["eigenvalues"][:], f["solver"].attrs["storage"], f["solver"].attrs["nnz"])
+    assert found["real"][1] == "upper" and found["whole"][1] == "aij"
+    assert abs(found["real"][0][0] - expected) < 1e-9, (found["real"], expected)
+    assert found["real"][2] == found["whole"][2]  # the whole matrix's non-zeros, though half is stored
+    assert np.allclose(found["k1"][0], found["k1-whole"][0], atol=1e-9), found
+    assert found["k1"][2] == found["k1-whole"][2]

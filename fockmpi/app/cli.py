@@ -166,7 +166,7 @@ def cmd_plan(args):
         return _plan_direct(args, info, est)
     print(f"non-zeros per row ~{est.per_row:.1f}, total ~{est.per_row * est.dimension:.3g}"
           + (f"; {100 * est.remote_share:.0f}% of them in columns of other ranks" if args.ranks > 1 else ""))
-    titles = {"aij": "stored (aij)", "sbaij": "upper (sbaij)", "shell": "matrix-free (shell)"}
+    titles = {"aij": "stored (aij)", "upper": "upper triangle", "shell": "matrix-free (shell)"}
     parts = {s: est.parts(s) for s in est.storages}
     print(f"estimated memory per rank on {args.ranks} rank(s):"
           + "".join(f"{titles[s]:>{22 if s == 'shell' else 16}}" for s in parts))
@@ -185,7 +185,7 @@ def cmd_plan(args):
               f"(nodes of {mem / 2**30:.3g} GiB, {cores} cores; ~{need / 2**30:.3g} GiB used per node)")
         others = ", ".join(f"{s}: {est.nodes(s, mem, cores)} node(s)" for s in est.storages if s != storage)
         print(f"  ({others}; a matrix-free product costs about one assembly, a stored one a sweep through "
-              "memory, the upper triangle as fast with half the bytes)")
+              "memory, the upper triangle one with half the bytes)")
         _print_slurm(args, nodes, per_node, need)
     for text in info["warnings"]:
         print(f"warning: {text}")

@@ -81,12 +81,6 @@ def build_problem(job, output_path=None):
         from ..errors import ConfigError
         raise ConfigError("[solver] storage", "\"direct\" (the direct-CI operator) only with [model] type = \"fcidump\"",
                           f"a {spec.model.name} model", hint="use \"auto\", \"aij\" or \"shell\"")
-    if spec.solver.storage == "sbaij" and not (getattr(compiled, "is_real", True)
-                                               and all(g is None or g.is_real for g in groups)):
-        from ..errors import ConfigError
-        raise ConfigError("[solver] storage", message="[solver] storage = \"sbaij\" stores the upper triangle of a "
-                          "real symmetric matrix, but this sector's Hamiltonian is complex (complex couplings, or "
-                          "momentum characters other than +-1)", hint="use \"aij\", \"shell\" or \"auto\"")
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
                    spec.write_vectors, group, groups if len(choices) > 1 else None, spec.model.gauss,
                    spec.model.constraint, spec.model.observables, spec.model.orbitals, spec.checkpoint)
@@ -265,6 +259,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                    "multiplet_checks": pairs.stats.get("multiplet_checks", 0),
                    "multiplets_verified": pairs.stats.get("multiplets_verified", False),
                    "check_seconds": pairs.stats.get("check_seconds", 0.0),
+                   "subspace": pairs.stats.get("subspace", 0),
                    "restarts": checkpoint.restarts, "checkpoints": checkpoint.saves,
                    "checkpoint_seconds": checkpoint.seconds},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),

@@ -1,11 +1,10 @@
 """How big a run is before it runs: non-zeros per row from a sample of rows, memory per rank
-for the stored matrix (MPIAIJ), its upper triangle (MPISBAIJ) and the matrix-free operator, the
+for the stored matrix (MPIAIJ), its upper triangle and the matrix-free operator, the
 solver's vectors, and the choice ``[solver] storage = "auto"`` makes from them.
 
 All figures are bytes per rank.  The stored matrix costs ``nnz * (index + scalar)`` plus two
-row pointers per row; its upper triangle ``(nnz + rows) / 2`` entries, but the assembly holds
-both halves (its own and PETSc's copy) once, before the solver's vectors exist, so that
-storage needs the larger of the two phases; the matrix-free operator costs its ghost list (at most the number of
+row pointers per row; its upper triangle ``(nnz + rows) / 2`` entries and two ghost amplitudes
+(in and out) per column of another rank; the matrix-free operator costs its ghost list (at most the number of
 distinct remote columns, bounded by the sector outside this rank: estimated here as the
 remote share of the row's entries, ``16 + 23`` bytes each with the hash slot).  The solver
 keeps ``ncv`` vectors of the local size plus a few work vectors; the basis 8 bytes a state
@@ -70,9 +69,11 @@ def stored_bytes(per_row, local_rows, index_bytes, scalar_bytes):
     return per_row * local_rows * (index_bytes + scalar_bytes) + 2 * (local_rows + 1) * index_bytes
 
 
-def upper_bytes(per_row, local_rows, index_bytes, scalar_bytes):
-    """Bytes of this rank's MPISBAIJ matrix (the upper triangle with the diagonal)."""
-    return stored_bytes((per_row + 1) / 2, local_rows, index_bytes, scalar_bytes)
+def upper_bytes(per_row, local_rows, index_bytes, scalar_bytes, remote_share=0.0, dim=0):
+    """Bytes of this rank's upper triangle (diagonal included) and its ghost buffers (two
+    vectors and two scatter buffers per column of another rank it reaches)."""
+    ghosts = min(per_row * remote_share * local_rows / 2, max(0, dim - local_rows))
+    return stored_bytes((per_row + 1) / 2, local_rows, index_bytes, scalar_bytes) + 4 * scalar_bytes * ghosts
 
 
 def shell_bytes(per_row, remote_share, local_rows, dim):
@@ -93,9 +94,9 @@ def solver_bytes(settings, local_rows, scalar_bytes, dim):
 
 
 def choose_storage(settings, compiled, basis, comm, PETSc, available_per_rank):
-    """``"aij"``, ``"sbaij"`` or ``"shell"`` for ``settings.storage`` (``"auto"``: the first
+    """``"aij"``, ``"upper"`` or ``"shell"`` for ``settings.storage`` (``"auto"``: the first
     whose matrix, with the basis and the solver's vectors, fits in ``AUTO_SHARE`` of the memory
-    per rank; ``"sbaij"`` only for real scalars), with the estimate that decided.  Collective."""
+    per rank), with the estimate that decided.  Collective."""
     if settings.storage != "auto":
         return settings.storage, None
     index_bytes = np.dtype(PETSc.IntType).itemsize
@@ -103,14 +104,13 @@ def choose_storage(settings, compiled, basis, comm, PETSc, available_per_rank):
     per_row, remote = row_lengths(compiled, basis, comm, PETSc.IntType, PETSc.ScalarType)
     n = comm.allreduce(basis.local_size, op=_max())
     stored = stored_bytes(per_row, n, index_bytes, scalar_bytes)
-    held = BASELINE + basis.states.nbytes * 2
-    rest = held + solver_bytes(settings, n, scalar_bytes, basis.dim)
+    rest = BASELINE + basis.states.nbytes * 2 + solver_bytes(settings, n, scalar_bytes, basis.dim)
     budget = None if available_per_rank is None else AUTO_SHARE * available_per_rank
-    upper = upper_bytes(per_row, n, index_bytes, scalar_bytes)
+    upper = upper_bytes(per_row, n, index_bytes, scalar_bytes, remote, basis.dim)
     if budget is None or stored + rest <= budget:
         storage = "aij"
-    elif scalar_bytes == 8 and max(upper + rest, 2 * upper + held) <= budget:
-        storage = "sbaij"
+    elif upper + rest <= budget:
+        storage = "upper"
     else:
         storage = "shell"
     return storage, {"stored_bytes": stored, "upper_bytes": upper, "other_bytes": rest, "per_row": per_row,
@@ -144,13 +144,10 @@ class Estimate:
     def local_rows(self):
         return -(-self.dimension // self.ranks)
 
-    @property
-    def storages(self):
-        """The storages this problem may use (the upper triangle only for real scalars)."""
-        return ("aij", "sbaij", "shell") if self.scalar_bytes == 8 else ("aij", "shell")
+    storages = ("aij", "upper", "shell")  # (in the order "auto" tries them)
 
     def parts(self, storage):
-        """Memory per rank by part, for ``storage`` "aij", "sbaij" or "shell" (or "direct": the
+        """Memory per rank by part, for ``storage`` "aij", "upper" or "shell" (or "direct": the
         direct-CI operator of an FCIDUMP model)."""
         n = self.local_rows
         if storage == "direct":
@@ -159,8 +156,9 @@ class Estimate:
                "basis": n * (8 + (8 + 32 if self.symmetric else 0))}  # states (+ norms, hash table)
         if storage == "aij":
             out["matrix"] = stored_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes)
-        elif storage == "sbaij":
-            out["matrix"] = upper_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes)
+        elif storage == "upper":
+            out["matrix (upper triangle)"] = upper_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes,
+                                                         self.remote_share, self.dimension)
         else:
             out["ghost amplitudes"] = shell_bytes(self.per_row, self.remote_share, n, self.dimension)
         vectors = solver_vectors(self.ncv, self.nev, self.dimension)
@@ -184,14 +182,7 @@ class Estimate:
                 f"Davidson vectors ({vectors})": vectors * n * self.scalar_bytes}
 
     def total(self, storage):
-        """Peak bytes per rank: the sum of the parts; for "sbaij" at least the assembly's, which
-        holds both halves of the matrix (its own and PETSc's copy) before the solver starts."""
-        parts = self.parts(storage)
-        total = sum(parts.values())
-        if storage == "sbaij":
-            vectors = sum(v for k, v in parts.items() if k.startswith("solver vectors"))
-            total = max(total, total - vectors + parts["matrix"])
-        return total
+        return sum(self.parts(storage).values())
 
     def nodes(self, storage, memory_per_node, cores_per_node):
         """Nodes this job needs: enough cores for the ranks and memory for their parts."""
@@ -334,12 +325,12 @@ def recommend(est, memory_per_node, cores_per_node):
         nodes = est.nodes("direct", memory_per_node, cores_per_node)
         return "direct", nodes, -(-est.ranks // nodes)
     nodes = {s: est.nodes(s, memory_per_node, cores_per_node) for s in est.storages}
-    storage = min(est.storages, key=lambda s: nodes[s])  # (the first of the fewest: aij, sbaij, shell)
+    storage = min(est.storages, key=lambda s: nodes[s])  # (the first of the fewest: aij, upper, shell)
     return storage, nodes[storage], -(-est.ranks // nodes[storage])
 
 
 def fit_problem(est, storage, available_per_rank):
-    """A :class:`CapacityError` when ``storage`` ("aij", "sbaij", "shell" or "auto") does not fit in
+    """A :class:`CapacityError` when ``storage`` ("aij", "upper", "shell" or "auto") does not fit in
     ``available_per_rank`` bytes, with the numbers and the fix; None when it fits."""
     from ..errors import CapacityError
     if available_per_rank is None:
@@ -354,12 +345,12 @@ def fit_problem(est, storage, available_per_rank):
             f"determinants: ghost rows, Davidson's vectors), but {available_per_rank / gib:.3g} GiB are available per "
             "rank on this node; use more ranks on more nodes (`fockmpi plan`; --force runs anyway)")
     shell = est.total("shell")
-    if storage in ("aij", "sbaij") and est.total(storage) > available_per_rank:
+    if storage in ("aij", "upper") and est.total(storage) > available_per_rank:
         stored = est.total(storage)
         fitting = [s for s in est.storages if s != storage and est.total(s) <= available_per_rank]
         alt = (f"storage = \"{fitting[0]}\" needs ~{est.total(fitting[0]) / gib:.3g} GiB per rank" if fitting
                else "more ranks on more nodes")
-        what = "the stored matrix" if storage == "aij" else "the stored upper triangle (sbaij)"
+        what = "the stored matrix" if storage == "aij" else "the stored upper triangle"
         return CapacityError(
             f"{what} needs ~{stored / gib:.3g} GiB per rank on {est.ranks} rank(s) (dimension "
             f"{'' if est.exact else '~'}{est.dimension}, ~{est.per_row:.1f} entries per row), but "

@@ -20,7 +20,7 @@ from ..basis.sector import Sector
 from ..basis.make import make_basis
 from ..errors import SectorError, StackError
 from ..operator.compile import check_gauss_law, compile_operator
-from ..parallel import available_memory_bytes, collective_errors, print0, ranks_on_this_node
+from ..parallel import available_memory_bytes, collective_errors, print0, ranks_on_this_node, release_free_memory
 from ..runtime import Runtime, check_index_width
 from ..solvers.eigen import SolverSettings
 from ..solvers.eigen import solve as solve_eigenpairs
@@ -180,11 +180,6 @@ def build_operator(compiled, settings, basis, comm, PETSc, quiet=False, orbitals
     available = available_memory_bytes()
     share = available / ranks_on_this_node(comm) if available else None
     storage, estimate = choose_storage(settings, compiled, basis, comm, PETSc, share)
-    if storage == "sbaij" and np.dtype(PETSc.ScalarType).kind == "c":
-        from ..errors import ConfigError
-        raise ConfigError("[solver] storage", message="[solver] storage = \"sbaij\" stores the upper triangle of a "
-                          "real symmetric matrix, but this sector's Hamiltonian is complex", hint="use \"aij\", "
-                          "\"shell\" or \"auto\"")
     if storage == "shell":
         from ..operator.shell import ShellOperator
         op = ShellOperator(compiled, basis, comm, PETSc)
@@ -194,13 +189,16 @@ def build_operator(compiled, settings, basis, comm, PETSc, quiet=False, orbitals
             print0(comm, f"  operator: matrix-free{why}, {comm.allreduce(op.nghosts)} ghost amplitudes in all")
     else:
         from ..operator.assemble import assemble_hamiltonian
-        if storage == "sbaij" and estimate and not quiet:
-            print0(comm, f"  operator: the upper triangle only (sbaij, ~{estimate['upper_bytes'] / 2**30:.3g} GiB per "
+        if storage == "upper" and estimate and not quiet:
+            print0(comm, f"  operator: the upper triangle only (~{estimate['upper_bytes'] / 2**30:.3g} GiB per "
                          f"rank; the whole matrix would need ~{estimate['stored_bytes'] / 2**30:.3g} GiB of the "
                          f"{share / 2**30:.3g} GiB available)")
         op = assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=not quiet,
-                                  symmetric_storage=storage == "sbaij")
+                                  symmetric_storage=storage == "upper")
     op.storage = storage
+    if hasattr(basis, "release_lookup"):  # the solve needs no lookups (observables rebuild it)
+        basis.release_lookup()
+        release_free_memory()
     return op
 
 

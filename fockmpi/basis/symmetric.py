@@ -161,6 +161,12 @@ class SymmetricBasis(Basis):
             self._table = hash_table(self.states)
         return self._table
 
+    def release_lookup(self):
+        """Drop the hash table of :meth:`index_of` (16-32 bytes a state; rebuilt when asked
+        again): once the Hamiltonian is built, the solve does not look states up.  Not
+        collective."""
+        self._table = None
+
     def index_of(self, states, comm=None):
         """Global index of each representative state (-1 if it is not one).  Collective.
 

@@ -18,11 +18,11 @@
                                  # aside (about one more ground-state solve); false skips it;
                                  # "auto": true when nev > 1 (the lowest level alone is exact
                                  # without it; its multiplicity is then not known)
-    storage = "auto"        # aij: stored matrix | sbaij: its upper triangle only (real H: half
-                            # the memory, products as fast; the assembly holds both halves once) |
+    storage = "auto"        # aij: stored matrix | upper: its upper triangle only (half the
+                            # memory; fockmpi.operator.upper) |
                             # shell: matrix-free, H applied on the fly in
                             # every product (no matrix in memory, each product costs about one
-                            # assembly) | auto: the first of aij, sbaij, shell that fits in
+                            # assembly) | auto: the first of aij, upper, shell that fits in
                             # memory (fockmpi.app.plan);
                             # FCIDUMP models: direct, the direct-CI operator (integrals by
                             # blocks, matrix-free), which "auto" picks for them

@@ -32,25 +32,18 @@ SYMMETRIC_CHUNK_ROWS = 1 << 14  # rows per collective lookup in symmetric assemb
 
 
 class DistributedOperator:
-    """A PETSc matrix plus the arrays it borrows (kept alive here) and assembly statistics.
+    """A PETSc matrix plus the arrays it borrows (kept alive here) and assembly statistics."""
 
-    ``nnz_global`` counts the non-zeros of the whole matrix, also when only its upper triangle
-    is stored (``symmetric_storage``); ``nnz_local`` those stored on this rank."""
-
-    def __init__(self, mat, arrays, nnz_local, nnz_global, one_pass=False, stored_bytes=None):
+    def __init__(self, mat, arrays, nnz_local, nnz_global, one_pass=False):
         self.mat = mat
         self.one_pass = one_pass
         self._arrays = arrays  # PETSc uses these buffers in place: they must outlive ``mat``
         self.nnz_local = nnz_local
         self.nnz_global = nnz_global
-        self._stored_bytes = stored_bytes
-        self.symmetric_storage = stored_bytes is not None
 
     @property
     def bytes_local(self):
         """Bytes of the matrix arrays in use on this rank (views count their used part)."""
-        if self._stored_bytes is not None:  # PETSc's own copy (upper triangle)
-            return self._stored_bytes
         return sum(a.nbytes for group in self._arrays for a in group)
 
     def destroy(self):
@@ -122,15 +115,13 @@ def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_p
         then fill arrays of the exact size (two passes, never more address space than the
         matrix); ``None``: one pass when the reservation fits comfortably in memory.
     symmetric_storage : bool
-        store the upper triangle only (PETSc MPISBAIJ; real scalars): half the memory, and on
-        this machine the same product time (``docs/benchmarks.md``).  The rows are cut to their
-        upper triangle chunk by chunk as they are built, then copied into PETSc's format, so
-        the peak is about the full MPIAIJ matrix's size (both halves at once) and the solve
-        holds one half.
+        keep the upper triangle only (:class:`~fockmpi.operator.upper.UpperOperator`): half the
+        memory.  The rows are cut to it chunk by chunk as they are built, so the whole
+        matrix never exists.
 
     Returns
     -------
-    DistributedOperator
+    DistributedOperator (or UpperOperator)
     """
     return assemble_rows(compiled, basis, basis, comm, PETSc, square=True, show_progress=show_progress,
                          one_pass=one_pass, upper=symmetric_storage)
@@ -143,12 +134,11 @@ def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True
     ``square`` (``left is right`` and ``B`` hermitian): ``M = B``, marked hermitian.  Otherwise
     ``B = A^dag`` gives ``M = A`` between the two bases (see :func:`fockmpi.operator.between.operator_between`,
     which checks the sectors first).  Both bases are U(1) bases, or both enumerated bases over
-    the same symmetry group.  ``upper``: the upper triangle only, as MPISBAIJ (``square`` and
-    real scalars; :func:`assemble_hamiltonian`).
+    the same symmetry group.  ``upper``: the upper triangle only (``square``;
+    :func:`assemble_hamiltonian`).
     """
-    if upper and not (square and np.dtype(PETSc.ScalarType).kind != "c"):
-        raise FockmpiError("symmetric storage (upper triangle, MPISBAIJ) needs a hermitian matrix on one "
-                           "basis and real scalars: use storage = \"aij\" for complex sectors")
+    if upper and not square:
+        raise FockmpiError("the upper triangle alone describes only a hermitian matrix on one basis")
     if not isinstance(left, U1Basis):  # an enumerated basis: columns by a collective lookup
         return _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, square, upper)
     int_t = np.dtype(PETSc.IntType)
@@ -205,7 +195,7 @@ def assemble_rows(compiled, left, right, comm, PETSc, square, show_progress=True
     del reserved
     return _operator(PETSc, comm, (left.dim, right.dim), (d_ptr, d_col, d_val), (o_ptr, o_col, o_val), one_pass,
                      hermitian=square, local_cols=right.local_size, upper=upper,
-                     ndiag=ndiag if upper else 0, row0=left.start, col_lo=right.start)
+                     ndiag=ndiag if upper else 0)
 
 
 def group_arrays(basis, scalar_t):
@@ -246,7 +236,7 @@ def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, squar
     off-diagonal blocks are written chunk by chunk into arrays reserved for the largest possible
     row length (untouched pages cost no memory; PETSc gets views of the used part), or, where
     that reservation would not fit comfortably, kept as pieces and joined at the end.
-    ``upper``: each chunk is cut to its upper triangle first (MPISBAIJ).
+    ``upper``: each chunk is cut to its upper triangle first.
     """
     int_t = np.dtype(PETSc.IntType)
     scalar_t = np.dtype(PETSc.ScalarType)
@@ -302,8 +292,7 @@ def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, squar
         o_col, o_val = _join(o_parts, int_t, scalar_t)
     del reserved
     return _operator(PETSc, comm, (left.dim, right.dim), (d_ptr, d_col, d_val), (o_ptr, o_col, o_val),
-                     one_pass=True, hermitian=square, local_cols=right.local_size, upper=upper, ndiag=ndiag,
-                     row0=left.start, col_lo=right.start)
+                     one_pass=True, hermitian=square, local_cols=right.local_size, upper=upper, ndiag=ndiag)
 
 
 def _join(parts, int_t, scalar_t):
@@ -328,17 +317,17 @@ def _max():
     return MPI.MAX
 
 
-def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols, upper=False, ndiag=0, row0=0,
-              col_lo=0):
+def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols, upper=False, ndiag=0):
     """MPIAIJ from this rank's split CSR blocks (PETSc borrows the arrays; they are kept alive
     by the returned operator), of global size ``dims`` (rows, columns), ``local_cols`` of the
     columns owned here (the right basis' local size); ``hermitian``: marked
     hermitian (and symmetric for real scalars).  ``upper``: the blocks hold the upper triangle
-    (``ndiag`` diagonal entries; rows from ``row0``, diagonal-block columns from ``col_lo``), copied
-    into an MPISBAIJ matrix."""
+    (``ndiag`` diagonal entries): an :class:`~fockmpi.operator.upper.UpperOperator` on them."""
     n = len(diag[0]) - 1
     if upper:
-        return _sbaij(PETSc, comm, dims, diag, offdiag, local_cols, ndiag, row0, col_lo, one_pass)
+        from .upper import UpperOperator
+        stored = len(diag[1]) + len(offdiag[1])
+        return UpperOperator(diag, offdiag, n, dims[0], comm.allreduce(2 * stored - ndiag), comm, PETSc, one_pass)
     mat = PETSc.Mat().createAIJWithArrays([(n, dims[0]), (local_cols, dims[1])], [diag, offdiag], comm=comm)
     if hermitian:
         mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
@@ -346,38 +335,6 @@ def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols,
             mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
     nnz_local = len(diag[1]) + len(offdiag[1])
     return DistributedOperator(mat, (diag, offdiag), nnz_local, comm.allreduce(nnz_local), one_pass)
-
-
-SBAIJ_CHUNK_ROWS = 1 << 16
-
-
-def _sbaij(PETSc, comm, dims, diag, offdiag, local_cols, ndiag, row0, col_lo, one_pass):
-    """MPISBAIJ (block size 1) from the split upper-triangle blocks: preallocated row by row
-    from the blocks' row lengths, then filled chunk by chunk (``MatSetValues`` of whole rows with
-    global columns), so besides PETSc's copy only one chunk of rows is held twice."""
-    d_ptr, d_col, d_val = diag
-    o_ptr, o_col, o_val = offdiag
-    n = len(d_ptr) - 1
-    int_t, scalar_t = np.dtype(PETSc.IntType), np.dtype(PETSc.ScalarType)
-    mat = PETSc.Mat().create(comm=comm)
-    mat.setSizes([(n, dims[0]), (local_cols, dims[1])], bsize=1)
-    mat.setType(PETSc.Mat.Type.SBAIJ)
-    mat.setPreallocationNNZ((np.diff(d_ptr).astype(int_t), np.diff(o_ptr).astype(int_t)))
-    mat.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
-    for a in range(0, n, SBAIJ_CHUNK_ROWS):
-        b = min(n, a + SBAIJ_CHUNK_ROWS)
-        size = int(d_ptr[b] - d_ptr[a] + o_ptr[b] - o_ptr[a])
-        ptr = np.empty(b - a + 1, dtype=int_t)
-        col, val = np.empty(size, dtype=int_t), np.empty(size, dtype=scalar_t)
-        kernels.merge_split(d_ptr[a:b + 1], d_col, d_val, o_ptr[a:b + 1], o_col, o_val, np.int64(col_lo), ptr, col, val)
-        mat.setValuesIJV(ptr, col, val, rowmap=np.arange(row0 + a, row0 + b, dtype=int_t))
-    mat.assemble()
-    mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
-    mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-    stored = len(d_col) + len(o_col)
-    stored_bytes = stored * (int_t.itemsize + scalar_t.itemsize) + (n + 1) * int_t.itemsize
-    nnz_global = comm.allreduce(2 * stored - ndiag)
-    return DistributedOperator(mat, (), stored, nnz_global, one_pass, stored_bytes=stored_bytes)
 
 
 def _land():

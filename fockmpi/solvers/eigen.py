@@ -18,9 +18,9 @@ METHODS = ("auto", "krylovschur", "lanczos", "lobpcg", "jd", "davidson")  # auto
 
 WHICH = ("smallest", "largest", "target")
 
-STORAGE = ("auto", "aij", "sbaij", "shell", "direct")  # stored MPIAIJ, its upper triangle (MPISBAIJ, real
-# matrices: half the memory), matrix-free shell, the first that fits, or the direct-CI operator of
-# FCIDUMP models (what "auto" picks for them)
+STORAGE = ("auto", "aij", "upper", "shell", "direct")  # stored MPIAIJ, its upper triangle (half the
+# memory), matrix-free shell, the first that fits, or the direct-CI operator of FCIDUMP models (what
+# "auto" picks for them)
 
 DENSE_LIMIT = 64
 
@@ -57,6 +57,7 @@ class Eigenpairs:
     requested: int
     seconds: float = 0.0
     stats: dict = field(default_factory=dict)
+    vector_owners: list = field(default_factory=list, repr=False)  # the PETSc Vecs whose arrays ``vectors`` are
 
 
 def matvec_count(PETSc):
@@ -105,6 +106,16 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None)
     # block methods converge the top of their block last: two guard vectors for lobpcg and jd
     guard = 2 if settings.method in ("lobpcg", "jd") else 0
     want = dim if dense else min(nev + guard, dim)
+    if not dense and not settings.ncv and settings.method in ("krylovschur", "lanczos"):
+        ncv = default_ncv(want)
+        smaller = subspace_for_memory(want, ncv, mat.getLocalSize()[0], np.dtype(PETSc.ScalarType).itemsize, comm)
+        if smaller is not None:
+            settings = dataclasses.replace(settings, ncv=smaller)
+            if show_progress:
+                print0(comm, f"  solve: a subspace of {smaller} vectors instead of {ncv}, as only that many fit in "
+                             "the memory left on this node (set [solver] ncv to choose)", flush=True)
+    krylov = not dense and settings.method in ("krylovschur", "lanczos")
+    subspace = settings.ncv or (default_ncv(want) if krylov else 0)  # (0: the method's own choice)
     if settings.method == "davidson" and not dense:
         from .davidson import davidson
         start = checkpoint.start if checkpoint is not None else None
@@ -157,15 +168,20 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None)
         keep = ranked[:nev]
     values = np.array([p[0] for p in keep])
     residuals = np.array([p[2] for p in keep])
-    vectors = [p[1].getArray().copy() for p in keep]
+    # the kept vectors' arrays are PETSc's own (no copy: one vector less at the peak); their Vecs
+    # live as long as the result
+    holders = [p[1] for p in keep]
+    vectors = [v.getArray() for v in holders]
     for p in found:
-        p[1].destroy()
+        if not any(p[1] is v for v in holders):
+            p[1].destroy()
     mv1, mt1 = matvec_count(PETSc)
     return Eigenpairs(values=values, residuals=residuals, vectors=vectors,
                       iterations=its, matvecs=(mv1 - mv0) if mv0 >= 0 else -1, nconv=nconv,
-                      method=method, requested=settings.nev, seconds=time.perf_counter() - t0,
+                      method=method, requested=settings.nev, seconds=time.perf_counter() - t0, vector_owners=holders,
                       stats={"matmult_seconds": comm.allreduce(mt1 - mt0, op=_max()),
                              "multiplet_checks": checks, "multiplets_verified": bool(complete),
+                             "subspace": subspace,
                              "check_seconds": t_check if checks else 0.0})
 
 
@@ -406,6 +422,35 @@ def _set_from_options(eps, options, PETSc):
 def default_ncv(nev):
     """Subspace size used when ``[solver] ncv`` is 0."""
     return max(2 * nev, nev + 11)
+
+
+# vectors of the local size a Krylov-Schur solve holds besides its subspace: SLEPc's work
+# vectors (~2.5, measured: ncv + 2.5 in all on the L = 24 ring) and the harvested eigenvectors
+# with their copies (2 per pair)
+EXTRA_VECTORS = 3
+
+
+def subspace_for_memory(nev, ncv, local_rows, scalar_bytes, comm, available_per_rank=None):
+    """The subspace size to use instead of ``ncv`` when its vectors do not fit in the memory
+    left on this node now, or None to keep it.  Collective (every rank gets the same answer).
+
+    The subspace shrinks to what fits in 90% of the available memory, down to ``nev + 3``
+    (Krylov-Schur then restarts more often: on the L = 24 ring, ncv = 8 costs 7% more time than
+    12, ncv = 6 30%); below that it is left alone and the run may fail for memory."""
+    from mpi4py import MPI
+    from ..parallel import available_memory_bytes, ranks_on_this_node
+    if available_per_rank is None:
+        node = available_memory_bytes()
+        available_per_rank = None if node is None else node / ranks_on_this_node(comm)
+    flag = -1.0 if available_per_rank is None else float(available_per_rank)
+    available_per_rank = comm.allreduce(flag, op=MPI.MIN)
+    if available_per_rank < 0:
+        return None
+    vector = comm.allreduce(local_rows, op=MPI.MAX) * scalar_bytes
+    fits = int(0.9 * available_per_rank / max(1, vector)) - EXTRA_VECTORS - 2 * nev - 1
+    if ncv <= fits or fits < nev + 3:
+        return None
+    return fits
 
 
 def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, key, checkpoint):
