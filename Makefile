@@ -8,7 +8,7 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN  ?= mpirun
 TIMEOUT ?= timeout -k 10
 
-.PHONY: setup demo test test-serial test-mpi bench bench-symmetry check-kernels clean
+.PHONY: setup demo test test-serial test-mpi bench bench-symmetry bench-suite check-kernels clean
 
 setup:
 	@bash scripts/setup_env.sh
@@ -34,6 +34,12 @@ check-kernels: setup
 bench-symmetry: setup
 	test -x .venv-quspin/bin/python || (python3 -m venv .venv-quspin && .venv-quspin/bin/pip install -q quspin)
 	$(PY) scaling/bench_symmetry.py
+
+# fockmpi, QuSpin and the triad bandwidth in one run, one table (docs/benchmarks.md); ARPACK's products
+bench-suite: setup
+	test -x .venv-quspin/bin/python || (python3 -m venv .venv-quspin && .venv-quspin/bin/pip install -q quspin)
+	$(PY) scaling/bench_suite.py --json docs/benchmarks_suite.json
+	$(PY) scaling/bench_solver.py --nev 1 2 4 --json docs/benchmarks_solver.json
 
 clean:
 	rm -rf $(VENV) .venv-quspin results .pytest_cache

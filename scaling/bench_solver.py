@@ -50,6 +50,7 @@ def main():
     if comm.size != 1:
         raise SystemExit("run on one rank: ARPACK is serial here")
     PETSc, SLEPc = runtime.init("real")
+    PETSc.Log.begin()  # (products are counted by PETSc's MatMult event, as in fockmpi run)
     rows = []
     print(f"{'case':<9}{'dim':>10}{'nev':>4}{'ARPACK mv':>10}{'s':>7}{'fockmpi mv':>11}{'s':>7}{'ratio':>7}"
           f"{'ncv=ARPACK mv':>14}{'ratio':>7}   max |E - E_ARPACK|", flush=True)

@@ -10,7 +10,8 @@
                             # eigenvalue error is about (tol |E|)^2 / gap, far smaller
     method = "auto"         # krylovschur | lanczos | lobpcg | jd | davidson (diagonal preconditioner,
                             # the full-CI method) | auto: davidson for FCIDUMP models, else krylovschur
-    ncv = 0                 # subspace size (0: max(2 nev, nev + 11))
+    ncv = 0                 # subspace size (0: 12 for nev = 1, else max(2 nev + 1, nev + 16);
+                            # smaller when that does not fit in the memory left)
     mpd = 0                 # maximum projected dimension (0: default)
     max_it = 0              # maximum restarts (0: default)
     complete_multiplets = "auto" # true: return the whole degenerate multiplet at the cut, verified

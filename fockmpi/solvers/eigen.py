@@ -420,8 +420,16 @@ def _set_from_options(eps, options, PETSc):
 
 
 def default_ncv(nev):
-    """Subspace size used when ``[solver] ncv`` is 0."""
-    return max(2 * nev, nev + 11)
+    """Subspace size used when ``[solver] ncv`` is 0: nev + 11 for the ground state alone,
+    max(2 nev + 1, nev + 16) for more levels.
+
+    Measured against ARPACK (scipy eigsh, its subspace max(2 nev + 1, 20)) on the same matrices
+    at tol 1e-10 (scaling/bench_solver.py, docs/benchmarks.md): with nev = 1, 12 vectors take
+    0.96-1.21x ARPACK's products and the least time (orthogonalizing against a larger subspace
+    costs more than the products it saves); with nev = 4, 15 vectors took 1.35x ARPACK's
+    products on the 4x4 Hubbard model (close levels restart a small subspace again and again),
+    20 take 0.86-1.06x on every case, at most 18% more time where products are cheap."""
+    return nev + 11 if nev == 1 else max(2 * nev + 1, nev + 16)
 
 
 # vectors of the local size a Krylov-Schur solve holds besides its subspace: SLEPc's work
@@ -506,10 +514,9 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=
             ksp.setType("preonly")
         ksp.getPC().setType("none")
     _apply_which(eps, settings, SLEPc, dense)
-    # Subspace size: nev + 11 (at least 2 nev) was the fastest on the L=24 ring (nev = 1: 6.0 s
-    # against 7.6 s with SLEPc's default nev + 15, nev = 4: 6.6 s against 7.6 s); orthogonalizing
-    # against the subspace costs as much as the matrix-vector products.  Complete multiplets do
-    # not depend on it: the check after the solve finds missed copies.
+    # Subspace size: default_ncv (its docstring has the measurements: orthogonalizing against
+    # the subspace costs as much as the products, and too small a subspace restarts too often).
+    # Complete multiplets do not depend on it: the check after the solve finds missed copies.
     # (lobpcg and jd keep SLEPc's own default: their subspaces mean something else)
     if settings.ncv:
         ncv = min(max(settings.ncv, want + 1), dim)
