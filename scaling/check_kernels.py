@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Quick kernel check: time per row of the assembly kernels against their recorded figures.
+"""Quick kernel check: time per row of the assembly kernels, and of the upper-triangle product
+(:func:`fockmpi.kernels.upper_product`), against their recorded figures.
 
 Run after every change to fockmpi/kernels.py (``make check-kernels``).  Each case builds its
 basis once, then assembles the Hamiltonian ``--repeat`` times on one rank (warm JIT cache) and
-takes the median time per row.  Exits with status 1, loudly, when a case is more than
+takes the median time per row; a ``*_upper_product`` case assembles the upper triangle once
+and takes the median of ``10 x --repeat`` products.  Exits with status 1, loudly, when a case is more than
 ``--factor`` (2) times slower than its figure in scaling/kernel_figures.json (a clean-up that
 merged two helpers once made the U(1) row kernel 5-10x slower, unnoticed for a week).
 
@@ -30,6 +32,8 @@ CASES = {
                    {"Sz": 0, "momentum": 0, "reflection": 1, "spin_flip": 1}),
     "hub4x3_k0": ({"type": "square", "size": [4, 3]}, {"type": "hubbard", "U": 4.0},
                   {"N_up": 4, "N_dn": 4, "momentum": [0, 0]}),
+    # (numba's negative-index wrap-around once made this loop 1.4x slower: docs/benchmarks.md)
+    "heis22_u1_upper_product": ({"type": "chain", "size": [22]}, {"type": "heisenberg"}, {"Sz": 0}),
 }
 
 
@@ -52,6 +56,17 @@ def time_case(name, repeat):
     else:
         basis = SymmetricBasis(problem.sector, problem.group, comm, show_progress=False)
     seconds = []
+    if name.endswith("_upper_product"):
+        op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=False, symmetric_storage=True)
+        x, y = op.mat.createVecRight(), op.mat.createVecLeft()
+        x.setRandom()
+        for k in range(10 * repeat + 1):  # (the first one loads the JIT cache)
+            t0 = time.perf_counter()
+            op.mat.mult(x, y)
+            if k:
+                seconds.append(time.perf_counter() - t0)
+        op.destroy()
+        return statistics.median(seconds) / basis.dim, basis.dim
     for k in range(repeat + 1):  # the first one compiles or loads the JIT cache
         t0 = time.perf_counter()
         op = assemble_hamiltonian(problem.compiled, basis, comm, PETSc, show_progress=False)
@@ -71,14 +86,14 @@ def main():
     a = p.parse_args()
     recorded = json.load(open(FIGURES)) if os.path.exists(FIGURES) else {}
     measured, slow = {}, []
-    print(f"{'case':<12}{'dimension':>12}{'ns/row':>10}{'recorded':>10}{'ratio':>8}")
+    print(f"{'case':<24}{'dimension':>12}{'ns/row':>10}{'recorded':>10}{'ratio':>8}")
     for name in a.cases:
         per_row, dim = time_case(name, a.repeat)
         ns = per_row * 1e9
         measured[name] = round(ns, 1)
         ref = recorded.get(name)
         ratio = ns / ref if ref else float("nan")
-        print(f"{name:<12}{dim:>12}{ns:>10.1f}{ref if ref else '-':>10}{ratio:>8.2f}", flush=True)
+        print(f"{name:<24}{dim:>12}{ns:>10.1f}{ref if ref else '-':>10}{ratio:>8.2f}", flush=True)
         if ref and ratio > a.factor:
             slow.append(f"{name}: {ns:.0f} ns per row, {ratio:.1f}x the recorded {ref} ns")
     if a.record:
