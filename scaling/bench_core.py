@@ -44,25 +44,43 @@ def job_text(case, tol, extra):
             f"[solver]\nnev = 1\ntol = {tol}\n{extra}\n[output]\neigenvectors = false\n")
 
 
-def run(case, ranks, tol, extra, workdir):
+def run_cli(job, out, ranks, what):
+    """``mpirun -n RANKS fockmpi run JOB -o OUT`` timed from outside: (wall seconds, the results
+    file read back).  Exits naming ``what`` when the run fails.  (Shared by the benchmarks.)"""
     from fockmpi.io.results import read_results
-    job = os.path.join(workdir, f"{case}.toml")
-    with open(job, "w") as f:
-        f.write(job_text(case, tol, extra))
-    out = os.path.join(workdir, f"{case}_{ranks}.h5")
     fockmpi = [sys.executable, "-m", "fockmpi", "run", job, "-o", out, "--force", "-q"]
     t0 = time.perf_counter()
     r = subprocess.run(["mpirun", "-n", str(ranks)] + fockmpi, env=ENV, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     if r.returncode:
-        raise SystemExit(f"{case} on {ranks} ranks failed:\n{r.stderr}")
-    res = read_results(out)
+        raise SystemExit(f"{what} on {ranks} ranks failed:\n{r.stdout}\n{r.stderr}")
+    return wall, read_results(out)
+
+
+def matmult_gbps(res):
+    """Effective bandwidth of the stored products of a results file: 12 bytes per stored entry
+    (storage "upper": (nnz + dim) / 2 of them) and three vector entries per row, over PETSc's
+    MatMult time; NaN for the matrix-free operator or without the timer."""
+    s = res["solver"]
+    dim, nnz = int(res["sector"]["dimension"]), int(s["nnz"])
+    storage = str(s.get("storage", "aij"))
+    stored = nnz if storage == "aij" else (nnz + dim) / 2
+    mm = float(s.get("matmult_seconds", 0.0))
+    if mm <= 0 or storage not in ("aij", "upper"):
+        return float("nan")
+    return int(s["matvecs"]) * (12.0 * stored + 24.0 * dim) / mm / 1e9
+
+
+def run(case, ranks, tol, extra, workdir):
+    job = os.path.join(workdir, f"{case}.toml")
+    with open(job, "w") as f:
+        f.write(job_text(case, tol, extra))
+    wall, res = run_cli(job, os.path.join(workdir, f"{case}_{ranks}.h5"), ranks, case)
     t = res["timings"]
     dim = int(res["sector"]["dimension"])
     s = res["solver"]
     nnz = int(s["nnz"])
-    mm = float(s.get("matmult_seconds", 0.0))
-    bw = (int(s["matvecs"]) * (12 * nnz + 24 * dim) / mm / 1e9) if mm > 0 else float("nan")
+    bw = matmult_gbps(res)
     return {"case": case, "ranks": ranks, "dimension": dim, "nnz": nnz, "E0": float(res["eigenvalues"][0]),
             "wall_s": wall, **{f"{k}_s": v["max"] for k, v in t.items()},
             "check_s": float(s.get("check_seconds", 0.0)),

@@ -43,8 +43,6 @@ CASES = {  # name: (lattice, model, sector, extra [solver] lines, QuSpin's name 
     "square6x6": ("jobs/heisenberg_square6x6_gamma.toml", None, None, "", None),
     "ring36": ("jobs/heisenberg_ring36_kzp.toml", None, None, "", None),
 }
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1")
 TRIAD = """
 import sys; sys.path.insert(0, {here!r})
 from mpi4py import MPI
@@ -66,32 +64,22 @@ def job_file(case, workdir):
 
 
 def triad(ranks):
+    from bench_core import ENV
     r = subprocess.run(["mpirun", "-n", str(ranks), sys.executable, "-c", TRIAD.format(here=HERE)], env=ENV,
                        capture_output=True, text=True, check=True)
     return float(r.stdout.split()[-1])
 
 
 def run_fockmpi(case, ranks, workdir):
-    from fockmpi.io.results import read_results
-    job = job_file(case, workdir)
+    from bench_core import matmult_gbps, run_cli
     out = os.path.join(workdir, f"{case}.h5")
-    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "fockmpi", "run", job, "-o", out, "--force", "-q"]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if r.returncode:
-        raise SystemExit(f"fockmpi {case} failed:\n{r.stdout}\n{r.stderr}")
-    res = read_results(out)
-    s = res["solver"]
-    dim, nnz = int(res["sector"]["dimension"]), int(s["nnz"])
-    storage = str(s.get("storage", "aij"))
-    stored_bytes = 12.0 * nnz if storage == "aij" else 12.0 * (nnz + dim) / 2
-    mm, mv = float(s.get("matmult_seconds", 0.0)), int(s["matvecs"])
-    gbps = mv * (stored_bytes + 24.0 * dim) / mm / 1e9 if mm > 0 and storage != "shell" else float("nan")
+    wall, res = run_cli(job_file(case, workdir), out, ranks, f"fockmpi {case}")
     os.remove(out)
-    return {"case": case, "code": f"fockmpi ({ranks} ranks)", "dimension": dim, "nnz": nnz, "storage": storage,
+    s = res["solver"]
+    return {"case": case, "code": f"fockmpi ({ranks} ranks)", "dimension": int(res["sector"]["dimension"]),
+            "nnz": int(s["nnz"]), "storage": str(s.get("storage", "aij")),
             "wall_s": wall, **{f"{k}_s": v["max"] for k, v in res["timings"].items()},
-            "matvecs": mv, "iterations": int(s["iterations"]), "matmult_GBps": gbps,
+            "matvecs": int(s["matvecs"]), "iterations": int(s["iterations"]), "matmult_GBps": matmult_gbps(res),
             "peak_MiB_per_rank": max(res["memory"]["peak_rss_bytes"]) / 2 ** 20,
             "peak_MiB_total": sum(res["memory"]["peak_rss_bytes"]) / 2 ** 20,
             "E0": float(res["eigenvalues"][0])}

@@ -34,25 +34,16 @@ CASES = {
     "hub14": ('type="chain"\nsize=[14]', 'type="hubbard"\nU=4.0', "N_up=7\nN_dn=7\nmomentum=0"),
     "hub4x4": ('type="square"\nsize=[4,4]', 'type="hubbard"\nU=4.0', "N_up=8\nN_dn=8\nmomentum=[0,0]"),
 }
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1")
 
 
 def run_fockmpi(case, ranks, workdir):
-    from fockmpi.io.results import read_results
+    from bench_core import run_cli
     lattice, model, sector = CASES[case]
     job = os.path.join(workdir, f"{case}.toml")
     with open(job, "w") as f:
         f.write(f"[lattice]\n{lattice}\n[model]\n{model}\n[sector]\n{sector}\n"
                 "[solver]\nnev = 1\ntol = 1e-8\n[output]\neigenvectors = false\n")
-    out = os.path.join(workdir, f"{case}.h5")
-    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "fockmpi", "run", job, "-o", out, "--force", "-q"]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if r.returncode:
-        raise SystemExit(f"fockmpi {case} failed:\n{r.stderr}")
-    res = read_results(out)
+    wall, res = run_cli(job, os.path.join(workdir, f"{case}.h5"), ranks, f"fockmpi {case}")
     t = {k: v["max"] for k, v in res["timings"].items()}
     from fockmpi.basis.ranking import RankingTables
     from fockmpi.jobfile.table import load_job

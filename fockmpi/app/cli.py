@@ -40,13 +40,14 @@ def _parser():
     r.add_argument("--point", type=int, metavar="K", help="of a job with [sweep]: run only point K (0, 1, ...; "
                    "what a Slurm array task does); default: every point not done yet, one after another")
 
-    for name, text in (("plan", "sector dimension, memory stored and matrix-free, and a recommended layout"),
+    for name, text in (("plan", "sector dimension, memory stored, as upper triangle and matrix-free, and a "
+                                "recommended layout"),
                        ("info", "the same as plan")):
         i = sub.add_parser(name, help=text,
                            description="Count the sector dimension (U(1) sectors exactly; symmetry sectors exactly "
                                        "up to 5e7 U(1) states, estimated beyond), sample the entries per row, "
-                                       "estimate memory per rank for the stored matrix and the matrix-free "
-                                       "operator, and recommend storage, ranks, nodes and a Slurm resource line.")
+                                       "estimate memory per rank for the stored matrix, its upper triangle and the "
+                                       "matrix-free operator, and recommend storage, ranks, nodes and a Slurm resource line.")
         i.add_argument("job", help="job file (TOML)")
         i.add_argument("-n", "--ranks", type=int, default=1, help="number of MPI ranks to plan for (default 1)")
         i.add_argument("--memory", type=float, default=None, metavar="GIB",
@@ -167,16 +168,15 @@ def cmd_plan(args):
     print(f"non-zeros per row ~{est.per_row:.1f}, total ~{est.per_row * est.dimension:.3g}"
           + (f"; {100 * est.remote_share:.0f}% of them in columns of other ranks" if args.ranks > 1 else ""))
     titles = {"aij": "stored (aij)", "upper": "upper triangle", "shell": "matrix-free (shell)"}
+    width = {"aij": 16, "upper": 16, "shell": 22}  # columns under the titles (the first line's text is 4 shorter)
     parts = {s: est.parts(s) for s in est.storages}
-    print(f"estimated memory per rank on {args.ranks} rank(s):"
-          + "".join(f"{titles[s]:>{22 if s == 'shell' else 16}}" for s in parts))
+    print(f"estimated memory per rank on {args.ranks} rank(s):" + "".join(f"{titles[s]:>{width[s]}}" for s in parts))
+
+    def row(label, cells):
+        print(f"  {label:<36}" + "".join(f"{c:>{width[s]}}" for s, c in zip(parts, cells)))
     for key in dict.fromkeys(k for p in parts.values() for k in p):
-        cells = (_size_text(p[key]) if key in p else "-" for p in parts.values())
-        print(f"  {key:<40}" + "".join(f"{c:>{20 if s == 'shell' else 12 if i == 0 else 16}}"
-                                      for i, (s, c) in enumerate(zip(parts, cells))))
-    totals = [_size_text(est.total(s)) for s in parts]
-    print(f"  {'peak':<40}" + "".join(f"{c:>{20 if s == 'shell' else 12 if i == 0 else 16}}"
-                                     for i, (s, c) in enumerate(zip(parts, totals))))
+        row(key, [_size_text(p[key]) if key in p else "-" for p in parts.values()])
+    row("peak", [_size_text(est.total(s)) for s in parts])
     if info["nodes"]:
         mem, cores = info["memory_per_node"], info["cores_per_node"]
         storage, nodes, per_node = info["storage"], info["nodes"], info["ranks_per_node"]

@@ -157,8 +157,8 @@ class Estimate:
         if storage == "aij":
             out["matrix"] = stored_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes)
         elif storage == "upper":
-            out["matrix (upper triangle)"] = upper_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes,
-                                                         self.remote_share, self.dimension)
+            out["matrix"] = upper_bytes(self.per_row, n, self.index_bytes, self.scalar_bytes,
+                                         self.remote_share, self.dimension)
         else:
             out["ghost amplitudes"] = shell_bytes(self.per_row, self.remote_share, n, self.dimension)
         vectors = solver_vectors(self.ncv, self.nev, self.dimension)

@@ -99,7 +99,8 @@ def _reserve(bound, int_t, scalar_t):
 
 def assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=True, one_pass=None,
                          symmetric_storage=False):
-    """Assemble H on ``basis`` as a PETSc MPIAIJ matrix, marked hermitian.  Collective on ``comm``.
+    """Assemble H on ``basis`` as a PETSc MPIAIJ matrix, marked hermitian (or, with
+    ``symmetric_storage``, its upper triangle).  Collective on ``comm``.
 
     Parameters
     ----------

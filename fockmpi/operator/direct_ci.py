@@ -42,6 +42,7 @@ from numba import njit
 
 from ..basis.determinants import popcount, string_rank
 from ..errors import FockmpiError
+from .hermitian_shell import hermitian_shell
 
 
 BLOCK_BYTES = 32 * 2 ** 20        # D and G together, per block of intermediate determinants
@@ -217,23 +218,6 @@ def diagonal(alpha, beta, norb, h1, J, K, ecore, out):
         out[k] = e
 
 
-class _Context:
-    def __init__(self, op):
-        self.op = op
-
-    def mult(self, mat, x, y):
-        self.op.mult(x, y)
-
-    def multHermitian(self, mat, x, y):  # noqa: N802 (PETSc's name) real symmetric H
-        self.op.mult(x, y)
-
-    def multTranspose(self, mat, x, y):  # noqa: N802 (PETSc's name)
-        self.op.mult(x, y)
-
-    def getDiagonal(self, mat, d):  # noqa: N802 (PETSc's name) for Jacobi / Davidson preconditioners
-        d.getArray()[:] = self.op.diagonal()
-
-
 class _Round:
     """One round of a product: a run of this rank's alpha strings (grouped by irrep), the ghost
     rows their excitations reach, and the scatter that fetches those rows (compact: each row
@@ -326,10 +310,7 @@ class DirectCIOperator:
         needed = 1 if everything <= max_ghost_bytes else -(-mine // per_round)
         nrounds = max(1, comm.allreduce(needed, op=_max()))
         n = basis.local_size
-        self.mat = PETSc.Mat().createPython([(n, basis.dim), (n, basis.dim)], context=_Context(self), comm=comm)
-        self.mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
-        self.mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-        self.mat.setUp()
+        self.mat = hermitian_shell(self, n, basis.dim, comm, PETSc)
         template = self.mat.createVecRight()
         bounds = np.linspace(lo, hi, nrounds + 1).astype(np.int64)
         self.rounds = [_Round(self, np.arange(bounds[r], bounds[r + 1], dtype=np.int64), PETSc, template)

@@ -20,36 +20,10 @@ from .. import kernels
 from ..basis.distributed import hash_table
 from ..basis.u1 import U1Basis
 from ..errors import FockmpiError
+from .hermitian_shell import hermitian_shell
 
 
 GHOST_ROWS = 1 << 14  # rows per pass when the ghosts are collected
-
-
-class _Context:
-    """What PETSc calls for the shell matrix (petsc4py calls ``destroy(mat)`` on it too, so it
-    is not the operator itself)."""
-
-    def __init__(self, op):
-        self.op = op
-
-    def mult(self, mat, x, y):
-        self.op.mult(mat, x, y)
-
-    def multHermitian(self, mat, x, y):  # noqa: N802 (PETSc's name) H is hermitian
-        self.op.mult(mat, x, y)
-
-    def multTranspose(self, mat, x, y):  # noqa: N802 (PETSc's name) H^T = conj(H)
-        xc = x.duplicate()
-        x.copy(xc)
-        xc.conjugate()
-        self.op.mult(mat, xc, y)
-        y.conjugate()
-        xc.destroy()
-
-    def getDiagonal(self, mat, d):  # noqa: N802 (PETSc's name)
-        # (a preconditioner that asks for it: lobpcg and jd run without one by default)
-        raise FockmpiError("the matrix-free operator has no diagonal for preconditioners: use "
-                           "storage = \"aij\" with this solver's preconditioner")
 
 
 class ShellOperator:
@@ -78,11 +52,7 @@ class ShellOperator:
         ghost_index, generated = self._collect_ghosts()
         self.nnz_global = comm.allreduce(generated + basis.local_size)
         n, N = basis.local_size, basis.dim
-        self.mat = PETSc.Mat().createPython([(n, N), (n, N)], context=_Context(self), comm=comm)
-        self.mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
-        if scalar_t.kind != "c":
-            self.mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-        self.mat.setUp()
+        self.mat = hermitian_shell(self, n, N, comm, PETSc)
         int_t = np.dtype(PETSc.IntType)
         self._ghosts = PETSc.Vec().createSeq(len(ghost_index), comm=PETSc.COMM_SELF)
         source = PETSc.IS().createGeneral(ghost_index.astype(int_t), comm=PETSc.COMM_SELF)
@@ -132,7 +102,7 @@ class ShellOperator:
         return index, generated
 
     # --- the product ---------------------------------------------------------------------------
-    def mult(self, mat, x, y):
+    def mult(self, x, y):
         """``y = H x``.  Collective (the ghost scatter)."""
         self._scatter.scatter(x, self._ghosts, self.PETSc.InsertMode.INSERT_VALUES,
                               self.PETSc.ScatterMode.FORWARD)

@@ -17,30 +17,7 @@ rank instead of ~6 (docs/benchmarks.md).
 import numpy as np
 
 from .. import kernels
-
-
-class _Context:
-    """What PETSc calls for the shell matrix."""
-
-    def __init__(self, op):
-        self.op = op
-
-    def mult(self, mat, x, y):
-        self.op.mult(x, y)
-
-    def multHermitian(self, mat, x, y):  # noqa: N802 (PETSc's name) H is hermitian
-        self.op.mult(x, y)
-
-    def multTranspose(self, mat, x, y):  # noqa: N802 (PETSc's name) H^T = conj(H)
-        xc = x.duplicate()
-        x.copy(xc)
-        xc.conjugate()
-        self.op.mult(xc, y)
-        y.conjugate()
-        xc.destroy()
-
-    def getDiagonal(self, mat, d):  # noqa: N802 (PETSc's name) for preconditioners (Davidson, jd)
-        d.getArray()[:] = self.op.diagonal()
+from .hermitian_shell import hermitian_shell
 
 
 class UpperOperator:
@@ -69,11 +46,7 @@ class UpperOperator:
         self.nghosts = len(ghosts)
         self.nnz_local = len(self.d_col) + len(self.o_col)
         self.nnz_global = nnz_global
-        self.mat = PETSc.Mat().createPython([(n, N), (n, N)], context=_Context(self), comm=comm)
-        self.mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
-        if np.dtype(PETSc.ScalarType).kind != "c":
-            self.mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-        self.mat.setUp()
+        self.mat = hermitian_shell(self, n, N, comm, PETSc)
         self._x_ghost = PETSc.Vec().createSeq(self.nghosts, comm=PETSc.COMM_SELF)
         self._z_ghost = PETSc.Vec().createSeq(self.nghosts, comm=PETSc.COMM_SELF)
         source = PETSc.IS().createGeneral(ghosts.astype(int_t), comm=PETSc.COMM_SELF)

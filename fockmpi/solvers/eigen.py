@@ -106,7 +106,8 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None)
     # block methods converge the top of their block last: two guard vectors for lobpcg and jd
     guard = 2 if settings.method in ("lobpcg", "jd") else 0
     want = dim if dense else min(nev + guard, dim)
-    if not dense and not settings.ncv and settings.method in ("krylovschur", "lanczos"):
+    krylov = not dense and settings.method in ("krylovschur", "lanczos")
+    if krylov and not settings.ncv:
         ncv = default_ncv(want)
         smaller = subspace_for_memory(want, ncv, mat.getLocalSize()[0], np.dtype(PETSc.ScalarType).itemsize, comm)
         if smaller is not None:
@@ -114,7 +115,6 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None)
             if show_progress:
                 print0(comm, f"  solve: a subspace of {smaller} vectors instead of {ncv}, as only that many fit in "
                              "the memory left on this node (set [solver] ncv to choose)", flush=True)
-    krylov = not dense and settings.method in ("krylovschur", "lanczos")
     subspace = settings.ncv or (default_ncv(want) if krylov else 0)  # (0: the method's own choice)
     if settings.method == "davidson" and not dense:
         from .davidson import davidson
@@ -433,8 +433,8 @@ def default_ncv(nev):
 
 
 # vectors of the local size a Krylov-Schur solve holds besides its subspace: SLEPc's work
-# vectors (~2.5, measured: ncv + 2.5 in all on the L = 24 ring) and the harvested eigenvectors
-# with their copies (2 per pair)
+# vectors (~2.5, measured: ncv + 2.5 in all on the L = 24 ring), and per pair the harvested
+# eigenvector and the work of its residual (2 nev, counted apart)
 EXTRA_VECTORS = 3
 
 

@@ -99,6 +99,39 @@ def test_upper_triangle_equals_stored(comm, name):
     stored.destroy()
 
 
+@pytest.mark.parametrize("name", ["spins-kpf", "electrons-u1"])
+def test_shell_matrices_answer_every_product_petsc_asks_for(comm, name):
+    """The matrix-free and upper-triangle shells (fockmpi.operator.hermitian_shell): H^T x and
+    H^dag x equal the stored matrix's; a diagonal only where one exists."""
+    from fockmpi.errors import FockmpiError
+    PETSc, _ = runtime.init("real")
+    lattice, model, sector = CASES[name]
+    p = build_problem(parse_job({"lattice": lattice, "model": model, "sector": sector}))
+    basis = U1Basis(p.sector, comm.rank, comm.size) if p.group is None else SymmetricBasis(p.sector, p.group, comm)
+    stored = assemble_hamiltonian(p.compiled, basis, comm, PETSc, show_progress=False)
+    x = stored.mat.createVecRight()
+    x.setArray(np.random.default_rng(5 + comm.rank).standard_normal(x.getLocalSize()))
+    want = stored.mat.createVecLeft()
+    stored.mat.mult(x, want)
+    for op in (ShellOperator(p.compiled, basis, comm, PETSc),
+               assemble_hamiltonian(p.compiled, basis, comm, PETSc, show_progress=False, symmetric_storage=True)):
+        for product in (op.mat.multTranspose, op.mat.multHermitian):
+            got = op.mat.createVecLeft()
+            product(x, got)
+            got.axpy(-1.0, want)
+            all_ok(comm, got.norm() <= 1e-12 * want.norm(), f"{name}: {type(op).__name__} {product.__name__}")
+        op.destroy()
+    shell = ShellOperator(p.compiled, basis, comm, PETSc)
+    try:
+        shell.mat.getDiagonal()
+        refused = False
+    except (FockmpiError, PETSc.Error):
+        refused = True
+    all_ok(comm, refused, "the matrix-free operator has no diagonal")
+    shell.destroy()
+    stored.destroy()
+
+
 def test_shell_on_a_constrained_basis(comm):
     PETSc, _ = runtime.init("real")
     space = Space.uniform("spin", 10)
