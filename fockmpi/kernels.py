@@ -94,6 +94,21 @@ def enumerate_states(start, count, chunk_off, chunk_q, T, r_top, low_ptr, low_va
     return out
 
 
+@njit(cache=True)
+def first_at_or_above(targets, dim, chunk_off, chunk_q, T, r_top, low_ptr, low_vals, out):
+    """``out[k]``: the smallest global index whose state is ``>= targets[k]`` (``dim`` if
+    none), by bisection over the ascending states."""
+    for k in range(targets.shape[0]):
+        lo, hi = np.int64(0), np.int64(dim)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if enumerate_states(mid, 1, chunk_off, chunk_q, T, r_top, low_ptr, low_vals)[0] < targets[k]:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[k] = lo
+
+
 # --- symmetry groups (see fockmpi.symmetry.group.SymmetryGroup.kernel_args for the arrays) ------
 # Element e = h * nT + jy * nx + jx is Tx^jx Ty^jy h: the coset representative h moves bits by
 # byte tables, the lattice translations by shifts within rows of cells (x) and of the word (y).
@@ -206,11 +221,12 @@ def find_representatives(states, tables, xor, nx, tshift, tmask, full, rowmin, t
 
 
 @njit(cache=True, inline="always")
-def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask):
+def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top, cellmask, floor):
     """(smallest image of ``s``, an element reaching it, number of elements reaching it).
     Rows of x-translations whose top row cannot reach the best so far are skipped; on a chain
     (``cellmask`` non-zero) only the translations that put a longest run of empty cells on top
-    are tried (:func:`_chain_candidates`)."""
+    are tried (:func:`_chain_candidates`).  The search stops as soon as an image below
+    ``floor`` is seen (count 0 then: the caller does not want such representatives)."""
     nh = tables.shape[0]
     ny = tshift.shape[0] - nx
     nT = nx * ny
@@ -229,6 +245,8 @@ def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top, cellma
                     # a run whose top cell is c is put on top by the translation c + 1
                     jx = ((_popcount(low - np.uint64(1)) - top) // tshift[1, 0] + 1) % nx
                     best, arg, count = _keep_smallest(_shift_x(u, jx, tshift, tmask), h * nT + jx, best, arg, count)
+                if best < floor:
+                    return best, arg, 0
                 continue
         for jy in range(ny):
             v = _shift_y(u, jy, nx, tshift, tmask)
@@ -237,6 +255,8 @@ def _representative(s, tables, xor, nx, tshift, tmask, full, rowmin, top, cellma
             for jx in range(nx):
                 best, arg, count = _keep_smallest(_shift_x(v, jx, tshift, tmask), h * nT + jy * nx + jx,
                                                   best, arg, count)
+            if best < floor:
+                return best, arg, 0
     return best, arg, count
 
 
@@ -819,13 +839,13 @@ def _project(new, v, inv_norm, g):
     if g.layout.shape[0] > 0:
         new = _relayout(new, g.layout[0])
     rep, e, count = _representative(new, g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top,
-                                    g.cellmask)
+                                    g.cellmask, np.uint64(0))
     w = v * _move_sign(new, rep, e, g.inversions, g.phmask, g.phxor, g.fmask) * np.sqrt(count * inv_norm)
     return rep, w * np.conj(g.chars[e])
 
 
 @njit(cache=True)
-def build_symmetric_rows(reps, norms, square, t, g, ptr, out_state, out_val):
+def build_symmetric_rows(reps, norms, square, upper, t, g, ptr, out_state, out_val):
     """Rows of an operator in a symmetric basis, with columns still given as representative
     *states*.
 
@@ -840,6 +860,11 @@ def build_symmetric_rows(reps, norms, square, t, g, ptr, out_state, out_val):
     one basis (the row's own entry is always kept).  ``ptr[0]`` holds where row 0 starts;
     ``ptr[k+1]`` is written.  Representatives that the irrep annihilates are not known here:
     the caller drops the states it cannot find.
+
+    ``upper`` (``square`` only): the upper triangle, columns ``r' >= r``.  Since ``r'`` is the
+    smallest state of the orbit of ``s'``, ``r' <= s'``: a generated state below ``r`` is
+    dropped before its representative is searched, and the search stops at the first image
+    below ``r``.  About half the representatives are never completed.
     """
     nbuf = t.bit_coef.shape[0] + t.coef.shape[0] + 1
     gen_s = np.empty(nbuf, dtype=np.uint64)
@@ -866,8 +891,12 @@ def build_symmetric_rows(reps, norms, square, t, g, ptr, out_state, out_val):
                 new = gen_s[j]
                 if moved:
                     new = _relayout(new, g.layout[0])
+                if upper and new < key:  # its representative is below the row
+                    continue
                 rep, e, count = _representative(new, g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top,
-                                                g.cellmask)
+                                                g.cellmask, key if upper else np.uint64(0))
+                if count == 0:
+                    continue
                 w = gen_v[j] * _move_sign(new, rep, e, g.inversions, g.phmask, g.phxor, g.fmask) * np.sqrt(count * inv_norm)
                 w = w * np.conj(g.chars[e])
                 n = _insert(buf_s, buf_val, n, rep, np.conj(w))  # sorted by state
@@ -875,6 +904,8 @@ def build_symmetric_rows(reps, norms, square, t, g, ptr, out_state, out_val):
         else:
             for j in range(m):
                 rep, w = _project(gen_s[j], gen_v[j], inv_norm, g)
+                if upper and rep < key:
+                    continue
                 buf_s[n] = rep
                 buf_val[n] = np.conj(w)
                 n += 1
@@ -911,7 +942,7 @@ def apply_symmetric_rows(reps, norms, t, g, keys, slots, shift, nlocal, x, x_gho
             if moved:
                 new = _relayout(new, g.layout[0])
             rep, e, count = _representative(new, g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top,
-                                            g.cellmask)
+                                            g.cellmask, np.uint64(0))
             slot = _find(rep, keys, slots, shift, mask)
             if slot < 0:
                 continue

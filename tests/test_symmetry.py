@@ -329,7 +329,8 @@ def test_rows_on_a_6x6_cluster_against_direct_projection():
     ptr = np.zeros(len(reps) + 1, dtype=np.int64)
     st = np.empty(len(reps) * bound, dtype=np.uint64)
     val = np.empty(len(reps) * bound)
-    kernels.build_symmetric_rows(reps, norms, True, p.compiled.terms(np.float64), g._replace(chars=g.chars.real.copy()),
+    kernels.build_symmetric_rows(reps, norms, True, False, p.compiled.terms(np.float64),
+                                 g._replace(chars=g.chars.real.copy()),
                                  ptr, st, val)
     for k, r in enumerate(reps):
         hv = apply_h(sym_vector(int(r)))
@@ -459,9 +460,14 @@ def test_chain_representative_against_the_full_orbit_scan(model, kind, size, cha
     kernels.relayout(states, g.layout, 0, states)
     args = (g.tables, g.xor, g.nx, g.tshift, g.tmask, g.full, g.rowmin, g.top)
     for s in states:
-        fast = kernels._representative(s, *args, g.cellmask)
-        slow = kernels._representative(s, *args, np.uint64(0))
+        none = np.uint64(0)
+        fast = kernels._representative(s, *args, g.cellmask, none)
+        slow = kernels._representative(s, *args, none, none)
         assert fast[0] == slow[0] and fast[2] == slow[2], (int(s), fast, slow)
+        # a floor at the representative changes nothing; one above it stops the search (count 0)
+        for cellmask in (g.cellmask, none):
+            assert kernels._representative(s, *args, cellmask, fast[0])[2] == fast[2]
+            assert kernels._representative(s, *args, cellmask, fast[0] + np.uint64(1))[2] == 0
         h, j = divmod(int(fast[1]), int(g.nx))
         assert kernels._shift_x(kernels._image(s, h, g.tables, g.xor), j, g.tshift, g.tmask) == fast[0]
 

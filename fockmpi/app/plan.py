@@ -24,6 +24,7 @@ import numpy as np
 from .. import kernels
 from ..basis.ranking import RankingTables
 from ..basis.u1 import U1Basis
+from ..parallel import ranks_on_this_node
 
 
 BASELINE = 195 * 2 ** 20  # bytes per rank of the interpreter, numba and PETSc/SLEPc themselves
@@ -56,7 +57,7 @@ def row_lengths(compiled, basis, comm, index_t=np.int32, scalar_t=None):
     ptr = np.zeros(len(rows) + 1, dtype=np.int64)
     st = np.empty(len(rows) * bound, dtype=np.uint64)
     val = np.empty(len(rows) * bound, dtype=scalar_t)
-    kernels.build_symmetric_rows(basis.states[rows], basis.norms[rows], True, compiled.terms(scalar_t),
+    kernels.build_symmetric_rows(basis.states[rows], basis.norms[rows], True, False, compiled.terms(scalar_t),
                                  group_arrays(basis, scalar_t), ptr, st, val)
     owners = np.searchsorted(basis.bounds, st[:ptr[-1]], side="right") - 1
     local = np.count_nonzero(owners == comm.rank)
@@ -93,10 +94,26 @@ def solver_bytes(settings, local_rows, scalar_bytes, dim):
     return solver_vectors(settings.ncv or default_ncv(settings.nev), settings.nev, dim) * local_rows * scalar_bytes
 
 
+def auto_order(enumerated, one_node):
+    """The storages ``"auto"`` tries, in order.
+
+    Stored matrices first; on an enumerated basis (symmetry sector, constraint) whose ranks
+    share one node, the upper triangle before the whole matrix: its assembly skips the
+    representative search of every entry left of the diagonal (about half of it), and on one
+    node, where the ranks share the memory bus, its product (half the bytes, each read once) is
+    as fast (docs/benchmarks.md, 2026-12-05: 4x4 Hubbard 6+6 and 6x6 Heisenberg Sz = 6).
+    Across nodes the whole matrix stays first: the triangle sends ghosts both ways and its
+    first ranks hold more of it.
+    """
+    if enumerated and one_node:
+        return ("upper", "aij", "shell")
+    return ("aij", "upper", "shell")
+
+
 def choose_storage(settings, compiled, basis, comm, PETSc, available_per_rank):
-    """``"aij"``, ``"upper"`` or ``"shell"`` for ``settings.storage`` (``"auto"``: the first
-    whose matrix, with the basis and the solver's vectors, fits in ``AUTO_SHARE`` of the memory
-    per rank), with the estimate that decided.  Collective."""
+    """``"aij"``, ``"upper"`` or ``"shell"`` for ``settings.storage`` (``"auto"``: the first of
+    :func:`auto_order` whose matrix, with the basis and the solver's vectors, fits in
+    ``AUTO_SHARE`` of the memory per rank), with the estimate that decided.  Collective."""
     if settings.storage != "auto":
         return settings.storage, None
     index_bytes = np.dtype(PETSc.IntType).itemsize
@@ -107,12 +124,9 @@ def choose_storage(settings, compiled, basis, comm, PETSc, available_per_rank):
     rest = BASELINE + basis.states.nbytes * 2 + solver_bytes(settings, n, scalar_bytes, basis.dim)
     budget = None if available_per_rank is None else AUTO_SHARE * available_per_rank
     upper = upper_bytes(per_row, n, index_bytes, scalar_bytes, remote, basis.dim)
-    if budget is None or stored + rest <= budget:
-        storage = "aij"
-    elif upper + rest <= budget:
-        storage = "upper"
-    else:
-        storage = "shell"
+    order = auto_order(not isinstance(basis, U1Basis), ranks_on_this_node(comm) == comm.size)
+    matrix = {"aij": stored, "upper": upper, "shell": 0}
+    storage = next(s for s in order if s == "shell" or budget is None or matrix[s] + rest <= budget)
     return storage, {"stored_bytes": stored, "upper_bytes": upper, "other_bytes": rest, "per_row": per_row,
                      "available_bytes": available_per_rank}
 
@@ -319,13 +333,14 @@ def direct_ci(problem):
 
 
 def recommend(est, memory_per_node, cores_per_node):
-    """(storage, nodes, ranks per node): the storage that needs the fewest nodes (stored when
-    equal: its products are far faster)."""
+    """(storage, nodes, ranks per node): the storage that needs the fewest nodes (the first of
+    :func:`auto_order` when equal: stored products are far faster than matrix-free ones)."""
     if est.direct_ci is not None:
         nodes = est.nodes("direct", memory_per_node, cores_per_node)
         return "direct", nodes, -(-est.ranks // nodes)
     nodes = {s: est.nodes(s, memory_per_node, cores_per_node) for s in est.storages}
-    storage = min(est.storages, key=lambda s: nodes[s])  # (the first of the fewest: aij, upper, shell)
+    order = auto_order(est.symmetric, nodes["upper"] == 1)
+    storage = min(order, key=lambda s: nodes[s])  # (the first of the fewest)
     return storage, nodes[storage], -(-est.ranks // nodes[storage])
 
 

@@ -113,6 +113,15 @@ class RankingTables:
         return kernels.enumerate_states(np.int64(start), np.int64(count), self.chunk_off, self.chunk_q,
                                         self.T, np.int64(self.r_top), self.low_ptr, self.low_vals)
 
+    def first_at_or_above(self, states):
+        """For each state, the smallest global index whose state is at least that one (``dim``
+        where none is)."""
+        states = np.ascontiguousarray(states, dtype=np.uint64)
+        out = np.empty(len(states), dtype=np.int64)
+        kernels.first_at_or_above(states, np.int64(self.dim), self.chunk_off, self.chunk_q, self.T,
+                                  np.int64(self.r_top), self.low_ptr, self.low_vals, out)
+        return out
+
 
 def _shift(W, u):
     """``out[R] = W[R - u]`` with zeros shifted in (object arrays, any dimension)."""

@@ -9,6 +9,46 @@ from .protocol import Basis
 from .ranking import RankingTables
 
 
+def candidate_ranges(tables, group_args):
+    """The ranges ``(first, end)`` of U(1) indices that can hold representatives, ascending.
+
+    The states are numbered in ascending order, so the states whose top rows (the window of
+    bits ``>> top`` that ``rowmin`` covers) are equal form one range.  A representative's
+    window cannot be lowered by an x-translation, ``rowmin[w] == w``; the other windows
+    (about 5/6 of them on a 6x6 lattice) are skipped whole.  That is the first test the orbit
+    scan (:func:`fockmpi.kernels.find_representatives`) makes anyway, so the basis is the
+    same.  Everything is a candidate where the search does not prune (no rows of
+    translations) or sorts states in another layout than they are numbered in (electrons).
+    """
+    args = group_args
+    if len(args.layout) or args.rowmin.shape[0] < 2:
+        return [(0, tables.dim)]
+    windows = np.arange(len(args.rowmin), dtype=np.uint64)
+    minimal = args.rowmin == windows
+    # runs of consecutive minimal windows [first, last]
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], minimal, [False]]).astype(np.int8)))
+    first, end = edges[0::2], edges[1::2]  # windows first .. end-1
+    shift = np.uint64(args.top)
+    starts = tables.first_at_or_above(first.astype(np.uint64) << shift)
+    stops = np.where(end >= len(args.rowmin), tables.dim,
+                     tables.first_at_or_above(np.minimum(end, len(args.rowmin) - 1).astype(np.uint64) << shift))
+    return [(int(a), int(b)) for a, b in zip(starts, stops) if b > a]
+
+
+def _share(ranges, rank, size):
+    """Rank ``rank``'s part of ``ranges``: an equal share of their total length, in order."""
+    total = sum(b - a for a, b in ranges)
+    offsets = block_offsets(total, size)
+    lo, hi = int(offsets[rank]), int(offsets[rank + 1])
+    mine, seen = [], 0
+    for a, b in ranges:
+        x, y = max(a, a + lo - seen), min(b, a + hi - seen)
+        if y > x:
+            mine.append((x, y))
+        seen += b - a
+    return mine
+
+
 class SymmetricBasis(Basis):
     """Representatives of a lattice-symmetry sector inside a U(1) sector, split across ranks.
 
@@ -50,12 +90,12 @@ class SymmetricBasis(Basis):
             raise SectorError(f"the sector {sector.label()} is empty for this lattice")
         self.group_args = group.kernel_args(self.space)
         layout = self.group_args.layout
-        u1_off = block_offsets(self.u1_dim, comm.size)
-        lo, hi = int(u1_off[comm.rank]), int(u1_off[comm.rank + 1])
+        ranges = _share(candidate_ranges(tables, self.group_args), comm.rank, comm.size)
         from ..parallel import Progress
-        progress = Progress(comm, "basis (orbit scan)", hi - lo, enabled=show_progress)
+        progress = Progress(comm, "basis (orbit scan)", sum(hi - lo for lo, hi in ranges), enabled=show_progress)
         reps, norms = [], []
-        for a in range(lo, hi, self.SCAN_CHUNK):
+        done = 0
+        for lo, hi, a in ((lo, hi, a) for lo, hi in ranges for a in range(lo, hi, self.SCAN_CHUNK)):
             st = tables.states(a, min(self.SCAN_CHUNK, hi - a))
             if len(layout):
                 kernels.relayout(st, layout, 0, st)
@@ -66,7 +106,8 @@ class SymmetricBasis(Basis):
                 keep &= self._allowed(st if not len(layout) else _packed(st, layout))
             reps.append(st[keep])
             norms.append(nr[keep])
-            progress.update(min(hi, a + self.SCAN_CHUNK) - lo)
+            done += len(st)
+            progress.update(done)
         reps = np.concatenate(reps) if reps else np.zeros(0, dtype=np.uint64)
         norms = np.concatenate(norms) if norms else np.zeros(0)
         self._distribute(comm, reps, norms, sort=bool(len(layout)),

@@ -208,9 +208,9 @@ def group_arrays(basis, scalar_t):
     return group
 
 
-def _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows):
+def _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows, upper=False):
     """CSR rows ``(ptr, global columns, values)`` on enumerated bases (rows from ``left``,
-    columns from ``right``).
+    columns from ``right``); ``upper`` (``square``): only the columns from the row's own on.
 
     Collective.  The kernel gives the rows with representative *states* as columns; one
     batched lookup (two all-to-alls) turns them into global indices; states the irrep
@@ -223,7 +223,8 @@ def _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows):
     ptr = np.zeros(b - a + 1, dtype=np.int64)
     st = np.empty((b - a) * bound, dtype=np.uint64)  # untouched pages cost no memory
     val = np.empty((b - a) * bound, dtype=scalar_t)
-    kernels.build_symmetric_rows(left.states[a:b], left.norms[a:b], square, terms, group, ptr, st, val)
+    kernels.build_symmetric_rows(left.states[a:b], left.norms[a:b], square, upper and square, terms, group, ptr, st,
+                                 val)
     nnz = int(ptr[-1])
     cols = right.index_of(st[:nnz], comm)
     return ptr, cols, val[:nnz]
@@ -260,7 +261,7 @@ def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, squar
     ndiag = 0
     for c in range(nchunks):
         a, b = min(n, c * chunk), min(n, (c + 1) * chunk)
-        ptr, cols, val = _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows=(a, b))
+        ptr, cols, val = _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows=(a, b), upper=upper)
         if upper:  # the lower triangle is dropped like an annihilated state (column -1)
             row_of = np.repeat(np.arange(left.start + a, left.start + b, dtype=np.int64), np.diff(ptr))
             ndiag += int(np.count_nonzero(cols == row_of))

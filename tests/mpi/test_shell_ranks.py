@@ -26,6 +26,8 @@ CASES = {  # real sectors only (the MPI tests run on a real PETSc; complex: test
     "spins-u1": ({"type": "chain", "size": [10]}, {"type": "heisenberg", "J2": 0.3}, {"Sz": 0}),
     "spins-kpf": ({"type": "chain", "size": [12]}, {"type": "heisenberg", "J2": 0.3},
                   {"Sz": 0, "momentum": 6, "reflection": -1, "spin_flip": 1}),
+    "spins-square-a1": ({"type": "square", "size": [4, 4]}, {"type": "heisenberg", "J2": 0.2},
+                        {"Sz": 0, "momentum": [0, 0], "point_group": "A1", "spin_flip": 1}),
     "fermions-u1": ({"type": "chain", "size": [10]}, {"type": "tV", "V": 1.3}, {"N": 4}),
     "fermions-kpi": ({"type": "chain", "size": [10]}, {"type": "tV", "V": 1.3}, {"N": 4, "momentum": 5}),
     "electrons-u1": ({"type": "chain", "size": [6]}, {"type": "hubbard", "U": 3.0}, {"N_up": 3, "N_dn": 2}),

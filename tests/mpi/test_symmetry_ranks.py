@@ -53,3 +53,27 @@ def test_assembly_in_many_small_chunks(comm, mpi_tmp_path, monkeypatch, reserve)
     basis = SymmetricBasis(problem.sector, problem.group, MPI.COMM_SELF)
     ref = np.linalg.eigvalsh(symmetric_matrix_dense(problem.compiled, basis, MPI.COMM_SELF))
     all_ok(comm, np.allclose(res["eigenvalues"][:3], ref[:3], atol=1e-9), "chunked assembly")
+
+
+@pytest.mark.parametrize("model, lattice, sector", [
+    ({"type": "heisenberg"}, {"type": "square", "size": [4, 4]}, {"Sz": 0, "momentum": [0, 0], "point_group": "A1",
+                                                                 "spin_flip": 1}),
+    ({"type": "heisenberg"}, {"type": "square", "size": [6, 4]}, {"Sz": 0, "momentum": [3, 2], "spin_flip": -1}),
+    ({"type": "heisenberg"}, {"type": "triangular", "size": [4, 4]}, {"Sz": 1, "momentum": [2, 0]}),
+    ({"type": "tV", "V": 1.0}, {"type": "square", "size": [4, 4]}, {"N": 7, "momentum": [1, 2]}),
+    ({"type": "bose_hubbard", "U": 1.0, "nmax": 2}, {"type": "square", "size": [4, 3]}, {"N": 8, "momentum": [2, 1]}),
+])
+def test_the_orbit_scan_skips_only_windows_without_representatives(comm, monkeypatch, model, lattice, sector):
+    """The orbit scan skips the U(1) ranges whose top rows an x-translation lowers
+    (basis.symmetric.candidate_ranges): the basis is the one of the whole scan, state by state,
+    and at least half of the U(1) sector was skipped."""
+    from fockmpi.basis import symmetric
+    from fockmpi.basis.ranking import RankingTables
+    problem = build_problem(parse_job({"lattice": lattice, "model": model, "sector": sector}))
+    fast = SymmetricBasis(problem.sector, problem.group, comm)
+    scanned = sum(b - a for a, b in symmetric.candidate_ranges(RankingTables(problem.sector), fast.group_args))
+    monkeypatch.setattr(symmetric, "candidate_ranges", lambda tables, args: [(0, tables.dim)])
+    full = SymmetricBasis(problem.sector, problem.group, comm)
+    all_ok(comm, fast.dim == full.dim and fast.start == full.start and np.array_equal(fast.states, full.states)
+           and np.array_equal(fast.norms, full.norms), f"{lattice}: {fast.dim} against {full.dim} states")
+    all_ok(comm, scanned <= 0.5 * fast.u1_dim, f"{lattice}: scanned {scanned} of {fast.u1_dim}")
