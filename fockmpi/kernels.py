@@ -433,19 +433,63 @@ def keep_upper(d_ptr, d_col, d_val, o_ptr, o_col, o_val, row0, col_lo):
 
 
 @njit(cache=True)
-def columns_to_ghosts(cols, ghosts):
-    """Replace each global column in ``cols`` by its position in the sorted array ``ghosts``
-    (which holds every one of them), in place."""
+def _mark_columns(cols, base, bits):
+    """Set bit ``c - base`` of ``bits`` for every column ``c >= 0`` of ``cols`` that it covers."""
+    span = bits.shape[0] * 64
     for k in range(cols.shape[0]):
-        c = cols[k]
-        lo, hi = 0, ghosts.shape[0]
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if ghosts[mid] < c:
-                lo = mid + 1
-            else:
-                hi = mid
-        cols[k] = lo
+        c = np.int64(cols[k]) - base
+        if cols[k] >= 0 and 0 <= c < span:
+            bits[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+
+
+@njit(cache=True)
+def _number_marked(cols, base, bits, first):
+    """The columns marked in ``bits`` (ascending, from ``base``), and each such column of
+    ``cols`` replaced by ``-(first + its position among them) - 1`` (negative: done)."""
+    span = bits.shape[0] * 64
+    before = np.empty(bits.shape[0], dtype=np.int64)
+    total = 0
+    for w in range(bits.shape[0]):
+        before[w] = total
+        total += _popcount(bits[w])
+    marked = np.empty(total, dtype=np.int64)
+    g = 0
+    for w in range(bits.shape[0]):
+        x = bits[w]
+        while x:
+            low = x & (~x + np.uint64(1))
+            marked[g] = base + 64 * w + _popcount(low - np.uint64(1))
+            g += 1
+            x ^= low
+    for k in range(cols.shape[0]):
+        c = np.int64(cols[k]) - base
+        if cols[k] >= 0 and 0 <= c < span:
+            w = c >> 6
+            below = bits[w] & ((np.uint64(1) << np.uint64(c & 63)) - np.uint64(1))
+            cols[k] = -(first + before[w] + _popcount(below)) - 1
+    return marked
+
+
+def columns_to_ghosts(cols, window=1 << 30):
+    """The distinct global columns of ``cols`` (ascending), and ``cols`` replaced in place by
+    each column's position among them.
+
+    One bit per column between the smallest and the largest, a window of ``window`` columns
+    (128 MiB of bits) at a time: two passes over ``cols`` per window, no sort (a sort plus a
+    binary search per entry took 6.9 s of a 6x6 lattice's assembly)."""
+    if len(cols) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(cols.min()), int(cols.max()) + 1
+    parts = []
+    first = 0
+    for base in range(lo, hi, window):
+        bits = np.zeros(-(-min(window, hi - base) // 64), dtype=np.uint64)
+        _mark_columns(cols, np.int64(base), bits)
+        parts.append(_number_marked(cols, np.int64(base), bits, np.int64(first)))
+        first += len(parts[-1])
+    np.negative(cols, out=cols)
+    cols -= 1
+    return np.concatenate(parts)
 
 
 @njit(cache=True)

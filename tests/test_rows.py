@@ -88,3 +88,16 @@ def test_groups_never_mix_diagonal_and_off_diagonal_monomials():
         lo, hi = c.grp_ptr[g], c.grp_ptr[g + 1]
         diagonal = c.bit_masks[lo:hi, 2] == 0
         assert diagonal.all() == (g < c.ngdiag) and (diagonal.all() or not diagonal.any())
+
+
+@pytest.mark.parametrize("count, lo, hi, window", [(0, 0, 1, 64), (7, 5, 6, 64), (1000, 100, 5000, 64),
+                                                   (100_000, 10**6, 3 * 10**6, 1 << 14),
+                                                   (20_000, 0, 2**31 - 1, 1 << 30)])
+def test_ghost_columns_numbered_as_by_a_sort(count, lo, hi, window):
+    """kernels.columns_to_ghosts (bits per window of columns, no sort) gives np.unique's
+    distinct columns and positions, over one window or many."""
+    from fockmpi import kernels
+    cols = np.random.default_rng(count).integers(lo, hi, count).astype(np.int32)
+    distinct, position = np.unique(cols, return_inverse=True)
+    got = kernels.columns_to_ghosts(cols, window=window)
+    assert np.array_equal(got, distinct) and np.array_equal(cols, position)

@@ -40,8 +40,7 @@ class UpperOperator:
         self.d_ptr, self.d_col, self.d_val = diag
         self.o_ptr, o_col, self.o_val = offdiag
         int_t = np.dtype(PETSc.IntType)
-        ghosts = np.unique(o_col)  # global columns of other ranks these rows touch (sorted)
-        kernels.columns_to_ghosts(o_col, ghosts)
+        ghosts = kernels.columns_to_ghosts(o_col)  # global columns of other ranks these rows touch (sorted)
         self.o_col = o_col
         self.nghosts = len(ghosts)
         self.nnz_local = len(self.d_col) + len(self.o_col)
