@@ -8,7 +8,7 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN  ?= mpirun
 TIMEOUT ?= timeout -k 10
 
-.PHONY: setup demo test test-serial test-mpi bench bench-symmetry bench-suite check-kernels clean
+.PHONY: setup demo test test-serial test-mpi bench bench-symmetry bench-suite bench-locality check-kernels clean
 
 setup:
 	@bash scripts/setup_env.sh
@@ -40,6 +40,10 @@ bench-suite: setup
 	test -x .venv-quspin/bin/python || (python3 -m venv .venv-quspin && .venv-quspin/bin/pip install -q quspin)
 	$(PY) scaling/bench_suite.py --json docs/benchmarks_suite.json
 	$(PY) scaling/bench_solver.py --nev 1 2 4 --json docs/benchmarks_solver.json
+
+# one matrix per case timed six ways (PETSc, renumbered, ideal locality, streaming, gathering alone)
+bench-locality: setup
+	$(PY) scaling/bench_locality.py --cases ring24 hub12 heis30 hub4x4 square6x6 --json docs/benchmarks_locality.json
 
 clean:
 	rm -rf $(VENV) .venv-quspin results .pytest_cache

@@ -71,6 +71,27 @@ def test_auto_chooses_the_upper_triangle_when_the_matrix_does_not_fit(comm):
         assert choose_storage(p.solver, p.compiled, basis, comm, PETSc, available)[0] == expected, expected
 
 
+def test_auto_puts_the_upper_triangle_first_on_a_symmetry_sector_on_one_node(comm):
+    """plan.auto_order: on an enumerated basis whose ranks share one node "auto" takes the
+    upper triangle even where the whole matrix fits (its assembly does half the representative
+    searches); U(1) sectors and ranks across nodes keep the whole matrix first."""
+    from fockmpi import runtime
+    from fockmpi.app.plan import auto_order, choose_storage
+    from fockmpi.basis.symmetric import SymmetricBasis
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import build_problem
+    assert auto_order(True, True)[0] == "upper"
+    assert auto_order(True, False)[0] == auto_order(False, True)[0] == auto_order(False, False)[0] == "aij"
+    PETSc, _ = runtime.init("real")
+    p = build_problem(parse_job({"lattice": {"type": "chain", "size": [12]}, "model": {"type": "heisenberg"},
+                                 "sector": {"Sz": 0, "momentum": 0, "reflection": 1}}))
+    basis = SymmetricBasis(p.sector, p.group, comm)
+    assert choose_storage(p.solver, p.compiled, basis, comm, PETSc, None)[0] == "upper"
+    est = estimate(p, ranks=2)
+    assert est.symmetric and recommend(est, 64 * 2**30, 32)[0] == "upper"
+    assert recommend(estimate(problem(), ranks=2), 64 * 2**30, 32)[0] == "aij"
+
+
 def test_a_job_that_does_not_fit_is_refused_with_the_numbers():
     est = estimate(problem(), ranks=1)
     between = (est.total("aij") + est.total("upper")) / 2
