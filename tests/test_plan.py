@@ -52,7 +52,9 @@ def test_matrix_free_needs_less_and_is_recommended_when_memory_is_short():
     assert storage == "upper" and nodes == 1 and per_node == 2
     storage, nodes, per_node = recommend(est, 0.99 * est.total("upper") * 2 / 0.7, 2)
     assert storage == "shell" and nodes == 1 and per_node == 2
-    assert est.parts("upper")["matrix"] < 0.7 * est.parts("aij")["matrix"]
+    # the first rank keeps every entry right of its block (L = 24, 2 ranks: 163 MiB measured
+    # against 220 MiB for the whole matrix; estimated 171 and 219)
+    assert 0.6 * est.parts("aij")["matrix"] < est.parts("upper")["matrix"] < 0.8 * est.parts("aij")["matrix"]
 
 
 def test_auto_chooses_the_upper_triangle_when_the_matrix_does_not_fit(comm):
@@ -89,6 +91,13 @@ def test_auto_puts_the_upper_triangle_first_on_a_symmetry_sector_on_one_node(com
     assert choose_storage(p.solver, p.compiled, basis, comm, PETSc, None)[0] == "upper"
     est = estimate(p, ranks=2)
     assert est.symmetric and recommend(est, 64 * 2**30, 32)[0] == "upper"
+    # the lookup table is gone before a stored matrix's solve, not before a matrix-free one's
+    from fockmpi.app.plan import LOOKUP
+    for storage in ("aij", "upper", "shell"):
+        parts = est.parts(storage)
+        vectors = next(v for k, v in parts.items() if k.startswith("solver vectors"))
+        overlap = 0 if storage == "shell" else min(parts[LOOKUP], vectors)
+        assert parts[LOOKUP] > 0 and est.total(storage) == sum(parts.values()) - overlap, storage
     assert recommend(estimate(problem(), ranks=2), 64 * 2**30, 32)[0] == "aij"
 
 
