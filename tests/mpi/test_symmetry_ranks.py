@@ -62,11 +62,18 @@ def test_assembly_in_many_small_chunks(comm, mpi_tmp_path, monkeypatch, reserve)
     ({"type": "heisenberg"}, {"type": "triangular", "size": [4, 4]}, {"Sz": 1, "momentum": [2, 0]}),
     ({"type": "tV", "V": 1.0}, {"type": "square", "size": [4, 4]}, {"N": 7, "momentum": [1, 2]}),
     ({"type": "bose_hubbard", "U": 1.0, "nmax": 2}, {"type": "square", "size": [4, 3]}, {"N": 8, "momentum": [2, 1]}),
+    ({"type": "heisenberg"}, {"type": "chain", "size": [18]}, {"Sz": 0, "momentum": 0, "reflection": 1,
+                                                               "spin_flip": 1}),
+    ({"type": "heisenberg"}, {"type": "chain", "size": [20]}, {"Sz": 2, "momentum": 3}),
+    ({"type": "heisenberg", "S": 1}, {"type": "chain", "size": [9]}, {"Sz": 0, "momentum": 4}),
+    ({"type": "bose_hubbard", "U": 1.0, "nmax": 3}, {"type": "chain", "size": [8]}, {"N": 8, "momentum": 0,
+                                                                                     "reflection": -1}),
+    ({"type": "tV", "V": 1.0}, {"type": "chain", "size": [14]}, {"N": 7, "momentum": 7}),
 ])
 def test_the_orbit_scan_skips_only_windows_without_representatives(comm, monkeypatch, model, lattice, sector):
-    """The orbit scan skips the U(1) ranges whose top rows an x-translation lowers
-    (basis.symmetric.candidate_ranges): the basis is the one of the whole scan, state by state,
-    and at least half of the U(1) sector was skipped."""
+    """The orbit scan skips the U(1) ranges whose top rows an x-translation lowers, or on a
+    chain whose top bits a translation lowers (basis.symmetric.candidate_ranges): the basis is
+    the one of the whole scan, state by state, and at least half of the U(1) sector was skipped."""
     from fockmpi.basis import symmetric
     from fockmpi.basis.ranking import RankingTables
     problem = build_problem(parse_job({"lattice": lattice, "model": model, "sector": sector}))
