@@ -43,6 +43,8 @@ CASES = {  # name: (lattice, model, sector)
 }
 
 
+# Three passes of one loop shape, kept apart on purpose: each is what is being timed, and a
+# mode switch inside the loop would be timed with it.
 @njit(cache=True)
 def _product(ptr, col, val, x, y):
     for i in range(y.shape[0]):

@@ -24,7 +24,8 @@
                             # shell: matrix-free, H applied on the fly in
                             # every product (no matrix in memory, each product costs about one
                             # assembly) | auto: the first of aij, upper, shell that fits in
-                            # memory (fockmpi.app.plan);
+                            # memory (fockmpi.app.plan; upper first on a symmetry sector
+                            # whose ranks share one node: half the assembly);
                             # FCIDUMP models: direct, the direct-CI operator (integrals by
                             # blocks, matrix-free), which "auto" picks for them
     options = {}            # extra PETSc/SLEPc options, e.g. {eps_lanczos_reorthog = "local"}

@@ -262,10 +262,9 @@ def _assemble_symmetric(compiled, left, right, comm, PETSc, show_progress, squar
     for c in range(nchunks):
         a, b = min(n, c * chunk), min(n, (c + 1) * chunk)
         ptr, cols, val = _symmetric_rows(compiled, left, right, comm, scalar_t, square, rows=(a, b), upper=upper)
-        if upper:  # the lower triangle is dropped like an annihilated state (column -1)
+        if upper:  # (the kernel gave no column left of its row: the basis ascends with the states)
             row_of = np.repeat(np.arange(left.start + a, left.start + b, dtype=np.int64), np.diff(ptr))
             ndiag += int(np.count_nonzero(cols == row_of))
-            cols[cols < row_of] = -1
             del row_of
         dp = np.zeros(b - a + 1, dtype=np.int64)
         op = np.zeros(b - a + 1, dtype=np.int64)
