@@ -163,6 +163,17 @@ class Progress:
             print(f"  {self.label}: {100 * frac:5.1f}%  ({now - self.t0:.1f} s)", flush=True)
 
 
+def say(line):
+    """Write ``line`` to stderr at once, also from a signal handler (which may run while the main
+    thread is inside ``sys.stderr.write``: then the buffered stream refuses a reentrant call and
+    the line goes to file descriptor 2 directly).  Not collective."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except RuntimeError:
+        os.write(2, (line + "\n").encode())
+
+
 class RunGuard:
     """Ends a run on every rank when one rank fails or is interrupted, with one message.
 
@@ -239,13 +250,11 @@ class RunGuard:
         if self._told_to_stay_quiet():  # another rank is ending the run and has said why
             os._exit(code)
         if self.comm.rank == 0:
-            sys.stderr.write(message + "\n")
-            sys.stderr.flush()
+            say(message)
         together = self.all_agree(patience)
         if not together and not self._told_to_stay_quiet():
             if self.comm.rank != 0:
-                sys.stderr.write(f"{message} (rank {self.comm.rank} of {self.comm.size})\n")
-                sys.stderr.flush()
+                say(f"{message} (rank {self.comm.rank} of {self.comm.size})")
             # the abort reaches the other ranks as SIGTERM: tell them first that all is said
             for p in range(self.comm.size):
                 if p != self.comm.rank:

@@ -39,28 +39,42 @@ class SolveCheckpoint:
         self.verbose = False  # a line per checkpoint written (rank 0)
 
     def request_stop(self, signum=0):
-        """Ask for a checkpoint at the next iteration and a stop after it (signal-safe)."""
+        """Ask for a checkpoint at the next iteration and a stop after it (signal-safe).  Rank 0
+        says so at once: a launcher that kills soon after its signal (mpirun: one second) may not
+        wait for the next iteration, and the run must not end without a word."""
         self.stop_requested = True
         self.stop_signal = int(signum)
+        if self.comm.rank == 0:
+            self._announce(signum)
+
+    def _announce(self, signum):
+        if self._announced:
+            return
+        self._announced = True
+        import os
+        import signal
+        why = f"interrupted by {signal.Signals(signum).name}" if signum else "asked to stop"
+        text = (f"fockmpi: {why}; the solve writes a checkpoint to {self.where} at its next iteration "
+                "and stops (no results file was written)")
+        if signum == signal.SIGTERM and "OMPI_MCA_orte_hnp_uri" in os.environ:
+            # Open MPI's mpirun answers Ctrl-C with SIGTERM and SIGKILL one second later
+            # (odls_base_sigkill_timeout), often before the iteration ends; SIGUSR1 it forwards
+            text += ("; mpirun kills the ranks 1 s after its SIGTERM, which may be too soon: "
+                     f"`kill -USR1 {_launcher_pid()}` stops a run of mpirun with a checkpoint")
+        from ..parallel import say
+        say(text)
 
     def due(self):
         """True on every rank when a checkpoint is due on any (collective).  When a stop was
-        requested on any rank, rank 0 says so at once: a launcher that kills soon after its
-        signal (mpirun: one second) must not end the run without a word."""
+        requested on another rank, rank 0 says so here."""
         timed = self.interval > 0 and time.monotonic() - self._last >= self.interval
         flags = np.array([int(self.stop_requested), self.stop_signal, int(timed)], dtype=np.int64)
         self.comm.Allreduce(flags.copy(), flags, op=_max())  # (element by element)
         stop, signum, timed = (int(x) for x in flags)
-        if stop and not self._announced:
-            self._announced = True
+        if stop:
             self.stop_requested, self.stop_signal = True, int(signum)
             if self.comm.rank == 0:
-                import signal
-                import sys
-                why = f"interrupted by {signal.Signals(signum).name}" if signum else "asked to stop"
-                sys.stderr.write(f"fockmpi: {why}; the solve writes a checkpoint to {self.where} and stops "
-                                 "(no results file was written)\n")
-                sys.stderr.flush()
+                self._announce(signum)
         return bool(stop or timed)
 
     def save(self, vectors, values, residuals, iterations):
@@ -109,6 +123,18 @@ def rayleigh_ritz(mat, V, want, comm, key=None):
     R = AX - theta[:k, None] * X
     residuals = np.sqrt(comm.allreduce(np.sum(np.abs(R) ** 2, axis=1)))
     return theta[:k], list(X), residuals
+
+
+def _launcher_pid():
+    """mpirun's process id where it is this process' parent (one node), else a placeholder."""
+    import os
+    try:
+        with open(f"/proc/{os.getppid()}/comm") as f:
+            if f.read().strip() in ("mpirun", "mpiexec", "orterun"):
+                return str(os.getppid())
+    except OSError:
+        pass
+    return "<mpirun's pid>"
 
 
 def _max():

@@ -61,7 +61,8 @@ class Eigenpairs:
 
 
 def matvec_count(PETSc):
-    """(count, seconds) of MatMult so far on this rank; (-1, 0) without PETSc logging."""
+    """(count, seconds) of MatMult so far on this rank; (-1, 0) without PETSc logging.  (PETSc
+    logs a MatMult inside another, as in a shell that forwards its products, once.)"""
     try:
         info = PETSc.Log.Event("MatMult").getPerfInfo()
         return int(info["count"]), float(info["time"])
@@ -126,8 +127,10 @@ def solve(op, settings, comm, PETSc, SLEPc, show_progress=True, checkpoint=None)
         eps, nconv = _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, key,
                                            None if dense else checkpoint)
         if nconv < nev:
+            its = eps.getIterationNumber()
+            eps.destroy()  # (now, not in PETSc's clean-up after Python's: see _run_eps)
             raise ConvergenceError(
-                f"the eigensolver converged {nconv} of {nev} eigenpairs in {eps.getIterationNumber()} "
+                f"the eigensolver converged {nconv} of {nev} eigenpairs in {its} "
                 f"iterations; raise [solver] max_it, ncv, or loosen tol (now {settings.tol:g})")
         found = _harvest(eps, nconv, mat, SLEPc)
         its = eps.getIterationNumber()
@@ -492,11 +495,43 @@ def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_pro
                     checkpoint.due)
 
 
+class _Forward:
+    """A PETSc shell matrix that forwards every product to a stored one.
+
+    Python signal handlers (Ctrl-C, mpirun's and Slurm's SIGTERM: :class:`~fockmpi.parallel.RunGuard`)
+    run only when Python code does; inside SLEPc that is the monitor, once per iteration of tens
+    of products, while mpirun kills one second after its SIGTERM.  Through this shell Python runs
+    at every product, so the run answers a signal within one product.  Costs a few microseconds
+    per product."""
+
+    def __init__(self, mat):
+        self.mat = mat
+
+    def mult(self, _, x, y):
+        self.mat.mult(x, y)
+
+    def getDiagonal(self, _, d):  # noqa: N802 - petsc4py's name
+        self.mat.getDiagonal(d)
+
+
+def _responsive(mat, settings, dense, PETSc, comm):
+    """``mat`` itself, or a :class:`_Forward` shell around it where the eigensolver needs nothing
+    but products (a stored matrix, Krylov-Schur or Lanczos, no spectral transform)."""
+    if (dense or mat.getType() == PETSc.Mat.Type.PYTHON or settings.method not in ("krylovschur", "lanczos")
+            or settings.transform == "sinvert" or any(k.startswith("st_") for k in (settings.options or {}))):
+        return mat
+    shell = PETSc.Mat().createPython([(mat.getLocalSize()[0], mat.getSize()[0]),
+                                      (mat.getLocalSize()[1], mat.getSize()[1])],
+                                     context=_Forward(mat), comm=comm)
+    shell.setUp()
+    return shell
+
+
 def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=None, save=None, due=None):
     eps = SLEPc.EPS().create(comm=comm)
-    eps.setOperators(mat)
-    eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
     dense = dim <= max(DENSE_LIMIT, 2 * want + 8)
+    eps.setOperators(_responsive(mat, settings, dense, PETSc, comm))
+    eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
     if dense:
         eps.setType(SLEPc.EPS.Type.LAPACK)
     else:
@@ -570,6 +605,11 @@ def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=
     except PETSc.Error as e:
         raise FockmpiError(f"SLEPc failed ({settings.method}): {e}; check [solver] and its options") from None
     if failure:  # a stop after a checkpoint, or a checkpoint that could not be written
+        # the traceback's frames hold more references to the EPS (the stopping test's argument):
+        # drop them, so that it ends here and not in PETSc's clean-up after Python's, where a
+        # Python shell matrix inside it can no longer be destroyed
+        import traceback
+        traceback.clear_frames(failure[0].__traceback__)
         eps.destroy()
         raise failure[0]
     return eps, eps.getConverged()
