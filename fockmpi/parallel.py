@@ -80,6 +80,20 @@ def peak_memory_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def file_backed_bytes():
+    """This process' resident pages mapped from files (Linux ``RssFile``: the libraries of
+    Python, numba/LLVM, PETSc, MPI and the compiled kernels; shared by every rank of a node, so a
+    node holds them once however many ranks count them in their peaks), or 0."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssFile:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def available_memory_bytes():
     """MemAvailable of this node (Linux), or None."""
     try:

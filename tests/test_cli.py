@@ -244,6 +244,8 @@ def test_info_and_show(tmp_path):
     mem = read_results(out)["memory"]  # the high-water mark after each phase never decreases
     marks = [mem[f"peak_rss_after_{p}"][0] for p in ("model", "basis", "assembly", "solve")]
     assert 0 < marks[0] and marks == sorted(marks) and marks[-1] <= mem["peak_rss_bytes"][0], mem
+    # the libraries' pages (Python, numba, PETSc: tens of MiB), part of the peak
+    assert 20 * 2**20 < mem["file_backed_bytes"][0] < mem["peak_rss_bytes"][0], mem
     r = fockmpi("show", str(tmp_path / "missing.h5"))
     assert r.returncode == 2 and "no such file" in r.stderr  # a missing file is bad input, as for a job file
 

@@ -21,6 +21,7 @@ from ..parallel import (
     PhaseTimer,
     available_memory_bytes,
     collective_errors,
+    file_backed_bytes,
     peak_memory_bytes,
     print0,
     ranks_on_this_node,
@@ -263,6 +264,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                    "restarts": checkpoint.restarts, "checkpoints": checkpoint.saves,
                    "checkpoint_seconds": checkpoint.seconds},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
+                   "file_backed_bytes": comm.allgather(file_backed_bytes()),
                    "matrix_bytes": comm.allgather(matrix_bytes),
                    "basis_bytes": comm.allgather(basis.states.nbytes), **timer.memory_record(comm)},
     }
@@ -487,6 +489,7 @@ def run_all_sectors(problem, comm, timer, started, quiet=False, petsc_options=No
                    "sectors": len(sectors), "restarts": progress.restarts, "checkpoints": progress.saves,
                    "checkpoint_seconds": progress.seconds},
         "memory": {"peak_rss_bytes": comm.allgather(peak_memory_bytes()),
+                   "file_backed_bytes": comm.allgather(file_backed_bytes()),
                    "matrix_bytes": comm.allgather(peak_matrix), **timer.memory_record(comm)},
         "timings": timings_now,
         "provenance": _provenance(comm, started),

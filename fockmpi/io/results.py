@@ -16,7 +16,8 @@ Layout (``fockmpi show FILE`` prints it)::
                           scalar, matmult_seconds, multiplet_checks, check_seconds,
                           multiplets_verified (the levels at the cut came back whole, checked)
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
-    /memory               peak_rss_bytes (nranks,), matrix_bytes (nranks,), peak_rss_after_<phase>
+    /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
+                          shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
                           (nranks,): the high-water mark when that phase ended
     /provenance           attrs: versions of fockmpi, PETSc, SLEPc, MPI, h5py; git commit;
                           ranks, host, start and end time, Slurm job id
