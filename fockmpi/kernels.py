@@ -581,6 +581,7 @@ class Ranking(NamedTuple):
     T: np.ndarray
     r_top: np.int64
     r_zero: np.int64
+    layout: np.ndarray  # packed -> numbered layout byte tables (``layout[0]``), empty: the same
 
 
 SCAN_GROUP = 8  # groups up to this size are scanned, larger ones binary-searched
@@ -588,6 +589,8 @@ SCAN_GROUP = 8  # groups up to this size are scanned, larger ones binary-searche
 
 @njit(cache=True, inline="always")
 def _rank(s, rk):
+    if rk.layout.shape[0] > 0:
+        s = _relayout(s, rk.layout[0])
     return _rank_one(s, rk.chunk_off, rk.chunk_mask, rk.chunk_q, rk.T, rk.r_top, rk.r_zero)
 
 

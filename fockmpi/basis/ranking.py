@@ -1,8 +1,21 @@
-"""Ranking tables: the states of a U(1) sector numbered 0..dim-1 without storing them (combinatorial number system over site chunks)."""
+"""Ranking tables: the states of a U(1) sector numbered 0..dim-1 without storing them (combinatorial number system over site chunks).
+
+The states are numbered in ascending order of their *sort layout*
+(:func:`fockmpi.symmetry.encoding.sort_layout`): the packed layout itself, except on lattices of
+electron sites, where the down modes are compared below the up modes.  An electron sector is
+then ordered by up configuration, the down configurations of each in ascending order (a
+product basis): a down-spin hop stays inside its row's block of binom(L, N_dn) states and an
+up-spin hop reaches the same position of another block, so a product's reads of x run in
+order (the Hubbard ring L = 14, 1.2e7 states: a PETSc product 1.16x faster than with the
+site-interleaved order).  The states themselves stay packed, and with them the fermion signs.
+"""
+from types import SimpleNamespace
+
 import numpy as np
 
 from .. import kernels
 from ..errors import CapacityError
+from ..symmetry.encoding import layout_tables, sort_layout
 
 
 MAX_CHUNK_BITS = 12
@@ -23,8 +36,8 @@ class RankingTables:
     """
 
     def __init__(self, sector):
-        space = sector.space
         names = sector.names
+        space, self.layout = _ranked_space(sector.space, names)
         tables = [space.charge_table(n) for n in names]
         dims = space.dims
         lo = [min(0, sum(int(t[i, :d].min()) for i, d in enumerate(dims))) for t in tables]
@@ -98,29 +111,67 @@ class RankingTables:
         self.low_ptr = np.concatenate([[0], np.cumsum(np.bincount(r_of, minlength=nR))]).astype(np.int64)
 
     def args(self):
-        """Arguments of the ranking kernels, as :class:`fockmpi.kernels.Ranking`."""
+        """Arguments of the ranking kernels, as :class:`fockmpi.kernels.Ranking` (packed states in)."""
         return kernels.Ranking(self.chunk_off, self.chunk_mask, self.chunk_q, self.T, np.int64(self.r_top),
-                               np.int64(self.r_zero))
+                               np.int64(self.r_zero), self.layout)
 
     def rank(self, states):
-        """Global index of each state (-1 outside the sector)."""
-        return kernels.rank_states(np.ascontiguousarray(states, dtype=np.uint64), *self.args())
+        """Global index of each (packed) state (-1 outside the sector)."""
+        states = np.ascontiguousarray(states, dtype=np.uint64)
+        if len(self.layout):
+            states = _moved(states, self.layout, 0)
+        return kernels.rank_states(states, self.chunk_off, self.chunk_mask, self.chunk_q, self.T,
+                                   np.int64(self.r_top), np.int64(self.r_zero))
 
     def states(self, start, count):
-        """States of global indices ``start .. start+count-1`` (ascending)."""
+        """States (packed) of global indices ``start .. start+count-1``, ascending in the sort layout."""
         if count <= 0:
             return np.zeros(0, dtype=np.uint64)
-        return kernels.enumerate_states(np.int64(start), np.int64(count), self.chunk_off, self.chunk_q,
-                                        self.T, np.int64(self.r_top), self.low_ptr, self.low_vals)
+        out = kernels.enumerate_states(np.int64(start), np.int64(count), self.chunk_off, self.chunk_q,
+                                       self.T, np.int64(self.r_top), self.low_ptr, self.low_vals)
+        if len(self.layout):
+            kernels.relayout(out, self.layout, 1, out)
+        return out
 
     def first_at_or_above(self, states):
-        """For each state, the smallest global index whose state is at least that one (``dim``
-        where none is)."""
+        """For each state *in the sort layout*, the smallest global index whose state is at least
+        that one there (``dim`` where none is)."""
         states = np.ascontiguousarray(states, dtype=np.uint64)
         out = np.empty(len(states), dtype=np.int64)
         kernels.first_at_or_above(states, np.int64(self.dim), self.chunk_off, self.chunk_q, self.T,
                                   np.int64(self.r_top), self.low_ptr, self.low_vals, out)
         return out
+
+
+def _moved(states, layout, direction):
+    out = np.empty_like(states)
+    kernels.relayout(states, layout, direction, out)
+    return out
+
+
+def _ranked_space(space, names):
+    """The space whose sites the tables number, and the byte tables that move a packed state
+    into its layout (empty: the packed space itself).  On a lattice of electron sites whose
+    charges count modes (N, N_up, N_dn, Sz: a doubly occupied site's charge is the sum of its
+    two modes'), one single-mode site per bit of the sort layout."""
+    layout = layout_tables(space)
+    if not len(layout):
+        return space, layout
+    key_bit = sort_layout(space)
+    per_mode = {}
+    for n in names:
+        t = np.asarray(space.charge_table(n))
+        up, dn = t[:, 1], t[:, 2]  # a site's value: bit 0 the up mode, bit 1 the down mode
+        if np.any(t[:, 0] != 0) or np.any(t[:, 3] != up + dn):
+            return space, layout[:0]  # a charge that is not a sum over modes: the packed order
+        mode = np.zeros((space.nbits, 2), dtype=t.dtype)
+        mode[key_bit[0::2], 1] = up
+        mode[key_bit[1::2], 1] = dn
+        per_mode[n] = mode
+    one_bit = SimpleNamespace(nbits=1)
+    modes = SimpleNamespace(sites=[one_bit] * space.nbits, dims=[2] * space.nbits,
+                            offsets=np.arange(space.nbits), charge_table=per_mode.__getitem__)
+    return modes, layout
 
 
 def _shift(W, u):

@@ -28,11 +28,12 @@ def candidate_ranges(tables, group_args):
 
     The other windows (5/6 of the states on a 6x6 lattice, 87% on a 36-site ring) are skipped
     whole; the basis is the same.  Everything is a candidate where the states are sorted in
-    another layout than they are numbered in (electrons) or without such translations.
+    another layout than they are numbered in, or without such translations.  (Electrons: both
+    in the species-major sort layout, the window holds the top up modes.)
     """
     args = group_args
     nbits = int(args.full).bit_length()
-    if len(args.layout):
+    if len(args.layout) != len(tables.layout):
         return [(0, tables.dim)]
     if args.rowmin.shape[0] > 1:
         windows = np.arange(len(args.rowmin), dtype=np.uint64)

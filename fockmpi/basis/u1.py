@@ -1,4 +1,4 @@
-"""U(1) bases: the sector's states in rank order, one contiguous block per MPI rank."""
+"""U(1) bases: the sector's states in rank order (:mod:`fockmpi.basis.ranking`), one contiguous block per MPI rank."""
 from ..errors import SectorError
 from ..parallel import block_offsets
 from .protocol import Basis
@@ -20,7 +20,8 @@ class U1Basis(Basis):
     dim : int          global dimension
     offsets : ndarray  block boundaries, rank p owns ``[offsets[p], offsets[p+1])``
     start, end : int   this rank's block
-    states : ndarray   this rank's states (uint64, ascending)
+    states : ndarray   this rank's states (uint64, packed; ascending, on electron lattices ascending
+                       in the species-major sort layout: :mod:`fockmpi.basis.ranking`)
     """
 
     def __init__(self, sector, rank=0, size=1):

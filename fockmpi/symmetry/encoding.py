@@ -58,6 +58,28 @@ def sort_layout(space):
     return np.arange(space.nbits, dtype=np.int64)
 
 
+def byte_tables(dest, nbits):
+    """``t[c, x]``: the bits ``x`` of byte ``c`` of a state moved to positions ``dest[b]`` (bit
+    ``b = 8 c + k``); a state moves as ``OR_c t[c, byte c]`` (:func:`fockmpi.kernels.relayout`)."""
+    nbytes = max(1, (nbits + 7) // 8)
+    x = np.arange(256, dtype=np.uint64)
+    t = np.zeros((nbytes, 256), dtype=np.uint64)
+    for b in range(nbits):
+        c, k = divmod(b, 8)
+        t[c] |= ((x >> np.uint64(k)) & np.uint64(1)) << np.uint64(dest[b])
+    return t
+
+
+def layout_tables(space):
+    """The byte tables between the packed layout and the sort layout (:func:`sort_layout`):
+    ``[packed -> sort, sort -> packed]``, or an empty array where the two agree."""
+    key_bit = sort_layout(space)
+    nbits = space.nbits
+    if np.all(key_bit == np.arange(nbits)):
+        return np.zeros((0, max(1, (nbits + 7) // 8), 256), dtype=np.uint64)
+    return np.stack([byte_tables(key_bit, nbits), byte_tables(np.argsort(key_bit), nbits)])
+
+
 def bit_map(space, perm, flip, ph=False):
     """Destination bit of every bit, and the XOR mask, for one element."""
     dest = np.zeros(space.nbits, dtype=np.int64)

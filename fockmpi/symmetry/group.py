@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, SectorError
-from .encoding import KernelArrays, PRUNE_BITS, bit_map, sort_layout
+from .encoding import KernelArrays, PRUNE_BITS, bit_map, byte_tables, layout_tables, sort_layout
 
 
 MAX_ELEMENTS = 1 << 16
@@ -265,14 +265,6 @@ class SymmetryGroup:
         nbits = space.nbits
         nbytes = max(1, (nbits + 7) // 8)
         key_bit = sort_layout(space)
-        x = np.arange(256, dtype=np.uint64)
-
-        def byte_tables(dest):  # tables[c, x]: where the bits x of byte c go
-            t = np.zeros((nbytes, 256), dtype=np.uint64)
-            for b in range(nbits):
-                c, k = divmod(b, 8)
-                t[c] |= ((x >> np.uint64(k)) & np.uint64(1)) << np.uint64(dest[b])
-            return t
 
         def to_key(mask):
             return sum(1 << int(key_bit[b]) for b in range(nbits) if (int(mask) >> b) & 1)
@@ -283,11 +275,10 @@ class SymmetryGroup:
             dest, flipmask = bit_map(space, perm, flip, ph)
             key_dest = np.empty(nbits, dtype=np.int64)
             key_dest[key_bit] = key_bit[dest]
-            tables[h] = byte_tables(key_dest)
+            tables[h] = byte_tables(key_dest, nbits)
             xor[h] = np.uint64(to_key(flipmask))
         identity = bool(np.all(key_bit == np.arange(nbits)))
-        layout = (np.zeros((0, nbytes, 256), dtype=np.uint64) if identity else
-                  np.stack([byte_tables(key_bit), byte_tables(np.argsort(key_bit))]))
+        layout = layout_tables(space)
 
         # translations as shifts in the sort layout: rows of Lx cells of kc bits; the rows form
         # `blocks` blocks (two for electrons: down, up), y-translations rotate rows within a block

@@ -69,6 +69,10 @@ def test_assembly_in_many_small_chunks(comm, mpi_tmp_path, monkeypatch, reserve)
     ({"type": "bose_hubbard", "U": 1.0, "nmax": 3}, {"type": "chain", "size": [8]}, {"N": 8, "momentum": 0,
                                                                                      "reflection": -1}),
     ({"type": "tV", "V": 1.0}, {"type": "chain", "size": [14]}, {"N": 7, "momentum": 7}),
+    # electrons: numbered and sorted species-major, the window holds the top up modes
+    ({"type": "hubbard", "U": 4.0}, {"type": "square", "size": [4, 4]}, {"N_up": 3, "N_dn": 3, "momentum": [1, 2]}),
+    ({"type": "hubbard", "U": 4.0}, {"type": "square", "size": [4, 3]}, {"N_up": 4, "N_dn": 4, "momentum": [0, 0],
+                                                                         "point_group": "A1"}),
 ])
 def test_the_orbit_scan_skips_only_windows_without_representatives(comm, monkeypatch, model, lattice, sector):
     """The orbit scan skips the U(1) ranges whose top rows an x-translation lowers, or on a
