@@ -1,5 +1,9 @@
 """Expectation values of operators in the eigenvectors the solver found (the stage after the solver).
 
+``measure(op, ...)``: an Operator gives ``<v_k|op|v_k>`` for every vector k; a dict
+``{(i, j): Operator}`` (``[[observable]]`` with ``pairs = "all"``) gives the matrix
+``C[k, i, j] = <v_k|op_ij|v_k>``, one product per pair, or in a symmetry sector one per orbit of
+pairs under the group's pure site permutations (all pairs of an orbit have the same value there).
 ``expectation_values(op, model_space, basis, vectors, comm, PETSc)`` assembles ``op`` on the
 basis of the vectors (it must keep the sector: a conserved quantity such as S^2) and returns
 ``<v_k|op|v_k>`` for every vector (real parts; the vectors are normalized).  Collective.
@@ -10,23 +14,92 @@ import numpy as np
 
 
 
-def expectation_values(op, space, sector_names, basis, vectors, comm, PETSc):
+def symmetrized(op, group):
+    """``(1/|G|) sum_g g op g^-1`` over the elements of ``group`` (a
+    :class:`~fockmpi.symmetry.group.SymmetryGroup`), which commutes with every element.
+
+    In a sector of the group (g|v> = chi(g)|v>, |chi| = 1) ``<v|op|v> = <v|g op g^-1|v>`` for every
+    g, so ``<v|op|v>`` equals ``<v|symmetrized(op)|v>``: a correlation of one pair of sites is
+    measured as the average over all pairs the group maps it to.  Not collective."""
+    from .models.ops import Operator
+    from .symmetry.invariance import transformed
+    total = Operator()
+    for perm, flip, ph in group.elements:
+        total = total + transformed(op, perm, spin_flip=flip, eta=group.eta if ph else None)
+    return (1.0 / len(group.elements)) * total
+
+
+def expectation_values(op, space, sector_names, basis, vectors, comm, PETSc, group=None, name="the observable"):
     """``<v|op|v>`` for each local eigenvector slice in ``vectors`` (basis order).  Collective.
 
-    ``op`` is applied matrix-free (:class:`~fockmpi.operator.shell.ShellOperator`): one product
-    a vector costs what assembling it would, and no matrix is held (<S^2> of 1.2e7 determinants
-    stored would take 3.5 GiB per rank on 2 ranks)."""
+    ``op`` must keep the U(1) sector (a :class:`~fockmpi.errors.SectorError` names the charge
+    otherwise); in a symmetry sector of ``group`` it is :func:`symmetrized` first (the basis
+    vectors are symmetric combinations, and only an invariant operator acts on them as on
+    states).  ``op`` is applied matrix-free (:class:`~fockmpi.operator.shell.ShellOperator`):
+    one product a vector costs what assembling it would, and no matrix is held (<S^2> of 1.2e7
+    determinants stored would take 3.5 GiB per rank on 2 ranks)."""
+    from .errors import SectorError
+    from .models.space import CHARGE_SCALE
+    from .operator.between import charge_change
     from .operator.compile import compile_operator
     from .operator.shell import ShellOperator
-    compiled = compile_operator(op, space, sector_names)
-    built = ShellOperator(compiled, basis, comm, PETSc)
-    try:
-        x, y = built.mat.createVecs()
-        out = []
-        for v in vectors:
-            x.getArray()[:] = v
-            built.mat.mult(x, y)
-            out.append(float(np.real(comm.allreduce(np.vdot(v, y.getArray(readonly=True))))))
-        return np.array(out)
-    finally:
-        built.destroy()
+    for charge, delta in charge_change(op, space, sector_names).items():
+        if delta:
+            raise SectorError(f"{name} changes {charge} by {delta / CHARGE_SCALE.get(charge, 1):+g}: its "
+                              "expectation value in an eigenstate of this sector is 0; an expectation value "
+                              "needs an operator that keeps the sector (e.g. S+_i S-_j instead of S+_i)")
+    if group is not None:
+        op = symmetrized(op, group)
+    parts = hermitian_parts(op, np.dtype(PETSc.ScalarType).kind == "c")
+    total = np.zeros(len(vectors), dtype=complex)
+    for weight, part in parts:
+        built = ShellOperator(compile_operator(part, space, sector_names), basis, comm, PETSc)
+        try:
+            x, y = built.mat.createVecs()
+            for k, v in enumerate(vectors):
+                x.getArray()[:] = v
+                built.mat.mult(x, y)
+                total[k] += weight * np.real(comm.allreduce(np.vdot(v, y.getArray(readonly=True))))
+            x.destroy()
+            y.destroy()
+        finally:
+            built.destroy()
+    return total.real.copy() if np.all(np.abs(total.imag) <= 1e-13 * max(1.0, np.abs(total).max())) else total
+
+
+def hermitian_parts(op, complex_vectors):
+    """``[(weight, H_a)]`` with hermitian H_a and ``<v|op|v> = sum_a weight_a <v|H_a|v>``.
+
+    With complex vectors: op = A + i B, A = (op + op^+)/2 and B = (op - op^+)/(2i).  With real
+    vectors (a real PETSc build) every real antisymmetric part has a zero expectation value, so
+    op = R + i I (R, I its terms' real and imaginary coefficients) gives
+    <op> = <(R + R^+)/2> + i <(I + I^+)/2>.  A hermitian op is its own single part.  Not
+    collective."""
+    from .models.ops import Operator, is_hermitian
+    if is_hermitian(op):
+        return [(1.0, op)]
+    if complex_vectors:
+        return [(1.0, 0.5 * op.plus_hc()), (1j, 0.5 * (-1j * op).plus_hc())]
+    real = Operator({k: c.real for k, c in op.terms.items() if c.real})
+    imag = Operator({k: c.imag for k, c in op.terms.items() if c.imag})
+    return [(w, 0.5 * part.plus_hc()) for w, part in ((1.0, real), (1j, imag)) if len(part)]
+
+
+def measure(op, space, sector_names, basis, vectors, comm, PETSc, group=None, name="the observable"):
+    """:func:`expectation_values` of an Operator, or of every pair of a ``{(i, j): Operator}``
+    correlation as an array ``(vectors, nsites, nsites)``.  Collective."""
+    if not isinstance(op, dict):
+        return expectation_values(op, space, sector_names, basis, vectors, comm, PETSc, group, name)
+    n = 1 + max(max(p) for p in op)
+    out = np.zeros((len(vectors), n, n))
+    # pairs related by a pure site permutation of the group (no spin flip, no particle-hole: those
+    # also change the operator) have the same symmetrized operator, so the same value
+    perms = [p for p, flip, ph in group.elements if not flip and not ph] if group is not None else [tuple(range(n))]
+    done = {}
+    for (i, j), one in sorted(op.items()):
+        orbit = min((perm[i], perm[j]) for perm in perms)  # (the permutation of sites of each element)
+        if orbit not in done:
+            done[orbit] = expectation_values(one, space, sector_names, basis, vectors, comm, PETSc, group,
+                                             f"{name} ({i}, {j})")
+        out[:, i, j] = done[orbit]
+    return out

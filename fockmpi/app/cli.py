@@ -258,13 +258,20 @@ def _show(args, r):
     mem = r["memory"]
     print(f"  peak memory per rank: {max(mem['peak_rss_bytes']) / 2**20:.0f} MiB (max)")
     sectors = r.get("sectors")
-    observed = sorted(r.get("observables", {}).items())  # <v_k|O|v_k> the model reports (FCIDUMP: S2)
+    # <v_k|O|v_k> of the model (FCIDUMP: S2) and of [[observable]] (correlation matrices: listed below)
+    import numpy as np
+    observed = sorted((n, v) for n, v in r.get("observables", {}).items() if np.ndim(v) == 1)
+    matrices = sorted((n, v) for n, v in r.get("observables", {}).items() if np.ndim(v) == 3)
     print(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + "".join(f"  {'<' + n + '>':>9}" for n, _ in observed)
           + ("  sector" if sectors else ""))
     for k, (e, res) in enumerate(zip(r["eigenvalues"], r["residuals"])):
         where = f"  {sectors[r['eigenvalue_sector'][k]]['label']}" if sectors else ""
         values = "".join(f"  {v[k]:>9.6f}" for _, v in observed)
         print(f"  {k:>3}  {e:>22.14f}  {res:>10.2e}{values}{where}")
+    for n, v in matrices:
+        print(f"  {n}: <O_ij> for every pair of sites, {v.shape[1]} x {v.shape[2]} per eigenvector "
+              f"(/observables/{n}); eigenvector 0, row i = 0: " + " ".join(f"{x:.6f}" for x in v[0, 0, :8])
+              + (" ..." if v.shape[2] > 8 else ""))
     return 0
 
 

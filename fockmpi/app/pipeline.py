@@ -48,9 +48,10 @@ class Problem:
     groups: list = None   # every sector of a job with "all" (then group is None)
     gauss: object = None  # the model's GaussLaw, when its basis is the physical states
     constraint: object = None  # the model's predicate on states (a Rydberg blockade), or None
-    observables: dict = None  # name -> Operator reported for every root (the model's)
+    observables: dict = None  # name -> Operator reported for every root (the model's and [[observable]])
     orbitals: object = None  # an FCIDUMP model's integrals, for the direct-CI operator
     checkpoint: object = None  # CheckpointSettings ([checkpoint]: interval, path)
+    definitions: dict = None  # name -> how [[observable]] defined it (stored with the values)
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -82,9 +83,42 @@ def build_problem(job, output_path=None):
         from ..errors import ConfigError
         raise ConfigError("[solver] storage", "\"direct\" (the direct-CI operator) only with [model] type = \"fcidump\"",
                           f"a {spec.model.name} model", hint="use \"auto\", \"aij\" or \"shell\"")
+    observables = dict(spec.model.observables or {})
+    for name, (op, definition) in (spec.observables or {}).items():
+        if name in observables:
+            from ..errors import ConfigError
+            raise ConfigError("[[observable]] name", message=f"[[observable]] {name}: the {spec.model.name} model "
+                              f"reports {name} itself; choose another name")
+        for one in (op.values() if isinstance(op, dict) else [op]):
+            _check_keeps_sector(name, one, space, sector)
+        observables[name] = op
+    definitions = {name: d for name, (_, d) in (spec.observables or {}).items()}
+    if definitions and len(choices) > 1:
+        from ..errors import ConfigError
+        raise ConfigError("[[observable]]", message="[[observable]]: observables are measured in one sector at a "
+                          f"time; this job asks for {len(choices)} ('all'): give the sector's labels, e.g. "
+                          "momentum = 0")
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
                    spec.write_vectors, group, groups if len(choices) > 1 else None, spec.model.gauss,
-                   spec.model.constraint, spec.model.observables, spec.model.orbitals, spec.checkpoint)
+                   spec.model.constraint, observables or None, spec.model.orbitals, spec.checkpoint, definitions)
+
+
+def _check_keeps_sector(name, op, space, sector):
+    """An [[observable]] must keep the U(1) sector: a :class:`ConfigError` naming the charge
+    otherwise (before any basis is built)."""
+    from ..errors import ConfigError, SectorError
+    from ..models.space import CHARGE_SCALE
+    from ..operator.between import charge_change
+    try:
+        change = charge_change(op, space, sector.names)
+    except SectorError as e:
+        raise ConfigError(f"[[observable]] {name}", message=f"[[observable]] {name}: {e}") from None
+    for charge, delta in change.items():
+        if delta:
+            raise ConfigError(f"[[observable]] {name}", message=(
+                f"[[observable]] {name} changes {charge} by {delta / CHARGE_SCALE.get(charge, 1):+g}, so its "
+                "expectation value in an eigenstate of the sector is 0; an expectation value needs an "
+                "operator that keeps the sector (e.g. S+_i S-_j instead of S+_i)"))
 
 
 def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
@@ -235,9 +269,10 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     op.destroy()
     observables = {}
     if problem.observables:  # what the model reports of every root (FCIDUMP: S2)
-        from ..observables import expectation_values
-        observables = {name: expectation_values(op, problem.space, problem.sector.names, basis, pairs.vectors, comm,
-                                                PETSc) for name, op in sorted(problem.observables.items())}
+        from ..observables import measure
+        observables = {name: measure(op, problem.space, problem.sector.names, basis, pairs.vectors, comm, PETSc,
+                                     group=problem.group, name=name)
+                       for name, op in sorted(problem.observables.items())}
     t_output = time.perf_counter()
 
     def timings_now():  # collective; called by write_results just before the file is complete
@@ -251,7 +286,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         "states": basis.packed_states(), "norms": basis.norms,
         "eigenvalues": pairs.values, "residuals": pairs.residuals,
         "vectors": pairs.vectors if problem.write_vectors else None,
-        "observables": observables,
+        "observables": observables, "observable_definitions": problem.definitions or {},
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
                    "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar,
@@ -284,7 +319,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     if not quiet:
         print_summary(comm, problem, basis, pairs, timings, record["memory"], observables)
     return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
-            "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global}
+            "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global,
+            "observables": observables}
 
 
 def _check_checkpoint_path(problem, comm, resume, force):
@@ -598,10 +634,14 @@ def print_summary(comm, problem, basis, pairs, timings, memory, observables=None
                     f"({pairs.stats['check_seconds']:.1f} s of the solve)" if checks else "")
                  + ("" if pairs.stats.get("multiplets_verified", True) else
                     "; degeneracy of the last level not checked (complete_multiplets)"))
-    s2 = (observables or {}).get("S2")
-    lines.append(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + ("      <S^2>" if s2 is not None else ""))
+    shown = sorted(((n, v) for n, v in (observables or {}).items() if np.ndim(v) == 1),
+                   key=lambda kv: (kv[0] != "S2", kv[0]))  # (S2 first; correlation matrices: in the file)
+    heads = ["<S^2>" if name == "S2" else f"<{name}>" for name, _ in shown]
+    width = [max(12, len(h)) for h in heads]
+    lines.append(f"  {'k':>3}  {'eigenvalue':>22}  {'residual':>10}" + "".join(f"  {h:>{w}}" for h, w in zip(heads, width)))
     for k, (e, r) in enumerate(zip(pairs.values, pairs.residuals)):
-        lines.append(f"  {k:>3}  {e:>22.14f}  {r:>10.2e}" + (f"  {s2[k]:>9.6f}" if s2 is not None else ""))
+        lines.append(f"  {k:>3}  {e:>22.14f}  {r:>10.2e}"
+                     + "".join(f"  {v[k]:>{w}.9f}" for (_, v), w in zip(shown, width)))
     lines.append(f"  results: {problem.output_path}")
     print("\n".join(lines), flush=True)
 

@@ -15,6 +15,7 @@ Layout (``fockmpi show FILE`` prints it)::
     /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz, storage,
                           scalar, matmult_seconds, multiplet_checks, check_seconds,
                           multiplets_verified (the levels at the cut came back whole, checked)
+    /observables/<name>   (nev,) <v_k|O|v_k>; attrs definition ([[observable]] as written, JSON)
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
                           shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
@@ -272,9 +273,13 @@ def _write_file(h5py, tmp, comm, record):
             _write_basis_and_vectors(h5py, f, record)
         if record.get("observables"):
             g = f.create_group("observables")
+            definitions = record.get("observable_definitions") or {}
             for k, v in record["observables"].items():
-                g.create_dataset(k, data=np.asarray(v, dtype=np.float64))
-            g.attrs["meaning"] = "<v_k|O|v_k> of eigenvector k (S2: total spin squared, S(S+1))"
+                d = g.create_dataset(k, data=np.asarray(v, dtype=np.float64))
+                if k in definitions:  # [[observable]] as written (JSON), e.g. {"bonds": "nearest", "op": "..."}
+                    d.attrs["definition"] = definitions[k]
+            g.attrs["meaning"] = ("<v_k|O|v_k> of eigenvector k (S2: total spin squared, S(S+1)); in a symmetry "
+                                  "sector O averaged over the group (the same value for an eigenstate)")
         g = f.create_group("solver")
         for k, v in record["solver"].items():
             g.attrs[k] = v

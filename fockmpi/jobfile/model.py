@@ -113,6 +113,29 @@ def spin_from_table(t, key):
                           raw) from None
 
 
+def pair_terms(entry, nsites, space, where):
+    """``{(i, j): Operator}`` of one ``[[observable]]`` entry with ``pairs = "all"``: its ``op``
+    (with ``coef`` and ``hc``) for every ordered pair of sites i, j (i = j included).  Not
+    collective."""
+    t = Table(entry, where)
+    text = t.get("op", "str")
+    coef = t.get("coef", "complex", 1.0)
+    add_hc = t.get("hc", "bool", False)
+    t.get("pairs", "str", check=(lambda v: v == "all", "\"all\" (every ordered pair of sites i, j)"))
+    t.finish()
+    if "_i" not in text or "_j" not in text:
+        raise ConfigError(t.key("op"), "an operator of the two sites i and j, e.g. \"Sz_i Sz_j\"", text)
+    out = {}
+    for i in range(nsites):
+        for j in range(nsites):
+            try:
+                term = coef * ops.parse_operator(text, space.site_kind, {"i": i, "j": j})
+            except OperatorError as e:
+                raise OperatorError(f"{where} op: {e}") from None
+            out[(i, j)] = term.plus_hc() if add_hc else term
+    return out
+
+
 def extra_terms(entries, lattice, space, where="[[model.term]]"):
     """Operator of user-written ``[[model.term]]`` entries (list of dicts).  Not collective."""
     if not isinstance(entries, list):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..basis.sector import Sector
 from .lattice import lattice_from_table
-from .model import OWN_SITES, model_from_table
+from .model import OWN_SITES, extra_terms, model_from_table, pair_terms
 from .sector import sector_choices, sector_from_table
 from .solver import settings_from_table
 
@@ -20,6 +20,8 @@ class JobSpec:
         asked for (``[[]]`` without lattice symmetries; several when a label is "all")
     solver : SolverSettings;  output_path : str (``-o`` wins over ``[output] path``)
     write_vectors : bool (``[output] eigenvectors``)
+    observables : {name: (Operator, definition)} of ``[[observable]]`` (definition: the entry as
+        written, for the results file)
     """
 
     lattice: object
@@ -30,6 +32,35 @@ class JobSpec:
     output_path: str
     write_vectors: bool
     checkpoint: object = None  # CheckpointSettings ([checkpoint])
+    observables: dict = None
+
+
+def observables_from_tables(entries, lattice, space):
+    """``{name: (Operator, definition)}`` of ``[[observable]]`` entries: ``name`` and the keys of a
+    ``[[model.term]]`` (``op``, ``coef``, ``hc``, ``bonds`` or ``sites``: a sum over them), or with
+    ``pairs = "all"`` ``{(i, j): Operator}`` for every ordered pair of sites (a correlation
+    matrix).  Not collective."""
+    import json
+    out = {}
+    for n, entry in enumerate(entries):
+        where = f"[[observable]] #{n + 1}"
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name[:1].isalpha():
+            raise ConfigError(f"{where} name", "a name of letters, digits and _ that starts with a letter, e.g. "
+                              "\"SzSz_nn\"", name)
+        if name in out:
+            raise ConfigError(f"{where} name", message=f"{where}: the name {name!r} is already used by another "
+                              "[[observable]]")
+        rest = {k: v for k, v in entry.items() if k != "name"}
+        if "op" not in rest:
+            raise ConfigError(f"{where} op", message=f"{where} ({name}): the key 'op' is missing (an operator "
+                              "string as in [[model.term]], e.g. op = \"Sz_i Sz_j\" with bonds = \"nn\")")
+        if "pairs" in rest:  # a correlation matrix: one value per ordered pair of sites
+            op = pair_terms(rest, space.nsites, space, where=f"[[observable]] {name}")
+        else:
+            op = extra_terms([rest], lattice, space, where=f"[[observable]] {name}")
+        out[name] = (op, json.dumps(rest, sort_keys=True))
+    return out
 
 
 @dataclass
@@ -89,4 +120,6 @@ def read_job(job, output_path=None):
     if not ck_path.strip() or os.path.abspath(ck_path) == os.path.abspath(results):
         raise ConfigError(ck.key("path"), "a file name other than the results file's", ck_path)
     ck.finish()
-    return JobSpec(lattice, model, sector, choices, solver, results, vectors, CheckpointSettings(interval, ck_path))
+    observables = observables_from_tables(job.tables("observable"), lattice, model.space)
+    return JobSpec(lattice, model, sector, choices, solver, results, vectors, CheckpointSettings(interval, ck_path),
+                   observables)

@@ -18,7 +18,8 @@ except ImportError:  # Python < 3.11
 from ..errors import ConfigError, did_you_mean
 
 
-SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint", "sweep", "slurm")
+SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint", "sweep", "slurm", "observable")
+ARRAY_SECTIONS = ("observable",)  # [[observable]]: a list of tables
 
 _REQUIRED = object()
 
@@ -174,6 +175,10 @@ class Job:
         """Section ``name`` as a :class:`Table` (empty if absent)."""
         return Table(self.sections.get(name, {}), f"[{name}]")
 
+    def tables(self, name):
+        """The ``[[name]]`` tables, in order, as dicts (empty if absent)."""
+        return list(self.sections.get(name, []))
+
 
 def load_job(path):
     """Read and parse a job file; check its top-level sections.  Not collective.
@@ -203,7 +208,10 @@ def parse_job(data, path="<job>", text=""):
         if name not in SECTIONS:
             raise ConfigError(f"[{name}]", message=f"{path}: unknown section [{name}]",
                               hint=did_you_mean(name, SECTIONS) or f"sections are {', '.join(SECTIONS)}")
-        if not isinstance(value, dict):
+        if name in ARRAY_SECTIONS:
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"[[{name}]]", f"tables, each under its own [[{name}]] header", value)
+        elif not isinstance(value, dict):
             raise ConfigError(f"[{name}]", "a table (a [section] header)", value)
     check_finite(data)
     if "model" not in data:

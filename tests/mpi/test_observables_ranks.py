@@ -1,0 +1,47 @@
+"""[[observable]] on 1, 2 and 3 ranks against a dense reference built here (tests/dense_reference.py,
+nothing of fockmpi): the one-body density matrix <c+_{i,up} c_{j,up}> (not hermitian: measured by
+its hermitian parts, fermion signs included) and the double occupancy of the Hubbard ring, in the
+U(1) sector and in the momentum sector of its ground state (where each pair is averaged over the
+translations and reflections)."""
+import numpy as np
+import pytest
+from dense_reference import DenseSystem
+from test_pipeline import all_ok, run
+
+L, U = 6, 4.0
+
+
+def dense_ground_state():
+    from scipy import sparse
+    D = DenseSystem(["electron"] * L)
+    c = {(i, s): sparse.csr_matrix(D.c(i, s)) for i in range(L) for s in ("up", "dn")}
+    n = {k: v.T @ v for k, v in c.items()}
+    H = 0
+    for i in range(L):
+        j = (i + 1) % L
+        for s in ("up", "dn"):
+            hop = c[i, s].T @ c[j, s]
+            H = H - (hop + hop.T)
+        H = H + U * n[i, "up"] @ n[i, "dn"]
+    q = D.charges()
+    keep = np.flatnonzero((q["N_up"] == L // 2) & (q["N_dn"] == L // 2))
+    w, v = np.linalg.eigh(H[keep][:, keep].toarray())
+    psi = np.zeros(D.dim)
+    psi[keep] = v[:, 0]
+    G = np.array([[psi @ (c[i, "up"].T @ (c[j, "up"] @ psi)) for j in range(L)] for i in range(L)])
+    double = sum(psi @ (n[i, "up"] @ (n[i, "dn"] @ psi)) for i in range(L))
+    return w[0], G, double
+
+
+@pytest.mark.parametrize("sector", [{}, {"momentum": 0, "reflection": 1}])
+def test_density_matrix_and_double_occupancy_agree_with_dense(comm, mpi_tmp_path, sector):
+    e0, G, double = dense_ground_state()
+    sections = {"lattice": {"type": "chain", "size": [L]}, "model": {"type": "hubbard", "U": U},
+                "sector": {"N_up": L // 2, "N_dn": L // 2, **sector}, "solver": {"nev": 1, "tol": 1e-12},
+                "observable": [{"name": "G_up", "op": "cdag_i,up c_j,up", "pairs": "all"},
+                               {"name": "double", "op": "n_i,up n_i,dn", "sites": "all"}]}
+    res, _ = run(comm, mpi_tmp_path, sections, f"obs_{len(sector)}")
+    all_ok(comm, abs(res["eigenvalues"][0] - e0) < 1e-9, f"E0 {res['eigenvalues'][0]} against {e0}")
+    got = res["observables"]["G_up"][0]
+    all_ok(comm, np.allclose(got, G, atol=1e-9), f"G_up {got[0]} against {G[0]}")
+    all_ok(comm, abs(res["observables"]["double"][0] - double) < 1e-9, "double occupancy")

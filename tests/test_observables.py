@@ -1,0 +1,135 @@
+"""[[observable]]: expectation values on the eigenvectors, in U(1) and symmetry sectors.
+
+Checks that need nothing of fockmpi: on the Heisenberg ring (J = 1, singlet ground state) every
+bond carries E0 / L and, by spin isotropy, <Sz_i Sz_j> = <S_i.S_j> / 3 and
+<S+_i S-_j + h.c.> = 4 <S_i.S_j> / 3.  A correlation that the translations do not keep
+(one bond, one pair) must come out the same in the momentum sector (where it is averaged over
+the group) as in the U(1) sector, whose ground state it is (L = 8: the ground state has k = 0).
+"""
+import h5py
+import numpy as np
+import pytest
+
+from fockmpi.app import cli
+
+RING = """
+[lattice]
+type = "chain"
+size = [8]
+boundary = "periodic"
+[model]
+type = "heisenberg"
+[sector]
+Sz = 0
+{sector}
+[solver]
+nev = 1
+tol = 1e-12
+{observables}
+"""
+
+OBSERVABLES = """
+[[observable]]
+name = "SzSz_bonds"
+op = "Sz_i Sz_j"
+bonds = "nn"
+[[observable]]
+name = "flip_01"
+op = "S+_0 S-_1"
+hc = true
+[[observable]]
+name = "SzSz_04"
+op = "Sz_0 Sz_4"
+[[observable]]
+name = "SzSz"
+op = "Sz_i Sz_j"
+pairs = "all"
+"""
+
+
+def run(tmp_path, capsys, sector="", observables=OBSERVABLES, name="ring"):
+    job = tmp_path / f"{name}.toml"
+    job.write_text(RING.format(sector=sector, observables=observables))
+    out = tmp_path / f"{name}.h5"
+    code = cli.main(["run", str(job), "-o", str(out), "-q"])
+    _, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_correlations_in_u1_and_momentum_sectors(tmp_path, capsys):
+    values = {}
+    for label, sector in (("u1", ""), ("k0", "momentum = 0\nreflection = 1\nspin_flip = 1")):
+        code, out, err = run(tmp_path, capsys, sector, name=label)
+        assert code == 0, err
+        with h5py.File(out) as f:
+            e0 = f["eigenvalues"][0]
+            values[label] = {k: f["observables"][k][0] for k in f["observables"]}
+            assert f["observables"]["flip_01"].attrs["definition"] == '{"hc": true, "op": "S+_0 S-_1"}'
+        bond = e0 / 8
+        assert values[label]["SzSz_bonds"] == pytest.approx(8 * bond / 3, abs=1e-10)
+        assert values[label]["flip_01"] == pytest.approx(4 * bond / 3, abs=1e-10)
+    assert values["k0"]["SzSz_04"] == pytest.approx(values["u1"]["SzSz_04"], abs=1e-10)
+    # the correlation matrix: one value per pair (in the sector: one per orbit of pairs), equal in
+    # both sectors; <Sz_i^2> = 1/4; sum_ij <Sz_i Sz_j> = <Sz_total^2> = 0; its entry (0, 4)
+    for label in values:
+        assert values[label]["SzSz"].shape == (8, 8)
+        assert np.allclose(np.diag(values[label]["SzSz"]), 0.25, atol=1e-12)
+        assert abs(values[label]["SzSz"].sum()) < 1e-9
+    assert np.allclose(values["k0"]["SzSz"], values["u1"]["SzSz"], atol=1e-9)
+    assert values["k0"]["SzSz"][3, 7] == pytest.approx(values["u1"]["SzSz_04"], abs=1e-10)
+    assert 0.03 < values["k0"]["SzSz_04"] < 0.07  # antiferromagnetic order at distance 4 (even)
+
+
+def test_each_eigenvector_gets_its_value(tmp_path, capsys):
+    text = RING.format(sector="momentum = 0", observables=OBSERVABLES).replace("nev = 1", "nev = 3")
+    (tmp_path / "three.toml").write_text(text)
+    assert cli.main(["run", str(tmp_path / "three.toml"), "-o", str(tmp_path / "three.h5"), "-q"]) == 0
+    capsys.readouterr()
+    with h5py.File(tmp_path / "three.h5") as f:
+        e = f["eigenvalues"][()]
+        bonds = f["observables"]["SzSz_bonds"][()]
+    assert len(bonds) == len(e) >= 3
+    # singlets (S = 0) have sum_bonds <Sz Sz> = E / 3; other multiplets differ, but H = sum S.S
+    # and every value lies between -L/4 and L/4
+    assert bonds[0] == pytest.approx(e[0] / 3, abs=1e-10)
+    assert np.all(np.abs(bonds) <= 8 / 4 + 1e-12)
+
+
+BAD = [
+    ('[[observable]]\nop = "Sz_0"\n', "[[observable]] #1 name"),
+    ('[[observable]]\nname = "2x"\nop = "Sz_0"\n', "a name of letters"),
+    ('[[observable]]\nname = "a"\n', "the key 'op' is missing"),
+    ('[[observable]]\nname = "a"\nop = "Sz_0"\n[[observable]]\nname = "a"\nop = "Sz_1"\n', "already used"),
+    ('[[observable]]\nname = "a"\nop = "Sz_0"\nbonds = "nearest"\n', "no bond list 'nearest'"),
+    ('[[observable]]\nname = "a"\nop = "Sz_0"\ncolour = 1\n', "unknown key 'colour'"),
+    ('[observable]\nname = "a"\n', "each under its own [[observable]] header"),
+    ('[[observable]]\nname = "a"\nop = "Sz_i Sz_j"\npairs = "some"\n', "every ordered pair"),
+    ('[[observable]]\nname = "a"\nop = "Sz_0 Sz_j"\npairs = "all"\n', "of the two sites i and j"),
+]
+
+
+@pytest.mark.parametrize("observables, needle", BAD)
+def test_bad_observables_are_refused_before_the_basis(tmp_path, capsys, observables, needle):
+    job = tmp_path / "bad.toml"
+    job.write_text(RING.format(sector="", observables=observables))
+    code = cli.main(["info", str(job)])
+    _, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err and err.count("fockmpi: error:") == 1, err
+    assert needle in err, err
+
+
+def test_observables_in_every_sector_at_once_are_refused(tmp_path, capsys):
+    job = tmp_path / "all.toml"
+    job.write_text(RING.format(sector='momentum = "all"', observables=OBSERVABLES))
+    code = cli.main(["info", str(job)])
+    _, err = capsys.readouterr()
+    assert code == 2 and "one sector at a time" in err, err
+
+
+def test_an_operator_that_leaves_the_sector_is_refused_before_the_basis(tmp_path, capsys):
+    job = tmp_path / "leave.toml"
+    job.write_text(RING.format(sector="", observables='[[observable]]\nname = "raise0"\nop = "S+_0"\n'))
+    code = cli.main(["info", str(job)])
+    _, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err, err
+    assert "raise0 changes Sz by +1" in err and "keeps the sector" in err, err
