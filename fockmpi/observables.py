@@ -103,3 +103,28 @@ def measure(op, space, sector_names, basis, vectors, comm, PETSc, group=None, na
                                              f"{name} ({i}, {j})")
         out[:, i, j] = done[orbit]
     return out
+
+
+def lattice_momenta(lattice):
+    """``(labels, q)``: the momenta of a periodic built-in lattice, ``labels[k] = (m1, m2)`` and
+    ``q[k] = 2 pi (m1 / L1) b1 + 2 pi (m2 / L2) b2`` (b the reciprocal vectors of the Bravais
+    vectors a: a_i . b_j = delta_ij; a chain's a1 = (1, 0)), the momenta its translation
+    sectors are labelled by.  Not collective."""
+    size = list(lattice.size) + [1] * (2 - len(lattice.size))
+    A = np.array(lattice.vectors if lattice.vectors is not None else ((1.0, 0.0), (0.0, 1.0)), dtype=float).T
+    B = np.linalg.inv(A).T  # columns b1, b2
+    labels = [(m1, m2) for m2 in range(size[1]) for m1 in range(size[0])]
+    q = np.array([2 * np.pi * (B[:, 0] * m1 / size[0] + B[:, 1] * m2 / size[1]) for m1, m2 in labels])
+    return np.array(labels), q
+
+
+def structure_factor(C, lattice):
+    """``S[k, q] = (1/N) sum_ij exp(i q.(r_i - r_j)) C[k, i, j]`` on :func:`lattice_momenta` (r the
+    site positions, N the number of sites): real where C is hermitian in (i, j).  Returns
+    ``(labels, q, S)``.  Not collective."""
+    labels, q = lattice_momenta(lattice)
+    phase = np.exp(1j * q @ np.asarray(lattice.coords, dtype=float).T)  # [q, i]
+    S = np.einsum("qi,kij,qj->kq", phase, C, phase.conj()) / C.shape[1]
+    if np.all(np.abs(S.imag) <= 1e-12 * max(1.0, np.abs(S).max())):
+        S = S.real.copy()
+    return labels, q, S

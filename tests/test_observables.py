@@ -44,6 +44,7 @@ op = "Sz_0 Sz_4"
 name = "SzSz"
 op = "Sz_i Sz_j"
 pairs = "all"
+structure_factor = true
 """
 
 
@@ -105,6 +106,7 @@ BAD = [
     ('[observable]\nname = "a"\n', "each under its own [[observable]] header"),
     ('[[observable]]\nname = "a"\nop = "Sz_i Sz_j"\npairs = "some"\n', "every ordered pair"),
     ('[[observable]]\nname = "a"\nop = "Sz_0 Sz_j"\npairs = "all"\n', "of the two sites i and j"),
+    ('[[observable]]\nname = "a"\nop = "Sz_0 Sz_1"\nstructure_factor = true\n', "needs pairs = \"all\""),
 ]
 
 
@@ -133,3 +135,38 @@ def test_an_operator_that_leaves_the_sector_is_refused_before_the_basis(tmp_path
     _, err = capsys.readouterr()
     assert code == 2 and "Traceback" not in err, err
     assert "raise0 changes Sz by +1" in err and "keeps the sector" in err, err
+
+
+def test_structure_factor_is_the_fourier_transform_of_the_correlations(tmp_path, capsys):
+    """S(q) = (1/N) sum_ij exp(iq(r_i - r_j)) C_ij on q = 2 pi m / L, computed here by loops: on
+    the ring S(0) = <Sz_total^2>/N = 0, sum_q S(q) = sum_i C_ii = N/4, the peak at q = pi."""
+    code, out, err = run(tmp_path, capsys, "momentum = 0", name="sq")
+    assert code == 0, err
+    with h5py.File(out) as f:
+        C = f["observables"]["SzSz"][0]
+        S = f["observables"]["SzSz_Sq"][0]
+        labels = f["observables"]["SzSz_q_labels"][()]
+    assert [tuple(x) for x in labels] == [(m, 0) for m in range(8)]
+    want = [sum(np.exp(2j * np.pi * m * (i - j) / 8) * C[i, j] for i in range(8) for j in range(8)).real / 8
+            for m in range(8)]
+    assert np.allclose(S, want, atol=1e-12)
+    assert abs(S[0]) < 1e-9 and S.sum() == pytest.approx(8 / 4, abs=1e-9) and np.argmax(S) == 4
+
+
+def test_structure_factor_on_a_square_lattice(tmp_path, capsys):
+    job = tmp_path / "sq2.toml"
+    job.write_text(RING.replace('type = "chain"\nsize = [8]', 'type = "square"\nsize = [4, 2]').format(
+        sector="", observables=OBSERVABLES))
+    assert cli.main(["run", str(job), "-o", str(tmp_path / "sq2.h5"), "-q"]) == 0, capsys.readouterr()
+    with h5py.File(tmp_path / "sq2.h5") as f:
+        C = f["observables"]["SzSz"][0]
+        S = f["observables"]["SzSz_Sq"][0]
+        labels = f["observables"]["SzSz_q_labels"][()]
+    x, y = np.meshgrid(np.arange(4), np.arange(2))  # site = x + 4 y
+    r = np.stack([x.ravel(), y.ravel()], axis=1)
+    for (m1, m2), value in zip(labels, S):
+        q = 2 * np.pi * np.array([m1 / 4, m2 / 2])
+        assert value == pytest.approx(np.real(np.exp(1j * (r @ q))[:, None] * np.exp(-1j * (r @ q))[None, :]
+                                              * C).sum() / 8, abs=1e-12)
+    assert S.sum() == pytest.approx(8 / 4, abs=1e-9)
+    assert tuple(labels[np.argmax(S)]) == (2, 1)  # the Neel order's (pi, pi)

@@ -268,10 +268,16 @@ def _show(args, r):
         where = f"  {sectors[r['eigenvalue_sector'][k]]['label']}" if sectors else ""
         values = "".join(f"  {v[k]:>9.6f}" for _, v in observed)
         print(f"  {k:>3}  {e:>22.14f}  {res:>10.2e}{values}{where}")
+    found = r.get("observables", {})
     for n, v in matrices:
         print(f"  {n}: <O_ij> for every pair of sites, {v.shape[1]} x {v.shape[2]} per eigenvector "
               f"(/observables/{n}); eigenvector 0, row i = 0: " + " ".join(f"{x:.6f}" for x in v[0, 0, :8])
               + (" ..." if v.shape[2] > 8 else ""))
+        if f"{n}_Sq" in found:
+            S, labels = np.asarray(found[f"{n}_Sq"]), found[f"{n}_q_labels"]
+            top = int(np.argmax(np.real(S[0])))
+            print(f"  {n}_Sq: S(q) on {len(labels)} momenta (/observables/{n}_Sq); eigenvector 0: largest "
+                  f"{np.real(S[0, top]):.6f} at m = {tuple(int(x) for x in labels[top])}")
     return 0
 
 

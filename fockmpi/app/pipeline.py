@@ -273,6 +273,12 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         observables = {name: measure(op, problem.space, problem.sector.names, basis, pairs.vectors, comm, PETSc,
                                      group=problem.group, name=name)
                        for name, op in sorted(problem.observables.items())}
+        for name, definition in sorted((problem.definitions or {}).items()):
+            if '"structure_factor": true' in definition:  # S(q) of the correlation matrix
+                from ..observables import structure_factor
+                labels, _, S = structure_factor(observables[name], problem.lattice)
+                observables[f"{name}_Sq"] = S
+                observables[f"{name}_q_labels"] = labels
     t_output = time.perf_counter()
 
     def timings_now():  # collective; called by write_results just before the file is complete

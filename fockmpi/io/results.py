@@ -15,7 +15,10 @@ Layout (``fockmpi show FILE`` prints it)::
     /solver               attrs: method, which, tol, nconv, iterations, matvecs, requested, nnz, storage,
                           scalar, matmult_seconds, multiplet_checks, check_seconds,
                           multiplets_verified (the levels at the cut came back whole, checked)
-    /observables/<name>   (nev,) <v_k|O|v_k>; attrs definition ([[observable]] as written, JSON)
+    /observables/<name>   (nev,) <v_k|O|v_k>, or (nev, nsites, nsites) with pairs = "all"; attrs
+                          definition ([[observable]] as written, JSON); with structure_factor
+                          also <name>_Sq (nev, nq): S(q) = (1/N) sum_ij exp(iq.(r_i - r_j)) C_ij,
+                          and <name>_q_labels (nq, 2): the momenta (m1, m2), q = 2 pi m_a / L_a b_a
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
                           shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
@@ -275,7 +278,8 @@ def _write_file(h5py, tmp, comm, record):
             g = f.create_group("observables")
             definitions = record.get("observable_definitions") or {}
             for k, v in record["observables"].items():
-                d = g.create_dataset(k, data=np.asarray(v, dtype=np.float64))
+                v = np.asarray(v)
+                d = g.create_dataset(k, data=v if v.dtype.kind in "ic" else v.astype(np.float64))
                 if k in definitions:  # [[observable]] as written (JSON), e.g. {"bonds": "nearest", "op": "..."}
                     d.attrs["definition"] = definitions[k]
             g.attrs["meaning"] = ("<v_k|O|v_k> of eigenvector k (S2: total spin squared, S(S+1)); in a symmetry "

@@ -122,6 +122,7 @@ def pair_terms(entry, nsites, space, where):
     coef = t.get("coef", "complex", 1.0)
     add_hc = t.get("hc", "bool", False)
     t.get("pairs", "str", check=(lambda v: v == "all", "\"all\" (every ordered pair of sites i, j)"))
+    t.get("structure_factor", "bool", False)  # (read by the caller)
     t.finish()
     if "_i" not in text or "_j" not in text:
         raise ConfigError(t.key("op"), "an operator of the two sites i and j, e.g. \"Sz_i Sz_j\"", text)

@@ -55,6 +55,13 @@ def observables_from_tables(entries, lattice, space):
         if "op" not in rest:
             raise ConfigError(f"{where} op", message=f"{where} ({name}): the key 'op' is missing (an operator "
                               "string as in [[model.term]], e.g. op = \"Sz_i Sz_j\" with bonds = \"nn\")")
+        if "structure_factor" in rest and "pairs" not in rest:
+            raise ConfigError(f"{where} structure_factor", message=f"{where} ({name}): structure_factor needs "
+                              "pairs = \"all\" (S(q) is the Fourier transform of the correlation matrix)")
+        if rest.get("structure_factor") is True and (lattice is None or not lattice.size
+                                                     or any(b != "periodic" for b in lattice.boundary)):
+            raise ConfigError(f"{where} structure_factor", message=f"{where} ({name}): S(q) needs a built-in "
+                              "lattice with periodic boundaries (its momenta)")
         if "pairs" in rest:  # a correlation matrix: one value per ordered pair of sites
             op = pair_terms(rest, space.nsites, space, where=f"[[observable]] {name}")
         else:
