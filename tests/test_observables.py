@@ -151,6 +151,12 @@ def test_structure_factor_is_the_fourier_transform_of_the_correlations(tmp_path,
             for m in range(8)]
     assert np.allclose(S, want, atol=1e-12)
     assert abs(S[0]) < 1e-9 and S.sum() == pytest.approx(8 / 4, abs=1e-9) and np.argmax(S) == 4
+    pytest.importorskip("matplotlib")
+    assert cli.main(["show", str(out), "--plot"]) == 0
+    printed = capsys.readouterr().out
+    assert "SzSz_Sq: S(q) on 8 momenta" in printed and "largest 0.86" in printed, printed
+    png = tmp_path / "sq_SzSz.png"
+    assert png.exists() and png.stat().st_size > 10_000, printed
 
 
 def test_structure_factor_on_a_square_lattice(tmp_path, capsys):

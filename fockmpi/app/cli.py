@@ -57,6 +57,9 @@ def _parser():
     s = sub.add_parser("show", help="summarize a results file",
                        description="Print the summary table of a results file.")
     s.add_argument("result", help="results file (.h5)")
+    s.add_argument("--plot", action="store_true",
+                   help="also draw every correlation matrix ([[observable]] with pairs = \"all\") and its S(q) "
+                        "as RESULT_<name>.png (with matplotlib)")
 
     from .submit import add_parser
     add_parser(sub)
@@ -278,6 +281,10 @@ def _show(args, r):
             top = int(np.argmax(np.real(S[0])))
             print(f"  {n}_Sq: S(q) on {len(labels)} momenta (/observables/{n}_Sq); eigenvector 0: largest "
                   f"{np.real(S[0, top]):.6f} at m = {tuple(int(x) for x in labels[top])}")
+    if getattr(args, "plot", False):
+        from ..io.results import plot_correlations
+        written = plot_correlations(args.result, found)
+        print("  plots: " + (", ".join(written) if written else "none (no correlation matrix, or no matplotlib)"))
     return 0
 
 

@@ -382,6 +382,48 @@ def plot_tower(path, sectors):
     return out
 
 
+def plot_correlations(path, observables):
+    """``NAME_<obs>.png`` next to the results for every correlation matrix ``<obs>`` (``pairs =
+    "all"``) of eigenvector 0: <O_0j> against the site j and, with ``structure_factor``, S(q)
+    against the momentum.  Returns the files written (none without matplotlib).  Not collective."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    for name, C in sorted(observables.items()):
+        C = np.asarray(C)
+        if C.ndim != 3:
+            continue
+        S = observables.get(f"{name}_Sq")
+        fig, axes = plt.subplots(1, 2 if S is not None else 1, figsize=(10 if S is not None else 5.5, 4))
+        axes = np.atleast_1d(axes)
+        row = np.real(C[0, 0])
+        axes[0].plot(np.arange(len(row)), row, "o-")
+        axes[0].axhline(0, color="0.7", lw=0.8)
+        axes[0].set_xlabel("site j")
+        axes[0].set_ylabel(f"<{name}> (0, j)")
+        axes[0].set_title(f"{name}: site 0 with site j, eigenvector 0")
+        if S is not None:
+            labels = np.asarray(observables[f"{name}_q_labels"])
+            values = np.real(np.asarray(S)[0])
+            axes[1].bar(np.arange(len(values)), values, color="C1")
+            axes[1].set_xticks(np.arange(len(values)))
+            axes[1].set_xticklabels([f"({a},{b})" if labels[:, 1].any() else str(a) for a, b in labels],
+                                    rotation=60 if len(values) > 12 else 0, fontsize=7)
+            axes[1].set_xlabel("momentum m (q = 2 pi m / L)")
+            axes[1].set_ylabel(f"S(q) of {name}")
+            axes[1].set_title("structure factor")
+        fig.tight_layout()
+        out = os.path.splitext(path)[0] + f"_{name}.png"
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        written.append(out)
+    return written
+
+
 def read_results(path):
     """Read a results file (serially) into a dict.  Not collective.
 
