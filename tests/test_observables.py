@@ -176,3 +176,40 @@ def test_structure_factor_on_a_square_lattice(tmp_path, capsys):
                                               * C).sum() / 8, abs=1e-12)
     assert S.sum() == pytest.approx(8 / 4, abs=1e-9)
     assert tuple(labels[np.argmax(S)]) == (2, 1)  # the Neel order's (pi, pi)
+
+
+def test_measure_adds_observables_to_a_copy_without_solving_again(tmp_path, capsys):
+    code, out, err = run(tmp_path, capsys, "momentum = 0", "", name="plain")  # no observables in the job
+    assert code == 0, err
+    (tmp_path / "obs.toml").write_text(OBSERVABLES)
+    before = out.read_bytes()
+    measured = tmp_path / "plain.measured.h5"
+    assert cli.main(["measure", str(out), str(tmp_path / "obs.toml")]) == 0, capsys.readouterr()
+    assert out.read_bytes() == before  # the results file itself is not modified
+    code, ref, err = run(tmp_path, capsys, "momentum = 0", name="ref")  # the same job measuring in the run
+    with h5py.File(measured) as f, h5py.File(ref) as g:
+        assert sorted(f["observables"]) == sorted(g["observables"])
+        for k in g["observables"]:
+            assert np.allclose(f["observables"][k][()], g["observables"][k][()], atol=1e-10), k
+        assert f["observables"]["SzSz"].attrs["definition"] == g["observables"]["SzSz"].attrs["definition"]
+        assert np.array_equal(f["eigenvalues"][()], h5py.File(out)["eigenvalues"][()])
+    # an existing output is not replaced without --force
+    code = cli.main(["measure", str(out), str(tmp_path / "obs.toml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--force" in err, err
+    assert cli.main(["measure", str(out), str(tmp_path / "obs.toml"), "--force", "-q"]) == 0
+
+
+@pytest.mark.parametrize("what, needle", [("no vectors", "has no eigenvectors"), ("other keys", "only [[observable]]"),
+                                          ("same file", "another file")])
+def test_measure_refuses_what_it_cannot_do(tmp_path, capsys, what, needle):
+    job = RING.format(sector="", observables="")
+    if what == "no vectors":
+        job += "[output]\neigenvectors = false\n"
+    (tmp_path / "j.toml").write_text(job)
+    assert cli.main(["run", str(tmp_path / "j.toml"), "-o", str(tmp_path / "j.h5"), "-q"]) == 0
+    (tmp_path / "obs.toml").write_text(OBSERVABLES + ("[solver]\nnev = 2\n" if what == "other keys" else ""))
+    extra = ["-o", str(tmp_path / "j.h5")] if what == "same file" else []
+    code = cli.main(["measure", str(tmp_path / "j.h5"), str(tmp_path / "obs.toml")] + extra)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and needle in err, err

@@ -61,6 +61,17 @@ def _parser():
                    help="also draw every correlation matrix ([[observable]] with pairs = \"all\") and its S(q) "
                         "as RESULT_<name>.png (with matplotlib)")
 
+    m = sub.add_parser("measure", help="measure [[observable]] entries in the eigenvectors of a results file",
+                       description="Measure the [[observable]] entries of OBS.toml in the eigenvectors of a results "
+                                   "file without solving again (the run must have kept its eigenvectors).  Writes a "
+                                   "copy of the results with the observables added; the results file itself is "
+                                   "not modified.  Run under mpirun like the run.")
+    m.add_argument("result", help="results file (.h5) with eigenvectors")
+    m.add_argument("observables", help="TOML file of [[observable]] entries")
+    m.add_argument("-o", "--output", help="output file (default: RESULT.measured.h5)")
+    m.add_argument("--force", action="store_true", help="replace an existing output file")
+    m.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+
     from .submit import add_parser
     add_parser(sub)
 
@@ -122,6 +133,13 @@ def cmd_submit(args):
     from .submit import check_args, submit
     check_args(args)
     return submit(args)
+
+
+def cmd_measure(args):
+    from ..parallel import world
+    from .measure import measure_results
+    measure_results(args.result, args.observables, world(), args.output, args.force, args.quiet)
+    return 0
 
 
 def cmd_collect(args):
@@ -322,7 +340,7 @@ def main(argv=None, install_signal_handlers=False):
         return e.code
     args.petsc = petsc
     handler = {"run": cmd_run, "plan": cmd_plan, "info": cmd_plan, "show": cmd_show, "submit": cmd_submit,
-               "collect": cmd_collect}[args.command]
+               "collect": cmd_collect, "measure": cmd_measure}[args.command]
     rank, size, guard = 0, 1, None
     if args.command != "run" and quiet_rank:
         # `mpirun -n 4 fockmpi info ...`: info and show are serial; every rank works alike, so

@@ -3,6 +3,8 @@ nothing of fockmpi): the one-body density matrix <c+_{i,up} c_{j,up}> (not hermi
 its hermitian parts, fermion signs included) and the double occupancy of the Hubbard ring, in the
 U(1) sector and in the momentum sector of its ground state (where each pair is averaged over the
 translations and reflections)."""
+import functools
+
 import numpy as np
 import pytest
 from dense_reference import DenseSystem
@@ -11,6 +13,7 @@ from test_pipeline import all_ok, run
 L, U = 6, 4.0
 
 
+@functools.lru_cache(maxsize=1)
 def dense_ground_state():
     from scipy import sparse
     D = DenseSystem(["electron"] * L)
@@ -45,3 +48,28 @@ def test_density_matrix_and_double_occupancy_agree_with_dense(comm, mpi_tmp_path
     got = res["observables"]["G_up"][0]
     all_ok(comm, np.allclose(got, G, atol=1e-9), f"G_up {got[0]} against {G[0]}")
     all_ok(comm, abs(res["observables"]["double"][0] - double) < 1e-9, "double occupancy")
+
+
+def test_measure_reads_each_ranks_rows(comm, mpi_tmp_path):
+    """fockmpi measure on these ranks: the basis rebuilt and checked row by row, each rank's rows
+    of the eigenvector read, the one-body density matrix measured as in a run."""
+    import os
+    from fockmpi.app.measure import measure_results
+    _, G, _ = dense_ground_state()
+    sections = {"lattice": {"type": "chain", "size": [L]}, "model": {"type": "hubbard", "U": U},
+                "sector": {"N_up": L // 2, "N_dn": L // 2, "momentum": 0}, "solver": {"nev": 1, "tol": 1e-12}}
+    import tomllib  # (the results file keeps the job text: write it as TOML, not repr)
+    job_text = ('[lattice]\ntype = "chain"\nsize = [6]\n[model]\ntype = "hubbard"\nU = 4.0\n'
+                '[sector]\nN_up = 3\nN_dn = 3\nmomentum = 0\n[solver]\nnev = 1\ntol = 1e-12\n')
+    assert tomllib.loads(job_text) == sections
+    from fockmpi.jobfile.table import parse_job
+    from fockmpi.app.pipeline import run_job
+    out = os.path.join(mpi_tmp_path, "plain.h5")
+    run_job(parse_job(sections, path="plain.toml", text=job_text), comm, output_path=out, force=True, quiet=True)
+    obs = os.path.join(mpi_tmp_path, "obs.toml")
+    if comm.rank == 0:
+        with open(obs, "w") as f:
+            f.write('[[observable]]\nname = "G_up"\nop = "cdag_i,up c_j,up"\npairs = "all"\n')
+    comm.Barrier()
+    values = measure_results(out, obs, comm, os.path.join(mpi_tmp_path, "measured.h5"), force=True, quiet=True)
+    all_ok(comm, np.allclose(values["G_up"][0], G, atol=1e-9), f"G_up {values['G_up'][0][0]} against {G[0]}")
