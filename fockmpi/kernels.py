@@ -149,6 +149,13 @@ def _relayout(s, table):
     return out
 
 
+def relaid(states, layout, direction):
+    """A copy of ``states`` moved from the packed to the sort layout (``direction`` 0) or back (1)."""
+    out = np.empty_like(states)
+    relayout(states, layout, direction, out)
+    return out
+
+
 @njit(cache=True)
 def relayout(states, layout, direction, out):
     """``out[k]``: ``states[k]`` moved from the packed to the sort layout (``direction`` 0) or

@@ -14,6 +14,33 @@ import numpy as np
 
 
 
+def check_keeps_sector(op, space, sector_names, name="the observable"):
+    """Raise :class:`~fockmpi.errors.SectorError` if ``op`` changes a charge of the sector (its
+    expectation value in an eigenstate would be 0).  Not collective."""
+    from .errors import SectorError
+    from .models.space import CHARGE_SCALE
+    from .operator.between import charge_change
+    for charge, delta in charge_change(op, space, sector_names).items():
+        if delta:
+            raise SectorError(f"{name} changes {charge} by {delta / CHARGE_SCALE.get(charge, 1):+g}, so its "
+                              "expectation value in an eigenstate of the sector is 0; an expectation value "
+                              "needs an operator that keeps the sector (e.g. S+_i S-_j instead of S+_i)")
+
+
+def measure_all(observables, definitions, lattice, space, sector_names, basis, vectors, comm, PETSc, group=None):
+    """:func:`measure` of every ``{name: Operator or {(i, j): Operator}}``, and for each whose
+    ``[[observable]]`` definition (``definitions[name]``, JSON) asks for ``structure_factor``
+    also ``<name>_Sq`` and ``<name>_q_labels`` (:func:`structure_factor`).  Collective."""
+    import json
+    out = {name: measure(op, space, sector_names, basis, vectors, comm, PETSc, group=group, name=name)
+           for name, op in sorted(observables.items())}
+    for name, definition in sorted((definitions or {}).items()):
+        if json.loads(definition).get("structure_factor") and name in out:
+            labels, _, S = structure_factor(out[name], lattice)
+            out[f"{name}_Sq"], out[f"{name}_q_labels"] = S, labels
+    return out
+
+
 def symmetrized(op, group):
     """``(1/|G|) sum_g g op g^-1`` over the elements of ``group`` (a
     :class:`~fockmpi.symmetry.group.SymmetryGroup`), which commutes with every element.
@@ -38,16 +65,9 @@ def expectation_values(op, space, sector_names, basis, vectors, comm, PETSc, gro
     states).  ``op`` is applied matrix-free (:class:`~fockmpi.operator.shell.ShellOperator`):
     one product a vector costs what assembling it would, and no matrix is held (<S^2> of 1.2e7
     determinants stored would take 3.5 GiB per rank on 2 ranks)."""
-    from .errors import SectorError
-    from .models.space import CHARGE_SCALE
-    from .operator.between import charge_change
     from .operator.compile import compile_operator
     from .operator.shell import ShellOperator
-    for charge, delta in charge_change(op, space, sector_names).items():
-        if delta:
-            raise SectorError(f"{name} changes {charge} by {delta / CHARGE_SCALE.get(charge, 1):+g}: its "
-                              "expectation value in an eigenstate of this sector is 0; an expectation value "
-                              "needs an operator that keeps the sector (e.g. S+_i S-_j instead of S+_i)")
+    check_keeps_sector(op, space, sector_names, name)
     if group is not None:
         op = symmetrized(op, group)
     parts = hermitian_parts(op, np.dtype(PETSc.ScalarType).kind == "c")

@@ -80,30 +80,28 @@ def peak_memory_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def file_backed_bytes():
-    """This process' resident pages mapped from files (Linux ``RssFile``: the libraries of
-    Python, numba/LLVM, PETSc, MPI and the compiled kernels; shared by every rank of a node, so a
-    node holds them once however many ranks count them in their peaks), or 0."""
+def _proc_bytes(path, key):
+    """The ``key:`` line of a /proc file (in kB there) in bytes, or None (not Linux, no such line)."""
     try:
-        with open("/proc/self/status") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("RssFile:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def available_memory_bytes():
-    """MemAvailable of this node (Linux), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def file_backed_bytes():
+    """This process' resident pages mapped from files (Linux ``RssFile``: the libraries of
+    Python, numba/LLVM, PETSc, MPI and the compiled kernels; shared by every rank of a node, so a
+    node holds them once however many ranks count them in their peaks), or 0."""
+    return _proc_bytes("/proc/self/status", "RssFile") or 0
+
+
+def available_memory_bytes():
+    """MemAvailable of this node (Linux), or None."""
+    return _proc_bytes("/proc/meminfo", "MemAvailable")
 
 
 _LIBC = []

@@ -422,7 +422,7 @@ def test_a_signal_to_one_rank_ends_the_whole_run(tmp_path, phase, signame):
 
 
 # 0 s: in the assembly; 0.6 and 1.5 s: in the solve (stored matrix: a signal is handled at the next
-# product, eigen._Forward), where mpirun's SIGKILL 1 s after its SIGTERM often came before the
+# product, eigen._Forwarded), where mpirun's SIGKILL 1 s after its SIGTERM often came before the
 # next iteration and its message (CI at 16488f0)
 @pytest.mark.parametrize("after", [0.0, 0.6, 1.5])
 def test_interrupting_mpirun_prints_one_line(tmp_path, after):

@@ -213,3 +213,38 @@ def test_measure_refuses_what_it_cannot_do(tmp_path, capsys, what, needle):
     code = cli.main(["measure", str(tmp_path / "j.h5"), str(tmp_path / "obs.toml")] + extra)
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and needle in err, err
+
+
+@pytest.mark.parametrize("sector", ["", "momentum = 0"])
+def test_the_energy_is_the_sum_of_its_measured_parts(tmp_path, capsys, sector):
+    """Hubbard ring: E = -t <hopping> + U <double occupancy> for every eigenvector, the hopping
+    term measured by its hermitian form with fermion signs, in U(1) and in a momentum sector."""
+    job = tmp_path / "hub.toml"
+    job.write_text(f"""
+[lattice]
+type = "chain"
+size = [6]
+[model]
+type = "hubbard"
+U = 3.0
+[sector]
+N_up = 3
+N_dn = 2
+{sector}
+[solver]
+nev = 3
+tol = 1e-12
+[[observable]]
+name = "double"
+op = "n_i,up n_i,dn"
+sites = "all"
+[[observable]]
+name = "hopping"
+op = "cdag_i,s c_j,s"
+bonds = "nn"
+hc = true
+""")
+    assert cli.main(["run", str(job), "-o", str(tmp_path / "hub.h5"), "-q"]) == 0, capsys.readouterr()
+    with h5py.File(tmp_path / "hub.h5") as f:
+        e, o = f["eigenvalues"][()], {k: f["observables"][k][()] for k in f["observables"]}
+    assert len(e) >= 3 and np.allclose(e, -o["hopping"] + 3.0 * o["double"], atol=1e-9), (e, o)

@@ -53,7 +53,7 @@ def measure_results(result, observables_path, comm, output=None, force=False, qu
     from ..basis.make import make_basis
     from ..io.results import prepare_path, publish, read_results, temporary_name
     from ..jobfile.table import parse_job
-    from ..observables import measure, structure_factor
+    from ..observables import measure_all
     from .pipeline import build_problem
     output = output or measured_path(result)
     with collective_errors(comm):
@@ -78,12 +78,8 @@ def measure_results(result, observables_path, comm, output=None, force=False, qu
         basis = make_basis(problem.sector, problem.group, comm, gauss=problem.gauss, constraint=problem.constraint,
                            orbitals=problem.orbitals)
         vectors = _read_rows(result, basis, comm)
-    values = {name: measure(op, problem.space, problem.sector.names, basis, vectors, comm, PETSc,
-                            group=problem.group, name=name) for name, op in sorted(wanted.items())}
-    for name, definition in sorted(problem.definitions.items()):
-        if '"structure_factor": true' in definition:
-            labels, _, S = structure_factor(values[name], problem.lattice)
-            values[f"{name}_Sq"], values[f"{name}_q_labels"] = S, labels
+    values = measure_all(wanted, problem.definitions, problem.lattice, problem.space, problem.sector.names, basis,
+                         vectors, comm, PETSc, problem.group)
     tmp = temporary_name(output, comm)
     with collective_errors(comm):
         if comm.rank == 0:

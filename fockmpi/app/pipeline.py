@@ -104,21 +104,14 @@ def build_problem(job, output_path=None):
 
 
 def _check_keeps_sector(name, op, space, sector):
-    """An [[observable]] must keep the U(1) sector: a :class:`ConfigError` naming the charge
-    otherwise (before any basis is built)."""
+    """An [[observable]] must keep the U(1) sector: a :class:`ConfigError` (before any basis is
+    built) with :func:`fockmpi.observables.check_keeps_sector`'s reason otherwise."""
     from ..errors import ConfigError, SectorError
-    from ..models.space import CHARGE_SCALE
-    from ..operator.between import charge_change
+    from ..observables import check_keeps_sector
     try:
-        change = charge_change(op, space, sector.names)
+        check_keeps_sector(op, space, sector.names, name)
     except SectorError as e:
-        raise ConfigError(f"[[observable]] {name}", message=f"[[observable]] {name}: {e}") from None
-    for charge, delta in change.items():
-        if delta:
-            raise ConfigError(f"[[observable]] {name}", message=(
-                f"[[observable]] {name} changes {charge} by {delta / CHARGE_SCALE.get(charge, 1):+g}, so its "
-                "expectation value in an eigenstate of the sector is 0; an expectation value needs an "
-                "operator that keeps the sector (e.g. S+_i S-_j instead of S+_i)"))
+        raise ConfigError(f"[[observable]] {name}", message=f"[[observable]] {e}") from None
 
 
 def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
@@ -269,16 +262,9 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     op.destroy()
     observables = {}
     if problem.observables:  # what the model reports of every root (FCIDUMP: S2)
-        from ..observables import measure
-        observables = {name: measure(op, problem.space, problem.sector.names, basis, pairs.vectors, comm, PETSc,
-                                     group=problem.group, name=name)
-                       for name, op in sorted(problem.observables.items())}
-        for name, definition in sorted((problem.definitions or {}).items()):
-            if '"structure_factor": true' in definition:  # S(q) of the correlation matrix
-                from ..observables import structure_factor
-                labels, _, S = structure_factor(observables[name], problem.lattice)
-                observables[f"{name}_Sq"] = S
-                observables[f"{name}_q_labels"] = labels
+        from ..observables import measure_all
+        observables = measure_all(problem.observables, problem.definitions, problem.lattice, problem.space,
+                                  problem.sector.names, basis, pairs.vectors, comm, PETSc, problem.group)
     t_output = time.perf_counter()
 
     def timings_now():  # collective; called by write_results just before the file is complete

@@ -119,7 +119,7 @@ class RankingTables:
         """Global index of each (packed) state (-1 outside the sector)."""
         states = np.ascontiguousarray(states, dtype=np.uint64)
         if len(self.layout):
-            states = _moved(states, self.layout, 0)
+            states = kernels.relaid(states, self.layout, 0)
         return kernels.rank_states(states, self.chunk_off, self.chunk_mask, self.chunk_q, self.T,
                                    np.int64(self.r_top), np.int64(self.r_zero))
 
@@ -141,12 +141,6 @@ class RankingTables:
         kernels.first_at_or_above(states, np.int64(self.dim), self.chunk_off, self.chunk_q, self.T,
                                   np.int64(self.r_top), self.low_ptr, self.low_vals, out)
         return out
-
-
-def _moved(states, layout, direction):
-    out = np.empty_like(states)
-    kernels.relayout(states, layout, direction, out)
-    return out
 
 
 def _ranked_space(space, names):

@@ -505,36 +505,35 @@ def _run_eps_checkpointed(mat, want, settings, dim, comm, PETSc, SLEPc, show_pro
                     checkpoint.due)
 
 
-class _Forward:
-    """A PETSc shell matrix that forwards every product to a stored one.
+class _Forwarded:
+    """A stored matrix seen through a Python shell (:func:`~fockmpi.operator.hermitian_shell.hermitian_shell`).
 
     Python signal handlers (Ctrl-C, mpirun's and Slurm's SIGTERM: :class:`~fockmpi.parallel.RunGuard`)
     run only when Python code does; inside SLEPc that is the monitor, once per iteration of tens
-    of products, while mpirun kills one second after its SIGTERM.  Through this shell Python runs
-    at every product, so the run answers a signal within one product.  Costs a few microseconds
-    per product."""
+    of products, while mpirun kills one second after its SIGTERM.  Through the shell Python runs
+    at every product, so the run answers a signal within one product (0.5 us per product)."""
 
     def __init__(self, mat):
         self.mat = mat
 
-    def mult(self, _, x, y):
+    def mult(self, x, y):
         self.mat.mult(x, y)
 
-    def getDiagonal(self, _, d):  # noqa: N802 - petsc4py's name
-        self.mat.getDiagonal(d)
+    def diagonal(self):
+        d = self.mat.getDiagonal()
+        out = d.getArray().copy()
+        d.destroy()
+        return out
 
 
 def _responsive(mat, settings, dense, PETSc, comm):
-    """``mat`` itself, or a :class:`_Forward` shell around it where the eigensolver needs nothing
-    but products (a stored matrix, Krylov-Schur or Lanczos, no spectral transform)."""
+    """``mat`` itself, or a shell around it (:class:`_Forwarded`) where the eigensolver needs
+    nothing but products (a stored matrix, Krylov-Schur or Lanczos, no spectral transform)."""
     if (dense or mat.getType() == PETSc.Mat.Type.PYTHON or settings.method not in ("krylovschur", "lanczos")
             or settings.transform == "sinvert" or any(k.startswith("st_") for k in (settings.options or {}))):
         return mat
-    shell = PETSc.Mat().createPython([(mat.getLocalSize()[0], mat.getSize()[0]),
-                                      (mat.getLocalSize()[1], mat.getSize()[1])],
-                                     context=_Forward(mat), comm=comm)
-    shell.setUp()
-    return shell
+    from ..operator.hermitian_shell import hermitian_shell
+    return hermitian_shell(_Forwarded(mat), mat.getLocalSize()[0], mat.getSize()[0], comm, PETSc)
 
 
 def _run_eps(mat, want, settings, dim, comm, PETSc, SLEPc, show_progress, start=None, save=None, due=None):
