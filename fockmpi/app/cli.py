@@ -58,7 +58,8 @@ def _parser():
                        description="Print the summary table of a results file.")
     s.add_argument("result", help="results file (.h5)")
     s.add_argument("--plot", action="store_true",
-                   help="also draw every correlation matrix ([[observable]] with pairs = \"all\") and its S(q) "
+                   help="also draw every correlation matrix ([[observable]] with pairs = \"all\") and its S(q), and "
+                        "every [[spectrum]] S(q, omega) as a colour map, "
                         "as RESULT_<name>.png (with matplotlib)")
 
     m = sub.add_parser("measure", help="measure [[observable]] entries in the eigenvectors of a results file",
@@ -272,7 +273,7 @@ def _show(args, r):
         print(f"solver {s.get('method')}: {s.get('iterations')} iterations, {s.get('matvecs')} matvecs, "
               f"nnz {s.get('nnz')}, {s.get('scalar')}")
     print(f"  {'phase':<10}{'min [s]':>10}{'max [s]':>10}{'mean [s]':>10}")
-    for phase in ("model", "basis", "assembly", "solve", "output"):
+    for phase in ("model", "basis", "assembly", "solve", "spectra", "output"):
         if phase in r["timings"]:
             t = r["timings"][phase]
             print(f"  {phase:<10}{t['min']:>10.3f}{t['max']:>10.3f}{t['mean']:>10.3f}")
@@ -299,10 +300,20 @@ def _show(args, r):
             top = int(np.argmax(np.real(S[0])))
             print(f"  {n}_Sq: S(q) on {len(labels)} momenta (/observables/{n}_Sq); eigenvector 0: largest "
                   f"{np.real(S[0, top]):.6f} at m = {tuple(int(x) for x in labels[top])}")
+    for n, rec in sorted(r.get("spectra", {}).items()):
+        parts = [b for b in ("positive", "negative") if b in rec]
+        steps = np.concatenate([np.asarray(rec[b]["steps"]) for b in parts]) if parts else np.zeros(1)
+        weight = sum(np.asarray(rec[b]["weight"]) for b in parts) if parts else np.zeros(len(rec["S"]))
+        top = np.unravel_index(int(np.argmax(rec["S"])), np.shape(rec["S"]))
+        print(f"  {n}: S(q, omega) on {len(rec['S'])} momenta x {len(rec['omega'])} frequencies "
+              f"(/spectra/{n}), {' + '.join(parts)}; {int(steps.min())}-{int(steps.max())} Lanczos steps; "
+              f"sum rule {weight.min():.6g} .. {weight.max():.6g}; largest {rec['S'][top]:.6g} at "
+              f"m = {tuple(int(x) for x in rec['q_labels'][top[0]])}, omega = {rec['omega'][top[1]]:.4g}")
     if getattr(args, "plot", False):
-        from ..io.results import plot_correlations
-        written = plot_correlations(args.result, found)
-        print("  plots: " + (", ".join(written) if written else "none (no correlation matrix, or no matplotlib)"))
+        from ..io.results import plot_correlations, plot_spectra
+        written = plot_correlations(args.result, found) + plot_spectra(args.result, r.get("spectra", {}))
+        print("  plots: " + (", ".join(written) if written else "none (no correlation matrix or spectrum, or no "
+                                                              "matplotlib)"))
     return 0
 
 

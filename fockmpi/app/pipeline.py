@@ -52,6 +52,7 @@ class Problem:
     orbitals: object = None  # an FCIDUMP model's integrals, for the direct-CI operator
     checkpoint: object = None  # CheckpointSettings ([checkpoint]: interval, path)
     definitions: dict = None  # name -> how [[observable]] defined it (stored with the values)
+    spectra: list = None  # SpectrumRequest of every [[spectrum]] (dynamical correlations of the ground state)
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -98,9 +99,34 @@ def build_problem(job, output_path=None):
         raise ConfigError("[[observable]]", message="[[observable]]: observables are measured in one sector at a "
                           f"time; this job asks for {len(choices)} ('all'): give the sector's labels, e.g. "
                           "momentum = 0")
+    _check_spectra(spec, sector, len(choices))
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
                    spec.write_vectors, group, groups if len(choices) > 1 else None, spec.model.gauss,
-                   spec.model.constraint, observables or None, spec.model.orbitals, spec.checkpoint, definitions)
+                   spec.model.constraint, observables or None, spec.model.orbitals, spec.checkpoint, definitions,
+                   spec.spectra or None)
+
+
+def _check_spectra(spec, sector, nchoices):
+    """``[[spectrum]]`` entries need one sector of a basis the row kernel enumerates, and
+    operators that change each charge by one amount: a :class:`ConfigError` before any basis
+    is built otherwise."""
+    from ..errors import ConfigError
+    from ..operator.between import charge_change
+    for request in spec.spectra or []:
+        where = f"[[spectrum]] {request.name}"
+        if nchoices > 1:
+            raise ConfigError(where, message=f"{where}: a spectrum is computed from the ground state of one sector; "
+                              f"this job asks for {nchoices} ('all'): give the sector's labels, e.g. momentum = 0")
+        model = spec.model
+        why = ("a Gauss-law basis" if model.gauss is not None else "a constrained basis" if model.constraint is not None
+               else "an FCIDUMP model" if model.orbitals is not None else "a parity sector" if sector.parities else None)
+        if why:
+            raise ConfigError(where, message=f"{where}: dynamical correlations are not supported on {why} yet")
+        try:
+            for op in request.operators[:1]:
+                charge_change(op, model.space, sector.names)
+        except SectorError as e:
+            raise ConfigError(f"{where} op", message=f"{where} op: {e}") from None
 
 
 def _check_keeps_sector(name, op, space, sector):
@@ -221,7 +247,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     if problem.groups is not None:
         return run_all_sectors(problem, comm, timer, started, quiet, petsc_options, force, guard, resume)
 
-    real = problem.compiled.is_real and (problem.group is None or problem.group.is_real)
+    real = problem.compiled.is_real and (problem.group is None or problem.group.is_real) \
+        and all(r.is_real for r in problem.spectra or [])
     scalar = "real" if real else "complex"
     # PETSc starts (and the solver options are tried) before the basis is built, so that an
     # option SLEPc rejects costs a second, not the basis and the assembly
@@ -265,6 +292,10 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         from ..observables import measure_all
         observables = measure_all(problem.observables, problem.definitions, problem.lattice, problem.space,
                                   problem.sector.names, basis, pairs.vectors, comm, PETSc, problem.group)
+    spectra = {}
+    if problem.spectra:
+        with timer.phase("spectra"):
+            spectra = _spectra(problem, basis, pairs, comm, PETSc, quiet)
     t_output = time.perf_counter()
 
     def timings_now():  # collective; called by write_results just before the file is complete
@@ -279,6 +310,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         "eigenvalues": pairs.values, "residuals": pairs.residuals,
         "vectors": pairs.vectors if problem.write_vectors else None,
         "observables": observables, "observable_definitions": problem.definitions or {},
+        "spectra": spectra,
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
                    "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar,
@@ -312,7 +344,25 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         print_summary(comm, problem, basis, pairs, timings, record["memory"], observables)
     return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global,
-            "observables": observables}
+            "observables": observables, "spectra": spectra}
+
+
+def _spectra(problem, basis, pairs, comm, PETSc, quiet):
+    """Every ``[[spectrum]]`` of ``problem`` from the lowest eigenvector (:mod:`fockmpi.spectra`),
+    the target sectors' bases and Hamiltonians built as the run builds its own.  Collective."""
+    from ..spectra import dynamical_correlation
+
+    def basis_of(sector, group):
+        b = make_basis(sector, group, comm)
+        runtime.check_index_width(b.dim)
+        return b
+
+    def hamiltonian_on(b):
+        return build_operator(problem.compiled, problem.solver, b, comm, PETSc, True)
+
+    return {r.name: dynamical_correlation(r, problem.lattice, problem.sector, problem.group, basis, pairs.vectors[0],
+                                          pairs.values[0], comm, PETSc, basis_of, hamiltonian_on, quiet)
+            for r in problem.spectra}
 
 
 def _check_checkpoint_path(problem, comm, resume, force):
@@ -612,7 +662,7 @@ def print_summary(comm, problem, basis, pairs, timings, memory, observables=None
     if comm.rank != 0:
         return
     lines = [f"  {'phase':<10}{'min [s]':>10}{'max [s]':>10}{'mean [s]':>10}"]
-    for phase in ("model", "basis", "assembly", "solve", "output"):
+    for phase in ("model", "basis", "assembly", "solve", "spectra", "output"):
         if phase in timings:
             lo, hi, mean = timings[phase]
             lines.append(f"  {phase:<10}{lo:>10.3f}{hi:>10.3f}{mean:>10.3f}")

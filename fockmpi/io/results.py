@@ -19,6 +19,12 @@ Layout (``fockmpi show FILE`` prints it)::
                           definition ([[observable]] as written, JSON); with structure_factor
                           also <name>_Sq (nev, nq): S(q) = (1/N) sum_ij exp(iq.(r_i - r_j)) C_ij,
                           and <name>_q_labels (nq, 2): the momenta (m1, m2), q = 2 pi m_a / L_a b_a
+    /spectra/<name>       [[spectrum]] of the ground state: omega (nw,), S (nq, nw), q_labels (nq, 2),
+                          q (nq, 2); attrs definition (JSON), broadening, energy0; per branch
+                          (positive, negative) a group with the Lanczos coefficients a, b (nq, steps;
+                          NaN past each q's steps; b[:, 0] = 0), weight (nq,: the sum rule
+                          <0|O_q^+ O_q|0>), steps, converged, dimension, seconds, sector (labels of
+                          the target sectors); docs/conventions.md "Dynamical correlations"
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
                           shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
@@ -36,6 +42,7 @@ host once its process is gone), never a half file under the final name.  Readers
 ``complete``.
 """
 import glob
+import json
 import os
 import socket
 import sys
@@ -284,6 +291,8 @@ def _write_file(h5py, tmp, comm, record):
                     d.attrs["definition"] = definitions[k]
             g.attrs["meaning"] = ("<v_k|O|v_k> of eigenvector k (S2: total spin squared, S(S+1)); in a symmetry "
                                   "sector O averaged over the group (the same value for an eigenstate)")
+        if record.get("spectra"):
+            _write_spectra(f, record["spectra"])
         g = f.create_group("solver")
         for k, v in record["solver"].items():
             g.attrs[k] = v
@@ -303,6 +312,23 @@ def _write_file(h5py, tmp, comm, record):
             for k, v in record["sweep"].items():
                 g.attrs[k] = v
         f.attrs["complete"] = True
+
+
+def _write_spectra(f, spectra):
+    """``/spectra/<name>`` of every [[spectrum]] (the dicts of :func:`fockmpi.spectra.dynamical_correlation`)."""
+    top = f.create_group("spectra")
+    for name, rec in spectra.items():
+        g = top.create_group(name)
+        for key in ("omega", "S", "q_labels", "q"):
+            g.create_dataset(key, data=np.asarray(rec[key]))
+        for key in ("definition", "broadening", "energy0"):
+            g.attrs[key] = rec[key]
+        for branch in ("positive", "negative"):
+            if branch not in rec:
+                continue
+            b = g.create_group(branch)
+            for key, v in rec[branch].items():
+                b.create_dataset(key, data=np.array([s.encode() for s in v]) if key == "sector" else np.asarray(v))
 
 
 def _write_basis_and_vectors(h5py, f, record):
@@ -424,6 +450,53 @@ def plot_correlations(path, observables):
     return written
 
 
+def plot_spectra(path, spectra):
+    """``NAME_<spectrum>.png`` next to the results for every ``[[spectrum]]``: S(q, omega) as a
+    colour map over the momenta in the order the entry lists them (the path of q points) and the
+    frequency, with the sum rule of each q below.  Returns the files written (none without
+    matplotlib).  Not collective."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    for name, rec in sorted(spectra.items()):
+        S, omega, labels = np.asarray(rec["S"]), np.asarray(rec["omega"]), np.asarray(rec["q_labels"])
+        two_d = labels.shape[1] > 1 and labels[:, 1].any()
+        ticks = [f"({a},{b})" if two_d else str(a) for a, b in labels[:, :2]] if labels.shape[1] > 1 \
+            else [str(a) for a in labels[:, 0]]
+        fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 0.32 * len(S) + 3), 6.5), sharex=True,
+                                 gridspec_kw={"height_ratios": [3, 1]})
+        x = np.arange(len(S) + 1) - 0.5
+        dw = omega[1] - omega[0]
+        y = np.concatenate([omega - dw / 2, [omega[-1] + dw / 2]])
+        # (a square-root colour scale: a dominant peak, as at q = pi, leaves the continuum visible)
+        mesh = axes[0].pcolormesh(x, y, np.clip(S.T, 0, None), cmap="magma", shading="flat",
+                                  norm=matplotlib.colors.PowerNorm(0.5, vmin=0))
+        fig.colorbar(mesh, ax=axes[0], label="S(q, omega) (square-root scale)", pad=0.01)
+        axes[0].set_ylabel("omega (units of the couplings)")
+        definition = json.loads(rec["definition"]) if isinstance(rec["definition"], str) else {}
+        axes[0].set_title(f"{name}: O = {definition.get('op', '?')}, {definition.get('branch', 'positive')}, "
+                          f"broadening {float(rec['broadening']):g}")
+        weight = np.zeros(len(S))
+        for branch in ("positive", "negative"):
+            if branch in rec:
+                weight += np.asarray(rec[branch]["weight"])
+        axes[1].bar(np.arange(len(S)), weight, color="C0", width=0.7)
+        axes[1].set_ylabel("sum rule")
+        axes[1].set_xticks(np.arange(len(S)))
+        axes[1].set_xticklabels(ticks, rotation=60 if len(S) > 16 or two_d else 0, fontsize=7)
+        axes[1].set_xlabel("momentum m (q = 2 pi m / L)")
+        fig.tight_layout()
+        out = os.path.splitext(path)[0] + f"_{name}.png"
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        written.append(out)
+    return written
+
+
 def read_results(path):
     """Read a results file (serially) into a dict.  Not collective.
 
@@ -466,6 +539,17 @@ def read_results(path):
     return out
 
 
+def _read_spectrum(g):
+    """``/spectra/<name>`` as the dict :func:`fockmpi.spectra.dynamical_correlation` returned."""
+    out = {key: g[key][()] for key in ("omega", "S", "q_labels", "q")}
+    out.update({key: g.attrs[key] for key in ("definition", "broadening", "energy0")})
+    for branch in ("positive", "negative"):
+        if branch in g:
+            out[branch] = {key: g[branch][key][()] for key in g[branch]}
+            out[branch]["sector"] = [s.decode() for s in out[branch]["sector"]]
+    return out
+
+
 def _sweep_of(f):
     """The ``/sweep`` of one point of a sweep (index, points, parameters as a dict), or None."""
     if "sweep" not in f:
@@ -487,6 +571,7 @@ def _read_groups(f):
         "provenance": dict(f["provenance"].attrs),
         "has_vectors": "eigenvectors" in f,
         "observables": {k: v[()] for k, v in f["observables"].items()} if "observables" in f else {},
+        "spectra": {k: _read_spectrum(g) for k, g in f["spectra"].items()} if "spectra" in f else {},
         "sweep": _sweep_of(f),
     }
     if "sectors" in f:

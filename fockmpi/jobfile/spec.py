@@ -33,6 +33,7 @@ class JobSpec:
     write_vectors: bool
     checkpoint: object = None  # CheckpointSettings ([checkpoint])
     observables: dict = None
+    spectra: list = None  # SpectrumRequest of every [[spectrum]]
 
 
 def observables_from_tables(entries, lattice, space):
@@ -67,6 +68,77 @@ def observables_from_tables(entries, lattice, space):
         else:
             op = extra_terms([rest], lattice, space, where=f"[[observable]] {name}")
         out[name] = (op, json.dumps(rest, sort_keys=True))
+    return out
+
+
+def spectra_from_tables(entries, lattice, space):
+    """:class:`~fockmpi.spectra.SpectrumRequest` of every ``[[spectrum]]`` entry: ``name``, ``op``
+    (a one-site operator string with the site letter i, e.g. "Sz_i" or "cdag_i,up"), ``omega =
+    [min, max, points]``, ``broadening`` (eta > 0), and optionally ``q`` ("all", default, or a
+    list of momentum labels m or [m1, m2]), ``steps`` (most Lanczos steps per q, default 400),
+    ``tol`` (default 1e-6), ``branch`` ("positive", default; "negative"; "both").  Not collective."""
+    import json
+    import numpy as np
+    from ..errors import OperatorError
+    from ..spectra import BRANCHES, SpectrumRequest, fourier_operator
+    from .table import Table
+    out, names = [], set()
+    for n, entry in enumerate(entries):
+        where = f"[[spectrum]] #{n + 1}"
+        t = Table(entry, where)
+        name = t.get("name", "str")
+        if not name.replace("_", "").isalnum() or not name[:1].isalpha():
+            raise ConfigError(t.key("name"), "a name of letters, digits and _ that starts with a letter, e.g. "
+                              "\"Szz\"", name)
+        if name in names:
+            raise ConfigError(t.key("name"), message=f"{where}: the name {name!r} is already used by another "
+                              "[[spectrum]]")
+        names.add(name)
+        where = f"[[spectrum]] {name}"
+        t.where = where
+        if lattice is None or not lattice.size or any(b != "periodic" for b in lattice.boundary):
+            raise ConfigError(where, message=f"{where}: spectra are resolved by momentum and need a built-in lattice "
+                              "with periodic boundaries ([lattice] type and size)")
+        text = t.get("op", "str")
+        if "_i" not in text or "_j" in text:
+            raise ConfigError(t.key("op"), "an operator of the one site i, e.g. \"Sz_i\" or \"cdag_i,up\" "
+                              "(O_q = N^-1/2 sum_i exp(i q.r_i) O_i)", text)
+        omega = t.get("omega", "list")
+        if len(omega) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in omega) \
+                or not float(omega[1]) > float(omega[0]) or not isinstance(omega[2], int) or not 2 <= omega[2] <= 10 ** 6:
+            raise ConfigError(t.key("omega"), "[min, max, points]: two numbers min < max and an integer 2 .. 10^6 "
+                              "of points, e.g. [0.0, 4.0, 401]", omega)
+        eta = t.get("broadening", "float", check=(lambda v: v > 0, "> 0 (the half width of the Lorentzians, in the "
+                                                  "units of the couplings)"))
+        steps = t.get("steps", "int", 400, check=(lambda v: 1 <= v <= 100000, "from 1 to 100000"))
+        tol = t.get("tol", "float", 1e-6, check=(lambda v: 0 < v < 1, "between 0 and 1"))
+        branch = t.get("branch", "str", "positive", choices=BRANCHES)
+        size = list(lattice.size)
+        raw = t.data.get("q", "all")
+        t.used.add("q")
+        t.finish()
+        if raw == "all":
+            labels = [tuple(lab) for lab in np.ndindex(*size[::-1])]
+            labels = [tuple(int(x) for x in lab[::-1]) for lab in labels]
+        else:
+            if not isinstance(raw, list) or not raw:
+                raise ConfigError(t.key("q"), f"\"all\" or a list of momentum labels (m with k = 2 pi m / L, "
+                                  f"{'[m1, m2] each' if len(size) > 1 else 'integers'})", raw)
+            labels = []
+            for lab in raw:
+                lab = [lab] if isinstance(lab, int) and not isinstance(lab, bool) else lab
+                if not isinstance(lab, list) or len(lab) != len(size) or \
+                        not all(isinstance(m, int) and not isinstance(m, bool) for m in lab):
+                    raise ConfigError(t.key("q"), f"momentum labels of {len(size)} integer(s) each", lab)
+                labels.append(tuple(int(m) % L for m, L in zip(lab, size)))
+        try:
+            operators = [fourier_operator(text, lattice, space, lab) for lab in labels]
+        except OperatorError as e:
+            raise OperatorError(f"{where} op: {e}") from None
+        definition = json.dumps({k: v for k, v in entry.items()}, sort_keys=True)
+        out.append(SpectrumRequest(name, text, labels, operators, np.linspace(float(omega[0]), float(omega[1]),
+                                                                              omega[2]),
+                                   eta, steps, tol, branch, definition))
     return out
 
 
@@ -128,5 +200,6 @@ def read_job(job, output_path=None):
         raise ConfigError(ck.key("path"), "a file name other than the results file's", ck_path)
     ck.finish()
     observables = observables_from_tables(job.tables("observable"), lattice, model.space)
+    spectra = spectra_from_tables(job.tables("spectrum"), lattice, model.space)
     return JobSpec(lattice, model, sector, choices, solver, results, vectors, CheckpointSettings(interval, ck_path),
-                   observables)
+                   observables, spectra)

@@ -18,8 +18,9 @@ except ImportError:  # Python < 3.11
 from ..errors import ConfigError, did_you_mean
 
 
-SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint", "sweep", "slurm", "observable")
-ARRAY_SECTIONS = ("observable",)  # [[observable]]: a list of tables
+SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint", "sweep", "slurm", "observable",
+            "spectrum")
+ARRAY_SECTIONS = ("observable", "spectrum")  # [[observable]], [[spectrum]]: lists of tables
 
 _REQUIRED = object()
 

@@ -51,7 +51,7 @@ class Generator:
     eta: tuple = None            # the signs eta_i per site (particle_hole only)
 
 
-def _order(perm, flip, ph=False):
+def element_order(perm, flip, ph=False):
     """Order of the element (perm, flip, ph) as a label (signs aside)."""
     ident = tuple(range(len(perm)))
     p, f, h, n = perm, flip, ph, 1

@@ -9,7 +9,7 @@ lattice_cells(lattice), space)``.  Conventions of the labels: docs/conventions.m
 import itertools
 
 from ..errors import ConfigError, SectorError, did_you_mean
-from .group import Generator, _order
+from .group import Generator, element_order
 from .lattice import (
     bipartition_signs,
     chain_reflection,
@@ -101,7 +101,7 @@ def symmetry_sectors(lattice, momentum=None, reflection=None, point_group_irrep=
             raise ConfigError(key(("symmetry", k, "permutation")), f"a permutation of the sites "
                               f"0..{lattice.nsites - 1} (entry i = image of site i)", perm)
         perm = tuple(int(x) for x in perm)
-        order = _order(perm, bool(flip))
+        order = element_order(perm, bool(flip))
         if sector != "all" and (isinstance(sector, bool) or not isinstance(sector, int)):
             raise ConfigError(key(("symmetry", k, "sector")), "an integer m (eigenvalue exp(2 pi i m / order)) "
                               "or \"all\"", sector)
