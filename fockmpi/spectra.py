@@ -182,11 +182,13 @@ def dynamical_correlation(request, lattice, sector, group, basis, vector, energy
                 if group is not None and src_group is None:
                     src_group = tgt_group = _trivial(group)
                 run = {"a": np.zeros(0), "b": np.zeros(0), "weight": 0.0, "steps": 0, "dimension": 0,
-                       "sector": "empty", "converged": True}
+                       "sector": "empty", "converged": True, "basis_seconds": 0.0, "operator_seconds": 0.0,
+                       "lanczos_seconds": 0.0}
                 target = None
                 if left_sector is not None:
                     try:
                         target = make_basis(left_sector, tgt_group)
+                        run["basis_seconds"] = time.perf_counter() - t0
                     except SectorError as e:
                         if "empty" not in str(e):
                             raise
@@ -197,6 +199,8 @@ def dynamical_correlation(request, lattice, sector, group, basis, vector, energy
                     between.mat.mult(x, phi)
                     between.destroy()
                     h = build_hamiltonian(target)
+                    t1 = time.perf_counter()
+                    run["operator_seconds"] = t1 - t0 - run["basis_seconds"]
                     try:
                         a, b, weight, converged = lanczos_coefficients(
                             h.mat, phi, min(request.steps, target.dim), comm, energy0,
@@ -205,6 +209,7 @@ def dynamical_correlation(request, lattice, sector, group, basis, vector, energy
                     finally:
                         h.destroy()
                         phi.destroy()
+                    run["lanczos_seconds"] = time.perf_counter() - t1
                     run.update(a=a, b=b, weight=weight, steps=len(a), dimension=target.dim, converged=converged,
                                sector=left_sector.label() + (f",{tgt_group.label()}" if tgt_group and
                                                               tgt_group.generators else ""))
@@ -216,7 +221,8 @@ def dynamical_correlation(request, lattice, sector, group, basis, vector, energy
                     print0(comm, f"  spectrum {request.name} q={tuple(int(x) for x in label)} {branch}: "
                                  f"{run['sector']} dim {run['dimension']}, {run['steps']} Lanczos steps"
                                  f"{'' if run['converged'] else ' (not converged: raise steps)'}, weight "
-                                 f"{run['weight']:.6g}, {run['seconds']:.2f} s")
+                                 f"{run['weight']:.6g}, {run['seconds']:.2f} s (basis {run['basis_seconds']:.2f}, "
+                                 f"operators {run['operator_seconds']:.2f}, Lanczos {run['lanczos_seconds']:.2f})")
             longest = max((r["steps"] for r in runs), default=0)
             table = {key: np.full((nq, longest), np.nan) for key in ("a", "b")}
             for k, r in enumerate(runs):
@@ -227,7 +233,8 @@ def dynamical_correlation(request, lattice, sector, group, basis, vector, energy
                                converged=np.array([r["converged"] for r in runs]),
                                dimension=np.array([r["dimension"] for r in runs]),
                                sector=[r["sector"] for r in runs],
-                               seconds=np.array([r["seconds"] for r in runs]))
+                               **{key: np.array([r[key] for r in runs]) for key in
+                                  ("seconds", "basis_seconds", "operator_seconds", "lanczos_seconds")})
     finally:
         sources.destroy()
     out["energy0"] = float(energy0)

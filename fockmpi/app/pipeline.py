@@ -53,6 +53,12 @@ class Problem:
     checkpoint: object = None  # CheckpointSettings ([checkpoint]: interval, path)
     definitions: dict = None  # name -> how [[observable]] defined it (stored with the values)
     spectra: list = None  # SpectrumRequest of every [[spectrum]] (dynamical correlations of the ground state)
+    evolution: object = None  # EvolutionSettings of [evolution], or None
+    quench: object = None  # the compiled Hamiltonian for t > 0 ([evolution.model]), or None
+
+    def needs_solve(self):
+        """False only for a time evolution from a product state that nothing else needs eigenvectors for."""
+        return not (self.evolution is not None and self.evolution.initial != "ground" and not self.spectra)
 
     def sector_label(self):
         return self.sector.label() + (f",{self.group.label()}" if self.group else "")
@@ -100,10 +106,42 @@ def build_problem(job, output_path=None):
                           f"time; this job asks for {len(choices)} ('all'): give the sector's labels, e.g. "
                           "momentum = 0")
     _check_spectra(spec, sector, len(choices))
+    quench = _check_evolution(spec, sector, choices, group)
     return Problem(job, spec.model.name, lattice, space, H, sector, compiled, spec.solver, spec.output_path,
                    spec.write_vectors, group, groups if len(choices) > 1 else None, spec.model.gauss,
                    spec.model.constraint, observables or None, spec.model.orbitals, spec.checkpoint, definitions,
-                   spec.spectra or None)
+                   spec.spectra or None, spec.evolution, quench)
+
+
+def _check_evolution(spec, sector, choices, group):
+    """``[evolution]`` checked before any basis is built: one sector; a product state only without
+    lattice symmetries; the quench Hamiltonian keeps the sector's charges (and Gauss's law) and
+    commutes with its symmetries.  Returns the quench compiled (or None).  Not collective."""
+    from ..errors import ConfigError
+    ev = spec.evolution
+    if ev is None:
+        return None
+    if len(choices) > 1:
+        raise ConfigError("[evolution]", message="[evolution]: a time evolution runs in one sector; this job asks for "
+                          f"{len(choices)} ('all'): give the sector's labels")
+    if spec.model.orbitals is not None:
+        raise ConfigError("[evolution]", message="[evolution]: not for FCIDUMP models yet")
+    if ev.initial != "ground" and group is not None:
+        raise ConfigError("[evolution] initial", message="[evolution] initial: a product state belongs to no symmetry "
+                          f"sector ({group.label()}); remove the symmetry labels from [sector] and keep the charges")
+    if ev.quench is None:
+        return None
+    model = ev.quench
+    if (model.gauss is None) != (spec.model.gauss is None) or (model.gauss is not None and model.gauss != spec.model.gauss):
+        raise ConfigError("[evolution.model]", message="[evolution.model]: the quench must keep Gauss's law of [model] "
+                          "(the same static charges and boundary field)")
+    try:
+        compiled = compile_model(model, sector)
+        if group is not None:
+            sector_groups(spec.lattice, spec.model.space, model.hamiltonian, sector, choices)
+    except SectorError as e:
+        raise ConfigError("[evolution.model]", message=f"[evolution.model]: {e}") from None
+    return compiled
 
 
 def _check_spectra(spec, sector, nchoices):
@@ -248,7 +286,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         return run_all_sectors(problem, comm, timer, started, quiet, petsc_options, force, guard, resume)
 
     real = problem.compiled.is_real and (problem.group is None or problem.group.is_real) \
-        and all(r.is_real for r in problem.spectra or [])
+        and all(r.is_real for r in problem.spectra or []) and problem.evolution is None
     scalar = "real" if real else "complex"
     # PETSc starts (and the solver options are tried) before the basis is built, so that an
     # option SLEPc rejects costs a second, not the basis and the assembly
@@ -275,20 +313,33 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     from ..solvers.eigen import solve
     with timer.phase("assembly"):
         op = build_operator(problem.compiled, problem.solver, basis, comm, PETSc, quiet, problem.orbitals)
-    checkpoint = _solve_checkpoint(problem, basis, comm, resume, quiet,
-                                   scan_seconds if stored is not None else timer.seconds["basis"], PETSc)
-    if guard is not None:
-        guard.checkpoint = checkpoint
-    try:
-        with timer.phase("solve"):
-            pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet, checkpoint=checkpoint)
-    finally:
+    evolution_resume = _evolution_checkpoint(problem, basis, comm) if resume and problem.evolution else None
+    if evolution_resume is not None:
+        pairs = evolution_resume["pairs"]
+        checkpoint = _Unused()
+        if not quiet:
+            print0(comm, f"  resume: the time evolution goes on from t = {problem.evolution.times[evolution_resume['step']]:g}"
+                         f" ({problem.checkpoint.path})")
+    elif problem.needs_solve():
+        checkpoint = _solve_checkpoint(problem, basis, comm, resume, quiet,
+                                       scan_seconds if stored is not None else timer.seconds["basis"], PETSc)
         if guard is not None:
-            guard.checkpoint = None
+            guard.checkpoint = checkpoint
+        try:
+            with timer.phase("solve"):
+                pairs = solve(op, problem.solver, comm, PETSc, SLEPc, show_progress=not quiet, checkpoint=checkpoint)
+        finally:
+            if guard is not None:
+                guard.checkpoint = None
+    else:  # a product state evolves: no eigenvectors needed
+        from ..solvers.eigen import Eigenpairs
+        pairs = Eigenpairs(np.zeros(0), np.zeros(0), [], 0, 0, 0, "none", 0)
+        checkpoint = _Unused()
     matrix_bytes = op.bytes_local
-    op.destroy()
+    if problem.evolution is None or problem.quench is not None:
+        op.destroy()
     observables = {}
-    if problem.observables:  # what the model reports of every root (FCIDUMP: S2)
+    if problem.observables and len(pairs.vectors):  # what the model reports of every root (FCIDUMP: S2)
         from ..observables import measure_all
         observables = measure_all(problem.observables, problem.definitions, problem.lattice, problem.space,
                                   problem.sector.names, basis, pairs.vectors, comm, PETSc, problem.group)
@@ -296,6 +347,11 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     if problem.spectra:
         with timer.phase("spectra"):
             spectra = _spectra(problem, basis, pairs, comm, PETSc, quiet)
+    evolution = None
+    if problem.evolution is not None:
+        with timer.phase("evolution"):
+            evolution = _evolution(problem, basis, pairs, op if problem.quench is None else None, comm, PETSc, SLEPc,
+                                   quiet, guard, evolution_resume)
     t_output = time.perf_counter()
 
     def timings_now():  # collective; called by write_results just before the file is complete
@@ -310,7 +366,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         "eigenvalues": pairs.values, "residuals": pairs.residuals,
         "vectors": pairs.vectors if problem.write_vectors else None,
         "observables": observables, "observable_definitions": problem.definitions or {},
-        "spectra": spectra,
+        "spectra": spectra, "evolution": evolution,
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
                    "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar,
@@ -342,9 +398,92 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     timings = timer.summary(comm)
     if not quiet:
         print_summary(comm, problem, basis, pairs, timings, record["memory"], observables)
+        if evolution is not None:
+            print0(comm, "  " + evolution_summary(evolution))
     return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global,
-            "observables": observables, "spectra": spectra}
+            "observables": observables, "spectra": spectra, "evolution": evolution}
+
+
+class _Unused:
+    """The solve checkpoint of a run that does not solve."""
+    restarts = saves = 0
+    seconds = 0.0
+
+
+def _evolution_checkpoint(problem, basis, comm):
+    """The state of an interrupted time evolution in the job's checkpoint, or None (no checkpoint,
+    or one of the solve): ``{"step", "state", "history", "pairs"}``.  Collective."""
+    import json
+    from ..io.checkpoint import read_checkpoint, read_checkpoint_arrays, read_checkpoint_attrs
+    from ..solvers.eigen import Eigenpairs
+    path = problem.checkpoint.path
+    if not comm.bcast(os.path.exists(path) if comm.rank == 0 else None, root=0):
+        return None
+    attrs = read_checkpoint_attrs(path, comm, _identity(problem))
+    if "evolution_step" not in attrs:
+        return None
+    vectors, _, _, attrs = read_checkpoint(path, comm, basis, _identity(problem))
+    energies = np.array(json.loads(attrs["ground_energies"]))
+    ground = vectors[1:2]
+    pairs = Eigenpairs(energies[:len(ground)], np.array(json.loads(attrs["ground_residuals"]))[:len(ground)], ground,
+                       0, 0, len(ground), "restored", len(ground))
+    return {"step": int(attrs["evolution_step"]), "state": vectors[0], "history": read_checkpoint_arrays(path, comm),
+            "pairs": pairs}
+
+
+def _evolution(problem, basis, pairs, op, comm, PETSc, SLEPc, quiet, guard, resumed):
+    """The time evolution of ``[evolution]`` (:mod:`fockmpi.evolution`): from the lowest eigenvector
+    or a product state, with the job's H (``op``, still built) or the quench's, checkpointed.
+    Collective."""
+    import json
+    from ..evolution import evolve, product_state
+    from ..io.checkpoint import write_checkpoint
+    from ..observables import measure_all
+    from ..solvers.checkpointing import SolveCheckpoint
+    settings = problem.evolution
+    if op is None:
+        op = build_operator(problem.quench, problem.solver, basis, comm, PETSc, True)
+    if settings.initial == "ground":
+        start = pairs.vectors[0] if resumed is None else None
+    else:
+        with collective_errors(comm):
+            start = product_state(settings.initial, problem.space, basis, comm)
+    if not quiet:
+        what = "the ground state" if settings.initial == "ground" else "a product state"
+        print0(comm, f"  evolution: {what}, {'the quench H' if problem.quench is not None else 'H'}, "
+                     f"{len(settings.times)} times to t = {settings.times[-1]:g}, {settings.method}")
+
+    def measure(v):
+        if not problem.observables:
+            return {}
+        found = measure_all(problem.observables, problem.definitions, problem.lattice, problem.space,
+                            problem.sector.names, basis, [v], comm, PETSc, problem.group)
+        return {name: value[0] for name, value in found.items() if not name.endswith("_q_labels")}
+
+    identity = _identity(problem)
+    ground = [np.asarray(v) for v in pairs.vectors[:1]]
+
+    def save(vectors, values, residuals, iterations):
+        write_checkpoint(problem.checkpoint.path, comm, basis, identity, list(vectors) + ground, list(values) * 2
+                         if ground else list(values), list(residuals),
+                         {"evolution_step": int(iterations), "ground_energies": json.dumps([float(e) for e in pairs.values]),
+                          "ground_residuals": json.dumps([float(r) for r in pairs.residuals]),
+                          "job_toml": problem.job.text}, arrays=checkpoint.history())
+    checkpoint = SolveCheckpoint(comm, 60.0 * problem.checkpoint.interval_minutes, save, where=problem.checkpoint.path)
+    checkpoint.what = "time evolution"
+    checkpoint.verbose = not quiet
+    if guard is not None:
+        guard.checkpoint = checkpoint
+    try:
+        out = evolve(settings, op, start, measure, comm, PETSc, SLEPc, quiet, checkpoint,
+                     None if resumed is None else (resumed["step"], resumed["state"], resumed["history"]))
+    finally:
+        if guard is not None:
+            guard.checkpoint = None
+        op.destroy()
+    out["checkpoints"] = checkpoint.saves
+    return out
 
 
 def _spectra(problem, basis, pairs, comm, PETSc, quiet):
@@ -408,7 +547,8 @@ def _identity(problem):
     s = problem.solver
     sectors = [g.label() if g else "" for g in problem.groups] if problem.groups is not None else problem.sector_label()
     return problem_identity(sorted(repr(t) for t in problem.hamiltonian.terms.items()), sectors,
-                            s.nev, s.which, s.target if s.which == "target" else None)
+                            s.nev, s.which, s.target if s.which == "target" else None,
+                            *([problem.evolution.definition] if problem.evolution is not None else []))
 
 
 def _stored_basis(problem, comm, resume):
@@ -662,7 +802,7 @@ def print_summary(comm, problem, basis, pairs, timings, memory, observables=None
     if comm.rank != 0:
         return
     lines = [f"  {'phase':<10}{'min [s]':>10}{'max [s]':>10}{'mean [s]':>10}"]
-    for phase in ("model", "basis", "assembly", "solve", "spectra", "output"):
+    for phase in ("model", "basis", "assembly", "solve", "spectra", "evolution", "output"):
         if phase in timings:
             lo, hi, mean = timings[phase]
             lines.append(f"  {phase:<10}{lo:>10.3f}{hi:>10.3f}{mean:>10.3f}")
@@ -686,6 +826,15 @@ def print_summary(comm, problem, basis, pairs, timings, memory, observables=None
                      + "".join(f"  {v[k]:>{w}.9f}" for (_, v), w in zip(shown, width)))
     lines.append(f"  results: {problem.output_path}")
     print("\n".join(lines), flush=True)
+
+
+def evolution_summary(ev):
+    """One line about a finished time evolution (``fockmpi run`` and ``show``)."""
+    drift = float(np.max(np.abs(np.asarray(ev["energy"]) - ev["energy"][0])))
+    norm = float(np.max(np.abs(np.asarray(ev["norm"]) - 1)))
+    return (f"evolution: {len(ev['times'])} times, t = {ev['times'][0]:g} .. {ev['times'][-1]:g} ({ev['method']}, "
+            f"{int(ev['products'])} products, {float(ev['seconds']):.1f} s); max |E(t) - E(0)| = {drift:.1e}, "
+            f"max ||psi(t)|| - 1| = {norm:.1e}; observables against time in /evolution")
 
 
 EXACT_SYMMETRIC_INFO = 5 * 10 ** 7

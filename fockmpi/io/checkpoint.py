@@ -47,10 +47,13 @@ def problem_identity(*parts):
     return h.hexdigest()[:32]
 
 
-def write_checkpoint(path, comm, basis, identity, vectors, values, residuals, attrs=None, with_basis=False):
+def write_checkpoint(path, comm, basis, identity, vectors, values, residuals, attrs=None, with_basis=False,
+                     arrays=None):
     """Write the checkpoint ``path`` (``vectors``: this rank's slices) atomically, replacing the
     previous one only once the new one is complete.  ``with_basis``: the basis' states and norms
-    too (an enumerated basis that took long to find, :func:`read_checkpoint_basis`).  Collective."""
+    too (an enumerated basis that took long to find, :func:`read_checkpoint_basis`).  ``arrays``:
+    ``{name: array}``, the same on every rank (a time evolution's history so far), under
+    ``/arrays`` (:func:`read_checkpoint_arrays`).  Collective."""
     from .. import __version__
     h5py = import_h5py()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -70,6 +73,10 @@ def write_checkpoint(path, comm, basis, identity, vectors, values, residuals, at
                 f.attrs[key] = value
             f.create_dataset("values", data=np.asarray(values, dtype=np.float64))
             f.create_dataset("residuals", data=np.asarray(residuals, dtype=np.float64))
+            if arrays:
+                g = f.create_group("arrays")
+                for name, data in sorted(arrays.items()):
+                    g.create_dataset(name, data=np.asarray(data))
             dset = f.create_dataset("vectors", shape=(int(basis.dim), k), dtype=dtype)
             local = np.ascontiguousarray(np.stack(vectors, axis=1)) if k and basis.local_size else \
                 np.zeros((0, k), dtype=dtype)
@@ -111,6 +118,14 @@ def read_checkpoint(path, comm, basis, identity):
         local = dset[lo:hi, :] if hi > lo else np.zeros((0, dset.shape[1]), dtype=dset.dtype)
         attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
     return [np.ascontiguousarray(local[:, j]) for j in range(local.shape[1])], values, residuals, attrs
+
+
+def read_checkpoint_arrays(path, comm):
+    """``{name: array}`` of the checkpoint's ``/arrays`` (every rank reads them; empty without).
+    Call after :func:`read_checkpoint` accepted the file.  Collective."""
+    h5py = import_h5py()
+    with h5py.File(path, "r", driver="mpio", comm=comm) as f:
+        return {k: v[()] for k, v in f["arrays"].items()} if "arrays" in f else {}
 
 
 def read_checkpoint_basis(path, comm):

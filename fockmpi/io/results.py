@@ -25,6 +25,9 @@ Layout (``fockmpi show FILE`` prints it)::
                           NaN past each q's steps; b[:, 0] = 0), weight (nq,: the sum rule
                           <0|O_q^+ O_q|0>), steps, converged, dimension, seconds, sector (labels of
                           the target sectors); docs/conventions.md "Dynamical correlations"
+    /evolution            [evolution]: times (nt,), energy (nt,: <psi(t)|H|psi(t)> with the H of t > 0),
+                          norm (nt,), observables/<name> (nt, ...: every [[observable]] at every time);
+                          attrs definition (JSON), method, products, krylov_steps, seconds, checkpoints
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
                           shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
@@ -293,6 +296,8 @@ def _write_file(h5py, tmp, comm, record):
                                   "sector O averaged over the group (the same value for an eigenstate)")
         if record.get("spectra"):
             _write_spectra(f, record["spectra"])
+        if record.get("evolution"):
+            _write_evolution(f, record["evolution"], record.get("observable_definitions") or {})
         g = f.create_group("solver")
         for k, v in record["solver"].items():
             g.attrs[k] = v
@@ -312,6 +317,20 @@ def _write_file(h5py, tmp, comm, record):
             for k, v in record["sweep"].items():
                 g.attrs[k] = v
         f.attrs["complete"] = True
+
+
+def _write_evolution(f, ev, definitions):
+    """``/evolution``: times, energy, norm and every observable against time."""
+    g = f.create_group("evolution")
+    for key in ("times", "energy", "norm"):
+        g.create_dataset(key, data=np.asarray(ev[key], dtype=np.float64))
+    for key in ("definition", "method", "products", "krylov_steps", "seconds", "checkpoints"):
+        g.attrs[key] = ev.get(key, 0)
+    obs = g.create_group("observables")
+    for name, v in ev["observables"].items():
+        d = obs.create_dataset(name, data=np.asarray(v))
+        if name in definitions:
+            d.attrs["definition"] = definitions[name]
 
 
 def _write_spectra(f, spectra):
@@ -539,6 +558,14 @@ def read_results(path):
     return out
 
 
+def _read_evolution(g):
+    """``/evolution`` as the dict :func:`fockmpi.evolution.evolve` returned."""
+    out = {key: g[key][()] for key in ("times", "energy", "norm")}
+    out.update(dict(g.attrs))
+    out["observables"] = {k: v[()] for k, v in g["observables"].items()}
+    return out
+
+
 def _read_spectrum(g):
     """``/spectra/<name>`` as the dict :func:`fockmpi.spectra.dynamical_correlation` returned."""
     out = {key: g[key][()] for key in ("omega", "S", "q_labels", "q")}
@@ -572,6 +599,7 @@ def _read_groups(f):
         "has_vectors": "eigenvectors" in f,
         "observables": {k: v[()] for k, v in f["observables"].items()} if "observables" in f else {},
         "spectra": {k: _read_spectrum(g) for k, g in f["spectra"].items()} if "spectra" in f else {},
+        "evolution": _read_evolution(f["evolution"]) if "evolution" in f else None,
         "sweep": _sweep_of(f),
     }
     if "sectors" in f:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..basis.sector import Sector
+from .evolution import evolution_from_table
 from .lattice import lattice_from_table
 from .model import OWN_SITES, extra_terms, model_from_table, pair_terms
 from .sector import sector_choices, sector_from_table
@@ -34,6 +35,7 @@ class JobSpec:
     checkpoint: object = None  # CheckpointSettings ([checkpoint])
     observables: dict = None
     spectra: list = None  # SpectrumRequest of every [[spectrum]]
+    evolution: object = None  # EvolutionSettings of [evolution], or None
 
 
 def observables_from_tables(entries, lattice, space):
@@ -201,5 +203,8 @@ def read_job(job, output_path=None):
     ck.finish()
     observables = observables_from_tables(job.tables("observable"), lattice, model.space)
     spectra = spectra_from_tables(job.tables("spectrum"), lattice, model.space)
+    evolution_table = job.table("evolution")
+    evolution_table.base_dir = model_table.base_dir
+    evolution = evolution_from_table(evolution_table, lattice, model.space, model_from_table)
     return JobSpec(lattice, model, sector, choices, solver, results, vectors, CheckpointSettings(interval, ck_path),
-                   observables, spectra)
+                   observables, spectra, evolution)

@@ -19,7 +19,7 @@ from ..errors import ConfigError, did_you_mean
 
 
 SECTIONS = ("lattice", "model", "sector", "solver", "output", "checkpoint", "sweep", "slurm", "observable",
-            "spectrum")
+            "spectrum", "evolution")
 ARRAY_SECTIONS = ("observable", "spectrum")  # [[observable]], [[spectrum]]: lists of tables
 
 _REQUIRED = object()

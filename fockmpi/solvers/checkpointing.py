@@ -37,6 +37,7 @@ class SolveCheckpoint:
         self.seconds = 0.0  # spent writing checkpoints
         self._announced = False
         self.verbose = False  # a line per checkpoint written (rank 0)
+        self.what = "solve"  # what is checkpointed, for the messages ("time evolution")
 
     def request_stop(self, signum=0):
         """Ask for a checkpoint at the next iteration and a stop after it (signal-safe).  Rank 0
@@ -54,7 +55,7 @@ class SolveCheckpoint:
         import os
         import signal
         why = f"interrupted by {signal.Signals(signum).name}" if signum else "asked to stop"
-        text = (f"fockmpi: {why}; the solve writes a checkpoint to {self.where} at its next iteration "
+        text = (f"fockmpi: {why}; the {self.what} writes a checkpoint to {self.where} at its next step "
                 "and stops (no results file was written)")
         if signum == signal.SIGTERM and "OMPI_MCA_orte_hnp_uri" in os.environ:
             # Open MPI's mpirun answers Ctrl-C with SIGTERM and SIGKILL one second later
@@ -86,9 +87,10 @@ class SolveCheckpoint:
         self._last = time.monotonic()
         self.seconds += self._last - t0
         if self.verbose and self.comm.rank == 0:
-            print(f"  solve: checkpoint written in {self._last - t0:.2f} s", flush=True)
+            print(f"  {self.what}: checkpoint written in {self._last - t0:.2f} s", flush=True)
         if self.comm.allreduce(int(self.stop_requested), op=_max()):
-            raise Checkpointed(f"the solve is checkpointed in {self.where} (after {int(iterations)} iterations), "
+            raise Checkpointed(f"the {self.what} is checkpointed in {self.where} (after {int(iterations)} "
+                               f"{'iterations' if self.what == 'solve' else 'steps'}), "
                                "no results file was written; run the job again with --resume to go on from there")
 
 

@@ -1,0 +1,114 @@
+"""Figures of docs/physics.md from the results files of the example jobs, with the analytic
+curves they are compared with drawn over them.
+
+    python scaling/physics_figures.py dsf results/heisenberg_ring28_dsf.h5 docs/physics_dsf_ring28.png
+    python scaling/physics_figures.py spectral results/hubbard_ring14_spectral.h5 docs/physics_hubbard_akw.png
+
+dsf: S(q, omega) of the Heisenberg ring with the two-spinon continuum's bounds, the des
+Cloizeaux-Pearson dispersion (pi/2)|sin q| below and pi|sin(q/2)| above (Mueller et al. 1981).
+spectral: A(k, omega) of the Hubbard ring with the U = 0 band -2t cos k, for comparison: a
+spinon branch (width set by the exchange J ~ 4t^2/U) and holon branches (width ~ 4t) leave the
+same point k_F = pi/2 of the Fermi surface (spin-charge separation).
+"""
+import sys
+
+import numpy as np
+
+sys.path.insert(0, ".")
+from fockmpi.io.results import read_results  # noqa: E402
+
+
+def _mesh(ax, S, omega, q, cmap="magma"):
+    import matplotlib
+    dq = q[1] - q[0]
+    x = np.concatenate([q - dq / 2, [q[-1] + dq / 2]])
+    dw = omega[1] - omega[0]
+    y = np.concatenate([omega - dw / 2, [omega[-1] + dw / 2]])
+    return ax.pcolormesh(x / np.pi, y, np.clip(S.T, 0, None), cmap=cmap, shading="flat",
+                         norm=matplotlib.colors.PowerNorm(0.5, vmin=0))
+
+
+def _by_momentum(rec):
+    """S and q in [0, 2 pi], with q = 2 pi drawn again as q = 0 (a closed Brillouin zone)."""
+    q = np.asarray(rec["q"])[:, 0]
+    order = np.argsort(q)
+    S, q = np.asarray(rec["S"])[order], q[order]
+    return np.vstack([S, S[:1]]), np.concatenate([q, [2 * np.pi]])
+
+
+def dsf(path, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    r = read_results(path)
+    rec = r["spectra"]["Szz"]
+    S, q = _by_momentum(rec)
+    omega = np.asarray(rec["omega"])
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    mesh = _mesh(ax, S, omega, q)
+    fine = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(fine / np.pi, np.pi / 2 * np.abs(np.sin(fine)), "c--", lw=1.2, label="(pi/2)|sin q| (des Cloizeaux-Pearson)")
+    ax.plot(fine / np.pi, np.pi * np.abs(np.sin(fine / 2)), "w:", lw=1.4, label="pi |sin(q/2)|")
+    ax.set_xlim(-1 / (len(q) - 1), 2 + 1 / (len(q) - 1))
+    ax.set_ylim(omega[0], omega[-1])
+    ax.set_xlabel("q / pi")
+    ax.set_ylabel("omega / J")
+    L = len(q) - 1
+    ax.set_title(f"S^zz(q, omega), Heisenberg ring L = {L}, broadening {float(rec['broadening']):g} J")
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
+    fig.colorbar(mesh, ax=ax, label="S(q, omega) (square-root scale)", pad=0.01)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    inside = _inside_continuum(rec)
+    print(f"{out}: {100 * inside:.1f}% of the spectral weight (q != 0) lies within 0.1 J of the two-spinon continuum")
+
+
+def _inside_continuum(rec):
+    """Fraction of the weight of sum_q S(q, omega) between the continuum's bounds (+- 0.1 J), from
+    the Lanczos poles (the broadening removed: the Ritz values and their weights)."""
+    from numpy.linalg import eigh
+    part = rec["positive"]
+    inside = total = 0.0
+    for k, q in enumerate(np.asarray(rec["q"])[:, 0]):
+        n = int(part["steps"][k])
+        if n == 0:
+            continue
+        a, b = part["a"][k, :n], part["b"][k, 1:n]
+        T = np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
+        w, v = eigh(T)
+        weights = part["weight"][k] * np.abs(v[0]) ** 2
+        omega = w - rec["energy0"]
+        lo, hi = np.pi / 2 * abs(np.sin(q)), np.pi * abs(np.sin(q / 2))
+        inside += weights[(omega >= lo - 0.1) & (omega <= hi + 0.1)].sum()
+        total += weights.sum()
+    return inside / total
+
+
+def spectral(path, out, t=1.0):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    r = read_results(path)
+    name = next(iter(r["spectra"]))
+    rec = r["spectra"][name]
+    S, q = _by_momentum(rec)
+    omega = np.asarray(rec["omega"])
+    fig, ax = plt.subplots(figsize=(7, 5.2))
+    mesh = _mesh(ax, S, omega, q, cmap="viridis")
+    fine = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(fine / np.pi, -2 * t * np.cos(fine), "w--", lw=1, label="U = 0 band -2t cos k")
+    ax.axhline(0, color="0.8", lw=0.6)
+    ax.set_xlabel("k / pi")
+    ax.set_ylabel("omega / t")
+    L = len(q) - 1
+    ax.set_title(f"A(k, omega) of the Hubbard ring, L = {L}, half filling, broadening {float(rec['broadening']):g} t")
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
+    fig.colorbar(mesh, ax=ax, label="A(k, omega) (square-root scale)", pad=0.01)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"{out}: weights (addition + removal) per k: "
+          + " ".join(f"{w:.4f}" for w in np.asarray(rec["positive"]["weight"]) + np.asarray(rec["negative"]["weight"])))
+
+
+if __name__ == "__main__":
+    {"dsf": dsf, "spectral": spectral}[sys.argv[1]](sys.argv[2], sys.argv[3])
