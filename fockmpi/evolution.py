@@ -46,6 +46,7 @@ def evolve(settings, hamiltonian, start, measure, comm, PETSc, SLEPc, quiet=Fals
     Returns ``{"times", "energy", "norm", "observables": {name: (nt, ...)}, "products",
     "krylov_steps", "seconds", "method", "definition"}``."""
     from .parallel import print0
+    from .solvers.eigen import matvec_count
     from .solvers.propagate import KrylovPropagator, MFNPropagator
     times = settings.times
     mat = hamiltonian.mat
@@ -62,6 +63,10 @@ def evolve(settings, hamiltonian, start, measure, comm, PETSc, SLEPc, quiet=Fals
     prop = (KrylovPropagator(mat, settings.tol, settings.krylov_dim) if settings.method == "krylov"
             else MFNPropagator(mat, SLEPc, settings.tol, settings.krylov_dim))
     t0 = last = time.perf_counter()
+    counted0, seconds0 = matvec_count(PETSc)  # (PETSc's MatMult log: every product, MFN's included)
+
+    def products():
+        return matvec_count(PETSc)[0] - counted0 if counted0 >= 0 else prop.products
 
     def history():
         out = {"energy": np.array(energy), "norm": np.array(norm)}
@@ -83,15 +88,17 @@ def evolve(settings, hamiltonian, start, measure, comm, PETSc, SLEPc, quiet=Fals
             now = time.perf_counter()
             if not quiet and (now - last >= 2.0 or k == len(times) - 1 or k == first):
                 print0(comm, f"  evolution: t = {times[k]:.6g} ({k + 1}/{len(times)}), E = {energy[-1]:.12g}, "
-                             f"|psi| - 1 = {norm[-1] - 1:+.1e}, {prop.products} products, {now - t0:.1f} s")
+                             f"|psi| - 1 = {norm[-1] - 1:+.1e}, {products()} products, {now - t0:.1f} s")
                 last = now
             if checkpoint is not None and k < len(times) - 1 and checkpoint.due():
                 checkpoint.save([x.getArray(readonly=True).copy()], [times[k]], [], k)
+        count, seconds = products(), matvec_count(PETSc)[1] - seconds0
     finally:
         prop.destroy()
         x.destroy()
         hx.destroy()
     return {"times": np.asarray(times), "energy": np.array(energy), "norm": np.array(norm),
-            "observables": {k: np.array(v) for k, v in observed.items()}, "products": prop.products,
+            "observables": {k: np.array(v) for k, v in observed.items()}, "products": count,
+            "matmult_seconds": seconds,
             "krylov_steps": prop.steps, "seconds": time.perf_counter() - t0, "method": settings.method,
             "definition": settings.definition}

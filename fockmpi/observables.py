@@ -3,7 +3,9 @@
 ``measure(op, ...)``: an Operator gives ``<v_k|op|v_k>`` for every vector k; a dict
 ``{(i, j): Operator}`` (``[[observable]]`` with ``pairs = "all"``) gives the matrix
 ``C[k, i, j] = <v_k|op_ij|v_k>``, one product per pair, or in a symmetry sector one per orbit of
-pairs under the group's pure site permutations (all pairs of an orbit have the same value there).
+pairs under the group's pure site permutations (all pairs of an orbit have the same value there);
+a dict ``{(i,): Operator}`` (``each_site = true``) the profile ``P[k, s] = <v_k|op_i|v_k>`` over
+the entry's sites in their order.
 ``expectation_values(op, model_space, basis, vectors, comm, PETSc)`` assembles ``op`` on the
 basis of the vectors (it must keep the sector: a conserved quantity such as S^2) and returns
 ``<v_k|op|v_k>`` for every vector (real parts; the vectors are normalized).  Collective.
@@ -106,23 +108,45 @@ def hermitian_parts(op, complex_vectors):
 
 
 def measure(op, space, sector_names, basis, vectors, comm, PETSc, group=None, name="the observable"):
-    """:func:`expectation_values` of an Operator, or of every pair of a ``{(i, j): Operator}``
-    correlation as an array ``(vectors, nsites, nsites)``.  Collective."""
+    """:func:`expectation_values` of an Operator; of every pair of a ``{(i, j): Operator}``
+    correlation as an array ``(vectors, nsites, nsites)``; of every site of a ``{(i,): Operator}``
+    profile (``each_site``) as ``(vectors, sites)`` in the order of its keys.  Collective."""
     if not isinstance(op, dict):
         return expectation_values(op, space, sector_names, basis, vectors, comm, PETSc, group, name)
-    n = 1 + max(max(p) for p in op)
-    out = np.zeros((len(vectors), n, n))
-    # pairs related by a pure site permutation of the group (no spin flip, no particle-hole: those
-    # also change the operator) have the same symmetrized operator, so the same value
-    perms = [p for p, flip, ph in group.elements if not flip and not ph] if group is not None else [tuple(range(n))]
+    keys = list(op)
+    if len(keys[0]) == 2:
+        n = 1 + max(max(p) for p in keys)
+        out = np.zeros((len(vectors), n, n))
+        where = {key: (slice(None), key[0], key[1]) for key in keys}
+    else:
+        out = np.zeros((len(vectors), len(keys)))
+        where = {key: (slice(None), k) for k, key in enumerate(keys)}
+    # keys related by a pure site permutation g of the group (no spin flip, no particle-hole: those
+    # also change the operator) have the same symmetrized operator, so the same value, where g maps
+    # the operator of one to that of the other (a template of its letters only: "Sz_i Sz_j", not
+    # "Sz_0 Sz_i"; checked, one transformation per key)
+    from .symmetry.invariance import transformed
+    perms = [p for p, flip, ph in group.elements if not flip and not ph] if group is not None else []
     done = {}
-    for (i, j), one in sorted(op.items()):
-        orbit = min((perm[i], perm[j]) for perm in perms)  # (the permutation of sites of each element)
-        if orbit not in done:
-            done[orbit] = expectation_values(one, space, sector_names, basis, vectors, comm, PETSc, group,
-                                             f"{name} ({i}, {j})")
-        out[:, i, j] = done[orbit]
+    for key in keys:
+        value = None
+        if perms:
+            perm = min(perms, key=lambda p: tuple(p[i] for i in key))
+            image = tuple(perm[i] for i in key)
+            if image in done and image in op and _same(transformed(op[key], perm), op[image]):
+                value = done[image]
+        if value is None:
+            value = expectation_values(op[key], space, sector_names, basis, vectors, comm, PETSc, group,
+                                       f"{name} {tuple(key)}")
+        done.setdefault(key, value)
+        out[where[key]] = value
     return out
+
+
+def _same(a, b):
+    """Whether the Operators ``a`` and ``b`` are equal (to rounding)."""
+    diff = a + (-1.0) * b
+    return all(abs(c) <= 1e-12 for c in diff.terms.values())
 
 
 def lattice_momenta(lattice):

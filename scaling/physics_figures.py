@@ -3,12 +3,19 @@ curves they are compared with drawn over them.
 
     python scaling/physics_figures.py dsf results/heisenberg_ring28_dsf.h5 docs/physics_dsf_ring28.png
     python scaling/physics_figures.py spectral results/hubbard_ring14_spectral.h5 docs/physics_hubbard_akw.png
+    python scaling/physics_figures.py string results/schwinger_string_breaking.h5 docs/physics_string_breaking.png
+    python scaling/physics_figures.py revival results/jaynes_cummings_revival.h5 docs/physics_jc_revival.png
 
 dsf: S(q, omega) of the Heisenberg ring with the two-spinon continuum's bounds, the des
 Cloizeaux-Pearson dispersion (pi/2)|sin q| below and pi|sin(q/2)| above (Mueller et al. 1981).
 spectral: A(k, omega) of the Hubbard ring with the U = 0 band -2t cos k, for comparison: a
 spinon branch (width set by the exchange J ~ 4t^2/U) and holon branches (width ~ 4t) leave the
 same point k_F = pi/2 of the Fermi surface (spin-charge separation).
+string: the electric field of the Schwinger-model quench against link and time, with the charge-free
+quench (results/schwinger_string_breaking_vacuum.h5, beside the file) subtracted: what the static
+charges and their string add.
+revival: the Jaynes-Cummings inversion against the exact sum over photon numbers,
+W(t) = sum_n P_n cos(2 g sqrt(n + 1) t) with P_n Poisson of mean |alpha|^2.
 """
 import sys
 
@@ -110,5 +117,67 @@ def spectral(path, out, t=1.0):
           + " ".join(f"{w:.4f}" for w in np.asarray(rec["positive"]["weight"]) + np.asarray(rec["negative"]["weight"])))
 
 
+def string(path, out):
+    import os
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ev = read_results(path)["evolution"]
+    vac = read_results(os.path.splitext(path)[0] + "_vacuum.h5")["evolution"]
+    t = np.asarray(ev["times"])
+    E, E0 = np.asarray(ev["observables"]["E"]), np.asarray(vac["observables"]["E"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    dt = t[1] - t[0]
+    mesh = axes[0].pcolormesh(np.arange(E.shape[1] + 1) - 0.5, np.concatenate([t - dt / 2, [t[-1] + dt / 2]]), E - E0,
+                              cmap="RdBu_r", vmin=-1.1, vmax=1.1, shading="flat")
+    fig.colorbar(mesh, ax=axes[0], label="<E_n>(t) - vacuum quench", pad=0.01)
+    for n in (3.5, 10.5):
+        axes[0].axvline(n, color="k", lw=0.6, ls=":")
+    axes[0].set_xlabel("link n (static charges +1 at site 4, -1 at site 11)")
+    axes[0].set_ylabel("t (units of 2 / (a g^2))")
+    axes[0].set_title("the string's field after the quench")
+    inner = slice(4, 11)
+    axes[1].plot(t, E[:, inner].mean(axis=1), label="with the charges")
+    axes[1].plot(t, E0[:, inner].mean(axis=1), label="vacuum quench")
+    axes[1].plot(t, E[:, inner].mean(axis=1) - E0[:, inner].mean(axis=1), "k--", label="difference")
+    axes[1].set_xlabel("t")
+    axes[1].set_ylabel("mean field on the 7 links between the charges")
+    axes[1].legend(fontsize=8)
+    axes[1].axhline(0, color="0.7", lw=0.6)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    diff = E[:, inner].mean(axis=1) - E0[:, inner].mean(axis=1)
+    print(f"{out}: string field (charges minus vacuum) {diff[0]:.3f} at t = 0, {diff[len(t) // 2]:.3f} at t = "
+          f"{t[len(t) // 2]:g}, mean {diff[len(t) // 2:].mean():.3f} over the second half")
+
+
+def revival(path, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from math import lgamma
+    ev = read_results(path)["evolution"]
+    t = np.asarray(ev["times"])
+    W = np.asarray(ev["observables"]["inversion"])
+    nbar = float(read_results(path)["observables"]["photons"][0])
+    n = np.arange(0, 200)
+    P = np.exp(-nbar + n * np.log(nbar) - np.array([lgamma(k + 1) for k in n]))
+    fine = np.linspace(t[0], t[-1], 4000)
+    exact = (P[:, None] * np.cos(2 * np.sqrt(n + 1)[:, None] * fine[None, :])).sum(axis=0)
+    exact_at = (P[:, None] * np.cos(2 * np.sqrt(n + 1)[:, None] * t[None, :])).sum(axis=0)
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.plot(fine, exact, color="0.75", lw=2.5, label="sum_n P_n cos(2 g sqrt(n+1) t)")
+    ax.plot(t, W, "C0-", lw=0.9, label="fockmpi, 2 <Sz>(t)")
+    ax.axvline(2 * np.pi * np.sqrt(nbar), color="C3", ls=":", lw=1, label="t_r = 2 pi sqrt(n) / g")
+    ax.set_xlabel("g t")
+    ax.set_ylabel("inversion W(t)")
+    ax.set_title(f"Jaynes-Cummings collapse and revival, <n> = {nbar:.4f}")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"{out}: max |W - exact| = {np.abs(W - exact_at).max():.1e} over {len(t)} times (Poisson with the run's "
+          f"<n> = {nbar:.6f})")
+
+
 if __name__ == "__main__":
-    {"dsf": dsf, "spectral": spectral}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    {"dsf": dsf, "spectral": spectral, "string": string, "revival": revival}[sys.argv[1]](sys.argv[2], sys.argv[3])

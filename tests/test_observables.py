@@ -248,3 +248,16 @@ hc = true
     with h5py.File(tmp_path / "hub.h5") as f:
         e, o = f["eigenvalues"][()], {k: f["observables"][k][()] for k in f["observables"]}
     assert len(e) >= 3 and np.allclose(e, -o["hopping"] + 3.0 * o["double"], atol=1e-9), (e, o)
+
+
+def test_each_site_gives_a_profile_in_the_order_of_sites(tmp_path, capsys):
+    entries = ('[[observable]]\nname = "Sz_at"\nop = "Sz_i"\nsites = [3, 0, 5]\neach_site = true\n'
+               '[[observable]]\nname = "SzSz_from0"\nop = "Sz_0 Sz_i"\nsites = "all"\neach_site = true\n'
+               '[[observable]]\nname = "SzSz"\nop = "Sz_i Sz_j"\npairs = "all"\n')
+    for label, sector in (("u1", ""), ("k0", "momentum = 0\nreflection = 1")):
+        code, out, err = run(tmp_path, capsys, sector, observables=entries, name=f"each_{label}")
+        assert code == 0, err
+        with h5py.File(out) as f:
+            at, row, C = f["observables/Sz_at"][0], f["observables/SzSz_from0"][0], f["observables/SzSz"][0]
+        assert at.shape == (3,) and np.allclose(at, 0.0, atol=1e-12)  # (Sz = 0 and translation invariant)
+        assert np.allclose(row, C[0], atol=1e-10) and row[0] == pytest.approx(0.25)

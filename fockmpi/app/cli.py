@@ -59,7 +59,7 @@ def _parser():
     s.add_argument("result", help="results file (.h5)")
     s.add_argument("--plot", action="store_true",
                    help="also draw every correlation matrix ([[observable]] with pairs = \"all\") and its S(q), and "
-                        "every [[spectrum]] S(q, omega) as a colour map, "
+                        "every [[spectrum]] S(q, omega) as a colour map, observables against time ([evolution]), "
                         "as RESULT_<name>.png (with matplotlib)")
 
     m = sub.add_parser("measure", help="measure [[observable]] entries in the eigenvectors of a results file",
@@ -273,7 +273,7 @@ def _show(args, r):
         print(f"solver {s.get('method')}: {s.get('iterations')} iterations, {s.get('matvecs')} matvecs, "
               f"nnz {s.get('nnz')}, {s.get('scalar')}")
     print(f"  {'phase':<10}{'min [s]':>10}{'max [s]':>10}{'mean [s]':>10}")
-    for phase in ("model", "basis", "assembly", "solve", "spectra", "output"):
+    for phase in ("model", "basis", "assembly", "solve", "spectra", "evolution", "output"):
         if phase in r["timings"]:
             t = r["timings"][phase]
             print(f"  {phase:<10}{t['min']:>10.3f}{t['max']:>10.3f}{t['mean']:>10.3f}")
@@ -309,9 +309,17 @@ def _show(args, r):
               f"(/spectra/{n}), {' + '.join(parts)}; {int(steps.min())}-{int(steps.max())} Lanczos steps; "
               f"sum rule {weight.min():.6g} .. {weight.max():.6g}; largest {rec['S'][top]:.6g} at "
               f"m = {tuple(int(x) for x in rec['q_labels'][top[0]])}, omega = {rec['omega'][top[1]]:.4g}")
+    for n, v in sorted(found.items()):
+        if np.ndim(v) == 2:
+            print(f"  {n}: one value per site (/observables/{n}); eigenvector 0: "
+                  + " ".join(f"{x:.6f}" for x in v[0, :8]) + (" ..." if v.shape[1] > 8 else ""))
+    if r.get("evolution"):
+        from .pipeline import evolution_summary
+        print("  " + evolution_summary(r["evolution"]))
     if getattr(args, "plot", False):
-        from ..io.results import plot_correlations, plot_spectra
-        written = plot_correlations(args.result, found) + plot_spectra(args.result, r.get("spectra", {}))
+        from ..io.results import plot_correlations, plot_evolution, plot_spectra
+        written = plot_correlations(args.result, found) + plot_spectra(args.result, r.get("spectra", {})) + \
+            plot_evolution(args.result, r.get("evolution"))
         print("  plots: " + (", ".join(written) if written else "none (no correlation matrix or spectrum, or no "
                                                               "matplotlib)"))
     return 0

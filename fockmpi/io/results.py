@@ -27,7 +27,8 @@ Layout (``fockmpi show FILE`` prints it)::
                           the target sectors); docs/conventions.md "Dynamical correlations"
     /evolution            [evolution]: times (nt,), energy (nt,: <psi(t)|H|psi(t)> with the H of t > 0),
                           norm (nt,), observables/<name> (nt, ...: every [[observable]] at every time);
-                          attrs definition (JSON), method, products, krylov_steps, seconds, checkpoints
+                          attrs definition (JSON), method, products (the measurements' included),
+                          krylov_steps, seconds, matmult_seconds, checkpoints
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
                           shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
@@ -324,7 +325,7 @@ def _write_evolution(f, ev, definitions):
     g = f.create_group("evolution")
     for key in ("times", "energy", "norm"):
         g.create_dataset(key, data=np.asarray(ev[key], dtype=np.float64))
-    for key in ("definition", "method", "products", "krylov_steps", "seconds", "checkpoints"):
+    for key in ("definition", "method", "products", "krylov_steps", "seconds", "matmult_seconds", "checkpoints"):
         g.attrs[key] = ev.get(key, 0)
     obs = g.create_group("observables")
     for name, v in ev["observables"].items():
@@ -514,6 +515,58 @@ def plot_spectra(path, spectra):
         plt.close(fig)
         written.append(out)
     return written
+
+
+def plot_evolution(path, ev):
+    """``NAME_evolution.png`` next to the results: every scalar observable against time (one
+    panel each, up to 6), every profile (``each_site``) as a colour map of site against time,
+    and the drift of energy and norm.  Returns the files written (none without matplotlib or
+    evolution).  Not collective."""
+    if not ev:
+        return []
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    t = np.asarray(ev["times"])
+    obs = ev.get("observables", {})
+    scalars = [(n, np.asarray(v)) for n, v in sorted(obs.items()) if np.ndim(v) == 1][:6]
+    profiles = [(n, np.asarray(v)) for n, v in sorted(obs.items()) if np.ndim(v) == 2][:3]
+    panels = len(scalars) + len(profiles) + 1
+    cols = min(3, panels)
+    rows = -(-panels // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
+    axes = axes.ravel()
+    k = 0
+    for name, v in scalars:
+        axes[k].plot(t, v, "-", lw=1.4)
+        axes[k].set_xlabel("t (1 / couplings)")
+        axes[k].set_ylabel(f"<{name}>(t)")
+        k += 1
+    for name, v in profiles:
+        mesh = axes[k].pcolormesh(np.arange(v.shape[1] + 1) - 0.5, t if len(t) == v.shape[0] + 1 else
+                                  np.concatenate([t, [t[-1] + (t[-1] - t[-2] if len(t) > 1 else 1.0)]]), v,
+                                  cmap="RdBu_r", shading="flat")
+        fig.colorbar(mesh, ax=axes[k], pad=0.01)
+        axes[k].set_xlabel("site (position in 'sites')")
+        axes[k].set_ylabel("t (1 / couplings)")
+        axes[k].set_title(f"<{name}> against site and time", fontsize=9)
+        k += 1
+    drift = np.abs(np.asarray(ev["energy"]) - ev["energy"][0]) + 1e-17
+    axes[k].semilogy(t, drift, label="|E(t) - E(0)|")
+    axes[k].semilogy(t, np.abs(np.asarray(ev["norm"]) - 1) + 1e-17, label="| ||psi(t)|| - 1 |")
+    axes[k].set_xlabel("t (1 / couplings)")
+    axes[k].set_title(f"conservation ({ev.get('method', '')})", fontsize=9)
+    axes[k].legend(fontsize=7)
+    for extra in axes[k + 1:]:
+        extra.axis("off")
+    fig.tight_layout()
+    out = os.path.splitext(path)[0] + "_evolution.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return [out]
 
 
 def read_results(path):

@@ -67,10 +67,31 @@ def observables_from_tables(entries, lattice, space):
                               "lattice with periodic boundaries (its momenta)")
         if "pairs" in rest:  # a correlation matrix: one value per ordered pair of sites
             op = pair_terms(rest, space.nsites, space, where=f"[[observable]] {name}")
+        elif "each_site" in rest:  # a profile: one value per site of `sites`
+            op = _each_site(rest, lattice, space, f"[[observable]] {name}")
         else:
             op = extra_terms([rest], lattice, space, where=f"[[observable]] {name}")
         out[name] = (op, json.dumps(rest, sort_keys=True))
     return out
+
+
+def _each_site(entry, lattice, space, where):
+    """``{(i,): Operator}`` of an ``[[observable]]`` with ``each_site = true``: the term on each site
+    of ``sites`` ("all": the lattice's sites; or a list), in that order.  Not collective."""
+    rest = dict(entry)
+    flag = rest.pop("each_site")
+    if flag is not True:
+        raise ConfigError(f"{where} each_site", "true (one value per site of 'sites')", flag)
+    sites = rest.get("sites")
+    if sites is None or "bonds" in rest:
+        raise ConfigError(f"{where} each_site", message=f"{where}: each_site needs 'sites' (\"all\" or a list of "
+                          "site indices) and no 'bonds'")
+    if sites == "all":
+        sites = list(range(lattice.nsites if lattice is not None else space.nsites))
+    if not isinstance(sites, list) or not sites or not all(isinstance(i, int) and not isinstance(i, bool) and
+                                                          0 <= i < space.nsites for i in sites):
+        raise ConfigError(f"{where} sites", f"\"all\" or a list of site indices 0 .. {space.nsites - 1}", sites)
+    return {(i,): extra_terms([dict(rest, sites=[i])], lattice, space, where=where) for i in sites}
 
 
 def spectra_from_tables(entries, lattice, space):

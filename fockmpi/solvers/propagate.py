@@ -131,7 +131,6 @@ class MFNPropagator:
             self._scale = h
         y = x.duplicate()
         self._mfn.solve(x, y)
-        self.products += self._mfn.getIterationNumber() * self.m  # (an upper bound: restarts x ncv)
         self.steps += 1
         y.copy(x)
         y.destroy()
