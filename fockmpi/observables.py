@@ -16,6 +16,23 @@ import numpy as np
 
 
 
+class LocalDistribution:
+    """The probability of every local state of one site, ``P[k, v] = <v_k|(|v><v|)_site|v_k>``
+    (``[[observable]]`` with ``distribution = true``: the photon-number distribution of a mode,
+    the field distribution of a link; local states as in docs/conventions.md).  Measured from the
+    amplitudes on the basis states, so only without lattice symmetries."""
+
+    def __init__(self, site, dim):
+        self.site, self.dim = int(site), int(dim)
+
+    def measure(self, space, basis, vectors, comm):
+        """``(vectors, dim)`` probabilities.  Collective."""
+        local = space.decode(basis.packed_states())[:, self.site] if basis.local_size else np.zeros(0, dtype=np.int64)
+        out = np.array([np.bincount(local, weights=np.abs(np.asarray(v)) ** 2, minlength=self.dim)[:self.dim]
+                        for v in vectors]).reshape(len(vectors), self.dim)
+        return comm.allreduce(out)
+
+
 def check_keeps_sector(op, space, sector_names, name="the observable"):
     """Raise :class:`~fockmpi.errors.SectorError` if ``op`` changes a charge of the sector (its
     expectation value in an eigenstate would be 0).  Not collective."""
@@ -34,7 +51,8 @@ def measure_all(observables, definitions, lattice, space, sector_names, basis, v
     ``[[observable]]`` definition (``definitions[name]``, JSON) asks for ``structure_factor``
     also ``<name>_Sq`` and ``<name>_q_labels`` (:func:`structure_factor`).  Collective."""
     import json
-    out = {name: measure(op, space, sector_names, basis, vectors, comm, PETSc, group=group, name=name)
+    out = {name: op.measure(space, basis, vectors, comm) if isinstance(op, LocalDistribution) else
+           measure(op, space, sector_names, basis, vectors, comm, PETSc, group=group, name=name)
            for name, op in sorted(observables.items())}
     for name, definition in sorted((definitions or {}).items()):
         if json.loads(definition).get("structure_factor") and name in out:

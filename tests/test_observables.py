@@ -261,3 +261,52 @@ def test_each_site_gives_a_profile_in_the_order_of_sites(tmp_path, capsys):
             at, row, C = f["observables/Sz_at"][0], f["observables/SzSz_from0"][0], f["observables/SzSz"][0]
         assert at.shape == (3,) and np.allclose(at, 0.0, atol=1e-12)  # (Sz = 0 and translation invariant)
         assert np.allclose(row, C[0], atol=1e-10) and row[0] == pytest.approx(0.25)
+
+
+COHERENT = """
+[model]
+type = "jaynes_cummings"
+nmax = 30
+omega = 1.0
+Delta = -1.0
+[[model.term]]
+op = "b_1"
+coef = -2.0
+hc = true
+[solver]
+nev = 1
+tol = 1e-13
+[[observable]]
+name = "P_photons"
+distribution = true
+site = 1
+[[observable]]
+name = "P_atom"
+distribution = true
+site = 0
+"""
+
+
+def test_photon_distribution_of_a_coherent_state_is_poisson(tmp_path, capsys):
+    """a+a - 2 (a + a+) has the ground state |alpha = 2>: P(n) = exp(-4) 4^n / n!."""
+    from math import exp, factorial
+    job = tmp_path / "coherent.toml"
+    job.write_text(COHERENT)
+    code = cli.main(["run", str(job), "-o", str(tmp_path / "coherent.h5"), "-q"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    with h5py.File(tmp_path / "coherent.h5") as f:
+        P, atom = f["observables/P_photons"][0], f["observables/P_atom"][0]
+        assert '"distribution": true' in f["observables/P_photons"].attrs["definition"]
+    assert P.shape == (31,) and atom.shape == (2,)
+    assert np.allclose(P, [exp(-4) * 4 ** n / factorial(n) for n in range(31)], atol=1e-10)
+    assert atom == pytest.approx([0.0, 1.0], abs=1e-12)  # Delta Sz with Delta = -1: the atom is up
+
+
+def test_a_distribution_needs_a_sector_without_symmetries(tmp_path, capsys):
+    job = tmp_path / "dist.toml"
+    job.write_text(RING.format(sector="momentum = 0", observables='[[observable]]\nname = "P0"\ndistribution = true\n'
+                               'site = 0\n'))
+    code = cli.main(["info", str(job)])
+    _, err = capsys.readouterr()
+    assert code == 2 and "without lattice symmetries" in err and "Traceback" not in err, err

@@ -311,7 +311,8 @@ def _show(args, r):
               f"m = {tuple(int(x) for x in rec['q_labels'][top[0]])}, omega = {rec['omega'][top[1]]:.4g}")
     for n, v in sorted(found.items()):
         if np.ndim(v) == 2:
-            print(f"  {n}: one value per site (/observables/{n}); eigenvector 0: "
+            print(f"  {n}: {v.shape[1]} values per eigenvector (a profile over sites, or a distribution over local "
+                  f"states: /observables/{n}); eigenvector 0: "
                   + " ".join(f"{x:.6f}" for x in v[0, :8]) + (" ..." if v.shape[1] > 8 else ""))
     if r.get("evolution"):
         from .pipeline import evolution_summary

@@ -96,6 +96,15 @@ def build_problem(job, output_path=None):
             from ..errors import ConfigError
             raise ConfigError("[[observable]] name", message=f"[[observable]] {name}: the {spec.model.name} model "
                               f"reports {name} itself; choose another name")
+        from ..errors import ConfigError
+        from ..observables import LocalDistribution
+        if isinstance(op, LocalDistribution):
+            if len(choices) != 1 or group is not None:
+                raise ConfigError(f"[[observable]] {name}", message=f"[[observable]] {name}: a distribution is read "
+                                  "from the amplitudes of the basis states, so it needs a sector without lattice "
+                                  "symmetries (drop momentum, reflection, ... from [sector])")
+            observables[name] = op
+            continue
         for one in (op.values() if isinstance(op, dict) else [op]):
             _check_keeps_sector(name, one, space, sector)
         observables[name] = op

@@ -10,6 +10,7 @@ from .lattice import lattice_from_table
 from .model import OWN_SITES, extra_terms, model_from_table, pair_terms
 from .sector import sector_choices, sector_from_table
 from .solver import settings_from_table
+from .table import Table
 
 
 @dataclass
@@ -55,6 +56,9 @@ def observables_from_tables(entries, lattice, space):
             raise ConfigError(f"{where} name", message=f"{where}: the name {name!r} is already used by another "
                               "[[observable]]")
         rest = {k: v for k, v in entry.items() if k != "name"}
+        if "distribution" in rest:  # the probability of every local state of one site
+            out[name] = (_distribution(rest, space, f"[[observable]] {name}"), json.dumps(rest, sort_keys=True))
+            continue
         if "op" not in rest:
             raise ConfigError(f"{where} op", message=f"{where} ({name}): the key 'op' is missing (an operator "
                               "string as in [[model.term]], e.g. op = \"Sz_i Sz_j\" with bonds = \"nn\")")
@@ -73,6 +77,16 @@ def observables_from_tables(entries, lattice, space):
             op = extra_terms([rest], lattice, space, where=f"[[observable]] {name}")
         out[name] = (op, json.dumps(rest, sort_keys=True))
     return out
+
+
+def _distribution(entry, space, where):
+    """:class:`~fockmpi.observables.LocalDistribution` of ``distribution = true`` with ``site``."""
+    from ..observables import LocalDistribution
+    t = Table(entry, where)
+    t.get("distribution", "bool", check=(lambda v: v, "true (the probability of every local state of 'site')"))
+    site = t.get("site", "int", check=(lambda v: 0 <= v < space.nsites, f"a site 0 .. {space.nsites - 1}"))
+    t.finish()
+    return LocalDistribution(site, space.sites[site].dim)
 
 
 def _each_site(entry, lattice, space, where):
