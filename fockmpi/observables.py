@@ -180,6 +180,22 @@ def lattice_momenta(lattice):
     return np.array(labels), q
 
 
+def minimum_image_distances(lattice, origin=0):
+    """The distance of every site from site ``origin``: the shortest over the periodic images
+    (shifts by L_d a_d in every periodic direction d) of a built-in lattice; plain distances on
+    open or custom lattices.  Not collective."""
+    coords = np.asarray(lattice.coords, dtype=float)
+    delta = coords - coords[origin]
+    if not lattice.size:
+        return np.linalg.norm(delta, axis=1)
+    A = np.array(lattice.vectors if lattice.vectors is not None else ((1.0, 0.0), (0.0, 1.0)), dtype=float)
+    shifts = [np.zeros(2)]
+    for d, (L, boundary) in enumerate(zip(lattice.size, lattice.boundary)):
+        if boundary == "periodic":
+            shifts = [s + n * L * A[d] for s in shifts for n in (-1, 0, 1)]
+    return np.min([np.linalg.norm(delta + s, axis=1) for s in shifts], axis=0)
+
+
 def structure_factor(C, lattice):
     """``S[k, q] = (1/N) sum_ij exp(i q.(r_i - r_j)) C[k, i, j]`` on :func:`lattice_momenta` (r the
     site positions, N the number of sites): real where C is hermitian in (i, j).  Returns

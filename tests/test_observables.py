@@ -310,3 +310,14 @@ def test_a_distribution_needs_a_sector_without_symmetries(tmp_path, capsys):
     code = cli.main(["info", str(job)])
     _, err = capsys.readouterr()
     assert code == 2 and "without lattice symmetries" in err and "Traceback" not in err, err
+
+
+def test_minimum_image_distances():
+    from fockmpi import make_lattice
+    from fockmpi.observables import minimum_image_distances
+    assert np.allclose(minimum_image_distances(make_lattice("chain", [8])), [0, 1, 2, 3, 4, 3, 2, 1])
+    assert np.allclose(minimum_image_distances(make_lattice("chain", [5], boundary="open")), [0, 1, 2, 3, 4])
+    d = np.round(minimum_image_distances(make_lattice("square", [4, 4])) ** 2).astype(int)
+    assert sorted(np.bincount(d).tolist()) == sorted([1, 4, 4, 0, 2, 4, 0, 0, 1])  # r^2 = 0, 1, 2, 4, 5, 8
+    tri = minimum_image_distances(make_lattice("triangular", [3, 3]))
+    assert np.allclose(np.sort(tri), [0] + [1] * 6 + [np.sqrt(3)] * 2)  # 3x3 torus: 6 neighbours, 2 at sqrt(3)

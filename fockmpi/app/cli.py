@@ -319,11 +319,34 @@ def _show(args, r):
         print("  " + evolution_summary(r["evolution"]))
     if getattr(args, "plot", False):
         from ..io.results import plot_correlations, plot_evolution, plot_spectra
-        written = plot_correlations(args.result, found) + plot_spectra(args.result, r.get("spectra", {})) + \
+        written = plot_correlations(args.result, found, _distances(r)) + plot_spectra(args.result, r.get("spectra", {})) + \
             plot_evolution(args.result, r.get("evolution"))
         print("  plots: " + (", ".join(written) if written else "none (no correlation matrix or spectrum, or no "
                                                               "matplotlib)"))
     return 0
+
+
+def _distances(r):
+    """The minimum-image distance of every site from site 0 on the job's lattice, or None (a model
+    with its own sites, or a job that no longer reads)."""
+    try:
+        from ..jobfile.lattice import lattice_from_table
+        from ..jobfile.table import Table, parse_job
+        job = parse_job(_toml_loads(r["job_toml"]))
+        if "lattice" not in job.sections:
+            return None
+        from ..observables import minimum_image_distances
+        return minimum_image_distances(lattice_from_table(Table(job.sections["lattice"], "[lattice]")))
+    except Exception:  # noqa: BLE001 - a plot without distances is still a plot
+        return None
+
+
+def _toml_loads(text):
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    return tomllib.loads(text)
 
 
 def _launcher_rank():

@@ -428,10 +428,12 @@ def plot_tower(path, sectors):
     return out
 
 
-def plot_correlations(path, observables):
+def plot_correlations(path, observables, distances=None):
     """``NAME_<obs>.png`` next to the results for every correlation matrix ``<obs>`` (``pairs =
-    "all"``) of eigenvector 0: <O_0j> against the site j and, with ``structure_factor``, S(q)
-    against the momentum.  Returns the files written (none without matplotlib).  Not collective."""
+    "all"``) of eigenvector 0: <O_0j> against the site j, or against the distance |r_j - r_0|
+    when ``distances`` (the minimum-image distance of every site from site 0) is given, and,
+    with ``structure_factor``, S(q) against the momentum.  Returns the files written (none
+    without matplotlib).  Not collective."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -447,9 +449,17 @@ def plot_correlations(path, observables):
         fig, axes = plt.subplots(1, 2 if S is not None else 1, figsize=(10 if S is not None else 5.5, 4))
         axes = np.atleast_1d(axes)
         row = np.real(C[0, 0])
-        axes[0].plot(np.arange(len(row)), row, "o-")
+        if distances is not None and len(distances) == len(row):
+            d = np.round(np.asarray(distances), 9)
+            axes[0].plot(d, row, "o", alpha=0.6, label="every site j")
+            shells = np.unique(d)
+            axes[0].plot(shells, [row[d == x].mean() for x in shells], "-", color="C1", label="mean per distance")
+            axes[0].set_xlabel("distance |r_j - r_0| (minimum image)")
+            axes[0].legend(fontsize=7)
+        else:
+            axes[0].plot(np.arange(len(row)), row, "o-")
+            axes[0].set_xlabel("site j")
         axes[0].axhline(0, color="0.7", lw=0.8)
-        axes[0].set_xlabel("site j")
         axes[0].set_ylabel(f"<{name}> (0, j)")
         axes[0].set_title(f"{name}: site 0 with site j, eigenvector 0")
         if S is not None:
