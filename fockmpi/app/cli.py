@@ -315,7 +315,7 @@ def _show(args, r):
                   f"states: /observables/{n}); eigenvector 0: "
                   + " ".join(f"{x:.6f}" for x in v[0, :8]) + (" ..." if v.shape[1] > 8 else ""))
     if r.get("evolution"):
-        from .pipeline import evolution_summary
+        from .dynamics import evolution_summary
         print("  " + evolution_summary(r["evolution"]))
     if getattr(args, "plot", False):
         from ..io.results import plot_correlations, plot_evolution, plot_spectra
