@@ -24,7 +24,6 @@ picks up a phase are kept (reflection at q = 0 and pi; spin flip for S^z, with t
 parity), and the ground state is written in the basis of that smaller group first
 (:func:`fockmpi.operator.between.embedding`).  Collective where marked.
 """
-import json
 import time
 from dataclasses import dataclass
 
@@ -264,6 +263,6 @@ def spectrum_from_record(record, broadening=None, omega=None):
 
 def describe(request):
     """One line about a request, for ``fockmpi info``."""
-    d = json.loads(request.definition)
     return (f"{request.name}: O = {request.text}, {len(request.labels)} momenta, {request.branch}, "
-            f"omega {request.omega[0]:g}..{request.omega[-1]:g} ({len(request.omega)} points), eta {d.get('broadening')}")
+            f"omega {request.omega[0]:g} .. {request.omega[-1]:g} ({len(request.omega)} points), broadening "
+            f"{request.broadening:g}, at most {request.steps} steps")

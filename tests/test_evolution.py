@@ -212,3 +212,12 @@ def test_bad_times_are_refused(tmp_path, capsys, times):
     code = cli.main(["info", str(job)])
     _, err = capsys.readouterr()
     assert code == 2 and "times" in err and "Traceback" not in err, err
+
+
+def test_an_evolution_that_cannot_fit_is_refused_before_the_basis(tmp_path, capsys):
+    job = tmp_path / "huge.toml"
+    job.write_text(JOB.format(L=32, model="heisenberg", couplings="", sector="Sz = 0", times="{ stop = 1.0, points = 3 }",
+                              evolution="initial = \"ground\"\nkrylov_dim = 500", entries=""))
+    code = cli.main(["run", str(job), "-o", str(tmp_path / "huge.h5"), "-q"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "krylov_dim" in err and "Traceback" not in err, err

@@ -185,6 +185,16 @@ def cmd_plan(args):
         print(f"sector {p.sector_label()}: dimension {'' if est.exact else '~'}{est.dimension} "
               f"({how}, {info['seconds']:.2f} s; U(1) sector {est.u1_dimension}, "
               f"full space {p.space.full_dimension()})")
+    for request in p.spectra or []:
+        from ..spectra import describe
+        print(f"[[spectrum]] {describe(request)}: one Lanczos run per momentum and branch, each in the sector "
+              "the operator reaches (built then)")
+    if p.evolution is not None:
+        ev = p.evolution
+        print(f"[evolution] {len(ev.times)} times to t = {ev.times[-1]:g} from "
+              f"{'the ground state' if ev.initial == 'ground' else 'a product state'}"
+              f"{' with the quench Hamiltonian' if p.quench is not None else ''}, {ev.method}: "
+              f"{ev.krylov_dim + 3} vectors of the sector besides H")
     if est.direct_ci:
         return _plan_direct(args, info, est)
     print(f"non-zeros per row ~{est.per_row:.1f}, total ~{est.per_row * est.dimension:.3g}"

@@ -175,10 +175,15 @@ def capacity_problems(problem, ranks, ranks_on_node=None, force=False):
         real = problem.compiled.is_real and all(g is None or g.is_real for g in groups)
         scalar = 8 if real else 16
         vectors = max(nev + 1, min(problem.solver.ncv, lower)) * scalar * lower / ranks
+        if problem.evolution is not None:  # the Krylov space of the propagator (complex)
+            vectors = max(vectors, (problem.evolution.krylov_dim + 3) * 16.0 * lower / ranks)
         dense = float(scalar) * lower * lower if lower <= max(DENSE_LIMIT, 2 * nev + 8) else 0.0
         if need + vectors + dense > share:
             what = (f"a dense {lower} x {lower} matrix on every rank ({dense / 2**30:.3g} GiB), as nev = "
                     f"{problem.solver.nev} is close to the dimension" if dense else
+                    f"{vectors / 2**30:.3g} GiB per rank for the time evolution's {problem.evolution.krylov_dim + 3} "
+                    "vectors ([evolution] krylov_dim)" if problem.evolution is not None and vectors >
+                    max(nev + 1, min(problem.solver.ncv, lower)) * scalar * lower / ranks else
                     f"{vectors / 2**30:.3g} GiB per rank for the solver's vectors (nev = {problem.solver.nev}, "
                     f"ncv = {problem.solver.ncv or 'default'})")
             out.append(CapacityError(
