@@ -16,10 +16,14 @@ setup:
 demo: setup
 	$(MPIRUN) -n 2 $(VENV)/bin/fockmpi run jobs/heisenberg_ring24.toml --force
 
+# tests/complex: the tests that need the complex PETSc build, in processes of their own
 test: setup
 	$(TIMEOUT) 1000 $(PY) -m pytest -q -p no:cacheprovider tests
+	$(TIMEOUT) 300 $(PY) -m pytest -q -p no:cacheprovider tests/complex
 	$(TIMEOUT) 600 $(MPIRUN) -n 2 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/mpi
+	$(TIMEOUT) 300 $(MPIRUN) -n 2 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/complex/mpi
 	$(TIMEOUT) 600 $(MPIRUN) -n 3 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/mpi
+	$(TIMEOUT) 300 $(MPIRUN) -n 3 $(PY) -m pytest -q --color=no -p no:cacheprovider tests/complex/mpi
 
 bench: setup
 	$(VENV)/bin/pip install -q -c $(VENV)/constraints.txt -e ".[bench]"

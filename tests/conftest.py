@@ -9,6 +9,18 @@ sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
 
 
+COMPLEX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "complex")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/complex runs in a process of its own (the complex PETSc build; tests/complex/conftest.py):
+    collected only when asked for by path."""
+    if str(collection_path).startswith(COMPLEX):
+        asked = [os.path.abspath(str(a).split("::")[0]) for a in config.args]
+        return not any(a.startswith(COMPLEX) for a in asked)
+    return None
+
+
 @pytest.fixture(scope="session")
 def comm():
     from fockmpi.parallel import world

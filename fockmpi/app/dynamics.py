@@ -138,6 +138,10 @@ def run_evolution(problem, basis, pairs, op, comm, PETSc, SLEPc, quiet, guard, r
         if guard is not None:
             guard.checkpoint = None
         op.destroy()
+        # (save and the checkpoint refer to each other: a cycle holding the eigenvectors' PETSc
+        # vectors, which the garbage collector would free at a different moment on every rank,
+        # and a PETSc destroy is collective; broken here, on every rank at once)
+        checkpoint._save = checkpoint.history = None
     out["checkpoints"] = checkpoint.saves
     return out
 
