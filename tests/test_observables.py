@@ -107,6 +107,9 @@ BAD = [
     ('[[observable]]\nname = "a"\nop = "Sz_i Sz_j"\npairs = "some"\n', "every ordered pair"),
     ('[[observable]]\nname = "a"\nop = "Sz_0 Sz_j"\npairs = "all"\n', "of the two sites i and j"),
     ('[[observable]]\nname = "a"\nop = "Sz_0 Sz_1"\nstructure_factor = true\n', "needs pairs = \"all\""),
+    ('[[observable]]\nname = "a"\nquantity = "S3"\n', "'S2'"),
+    ('[[observable]]\nname = "a"\ndistribution = true\nsite = 9\n', "a site 0 .. 7"),
+    ('[[observable]]\nname = "a"\nop = "Sz_i"\nsites = "all"\neach_site = 1\n', "each_site"),
 ]
 
 
@@ -321,3 +324,17 @@ def test_minimum_image_distances():
     assert sorted(np.bincount(d).tolist()) == sorted([1, 4, 4, 0, 2, 4, 0, 0, 1])  # r^2 = 0, 1, 2, 4, 5, 8
     tri = minimum_image_distances(make_lattice("triangular", [3, 3]))
     assert np.allclose(np.sort(tri), [0] + [1] * 6 + [np.sqrt(3)] * 2)  # 3x3 torus: 6 neighbours, 2 at sqrt(3)
+
+
+def test_total_spin_squared_quantity(tmp_path, capsys):
+    entries = '[[observable]]\nname = "S_squared"\nquantity = "S2"\n'
+    for label, sector in (("u1", ""), ("k0", "momentum = 0")):
+        text = RING.format(sector=sector, observables=entries).replace("nev = 1", "nev = 4")
+        (tmp_path / f"s2_{label}.toml").write_text(text)
+        assert cli.main(["run", str(tmp_path / f"s2_{label}.toml"), "-o", str(tmp_path / f"s2_{label}.h5"), "-q"]) == 0
+        capsys.readouterr()
+        with h5py.File(tmp_path / f"s2_{label}.h5") as f:
+            s2 = f["observables/S_squared"][()]
+        assert s2[0] == pytest.approx(0.0, abs=1e-9)  # the singlet ground state
+        spins = (-1 + np.sqrt(1 + 4 * s2)) / 2  # S(S+1) -> S: whole numbers for eigenstates
+        assert np.allclose(spins, np.round(spins), atol=1e-7) and spins.max() >= 1

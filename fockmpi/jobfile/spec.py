@@ -56,6 +56,9 @@ def observables_from_tables(entries, lattice, space):
             raise ConfigError(f"{where} name", message=f"{where}: the name {name!r} is already used by another "
                               "[[observable]]")
         rest = {k: v for k, v in entry.items() if k != "name"}
+        if "quantity" in rest:  # a named operator of the whole system
+            out[name] = (_quantity(rest, space, f"[[observable]] {name}"), json.dumps(rest, sort_keys=True))
+            continue
         if "distribution" in rest:  # the probability of every local state of one site
             out[name] = (_distribution(rest, space, f"[[observable]] {name}"), json.dumps(rest, sort_keys=True))
             continue
@@ -77,6 +80,22 @@ def observables_from_tables(entries, lattice, space):
             op = extra_terms([rest], lattice, space, where=f"[[observable]] {name}")
         out[name] = (op, json.dumps(rest, sort_keys=True))
     return out
+
+
+QUANTITIES = ("S2",)
+
+
+def _quantity(entry, space, where):
+    """The Operator of ``quantity = "S2"``: the total spin squared of the spin and electron sites
+    (:func:`fockmpi.models.named.spin_squared`; S(S+1) in an eigenstate of S^2)."""
+    from ..models.named import spin_squared
+    t = Table(entry, where)
+    t.get("quantity", "str", choices=QUANTITIES)
+    t.finish()
+    if not any(site.kind in ("spin", "electron") for site in space.sites):
+        raise ConfigError(t.key("quantity"), message=f"{where}: S2 needs spin or electron sites, and "
+                          f"{space.describe()} has none")
+    return spin_squared(space)
 
 
 def _distribution(entry, space, where):
