@@ -294,6 +294,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         pairs = Eigenpairs(np.zeros(0), np.zeros(0), [], 0, 0, 0, "none", 0)
         checkpoint = _Unused()
     matrix_bytes = op.bytes_local
+    from ..operator.traffic import traffic_record
+    parallel = traffic_record(op, basis, comm, 8 if scalar == "real" else 16)
     if problem.evolution is None or problem.quench is not None:
         op.destroy()
     observables = {}
@@ -324,7 +326,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         "eigenvalues": pairs.values, "residuals": pairs.residuals,
         "vectors": pairs.vectors if problem.write_vectors else None,
         "observables": observables, "observable_definitions": problem.definitions or {},
-        "spectra": spectra, "evolution": evolution,
+        "spectra": spectra, "evolution": evolution, "parallel": parallel,
         "solver": {"method": pairs.method, "which": problem.solver.which, "tol": problem.solver.tol,
                    "nconv": pairs.nconv, "iterations": pairs.iterations, "matvecs": pairs.matvecs,
                    "requested": pairs.requested, "nnz": op.nnz_global, "scalar": scalar,
@@ -356,11 +358,14 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     timings = timer.summary(comm)
     if not quiet:
         print_summary(comm, problem, basis, pairs, timings, record["memory"], observables)
+        if comm.size > 1:
+            print0(comm, "  " + traffic_summary(parallel))
         if evolution is not None:
             print0(comm, "  " + evolution_summary(evolution))
     return {"eigenvalues": pairs.values, "residuals": pairs.residuals, "timings": timings,
             "path": problem.output_path, "dimension": basis.dim, "pairs": pairs, "nnz": op.nnz_global,
-            "observables": observables, "spectra": spectra, "evolution": evolution}
+            "observables": observables, "spectra": spectra, "evolution": evolution, "parallel": parallel,
+            "starts": comm.allgather(int(basis.start))}
 
 
 class _Unused:
@@ -691,6 +696,16 @@ def print_summary(comm, problem, basis, pairs, timings, memory, observables=None
                      + "".join(f"  {v[k]:>{w}.9f}" for (_, v), w in zip(shown, width)))
     lines.append(f"  results: {problem.output_path}")
     print("\n".join(lines), flush=True)
+
+
+def traffic_summary(p):
+    """One line about what a product moves between ranks and how evenly the work is spread."""
+    if p["bytes_per_product"] < 0:
+        return (f"parallel: states per rank max/mean {p['imbalance_states']:.3f} (the operator does not count its "
+                "messages)")
+    return (f"parallel: one product moves {p['bytes_per_product'] / 2**20:.3g} MiB ({sum(p['ghost_values'])} values, "
+            f"{sum(p['ghost_messages'])} messages); max/mean per rank: states {p['imbalance_states']:.3f}, "
+            f"non-zeros {p['imbalance_nnz']:.3f}")
 
 
 EXACT_SYMMETRIC_INFO = 5 * 10 ** 7

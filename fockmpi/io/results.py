@@ -29,6 +29,10 @@ Layout (``fockmpi show FILE`` prints it)::
                           norm (nt,), observables/<name> (nt, ...: every [[observable]] at every time);
                           attrs definition (JSON), method, products (the measurements' included),
                           krylov_steps, seconds, matmult_seconds, checkpoints
+    /parallel             per rank: states, nnz (stored or generated non-zeros), ghost_values and
+                          ghost_messages (what one product brings in from other ranks; the upper
+                          triangle counts its partial sums going back too); attrs bytes_per_product
+                          (all ranks), imbalance_states and imbalance_nnz (max / mean)
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
                           shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
@@ -295,6 +299,13 @@ def _write_file(h5py, tmp, comm, record):
                     d.attrs["definition"] = definitions[k]
             g.attrs["meaning"] = ("<v_k|O|v_k> of eigenvector k (S2: total spin squared, S(S+1)); in a symmetry "
                                   "sector O averaged over the group (the same value for an eigenstate)")
+        if record.get("parallel"):
+            g = f.create_group("parallel")
+            for key, value in record["parallel"].items():
+                if isinstance(value, list):
+                    g.create_dataset(key, data=np.asarray(value, dtype=np.int64))
+                else:
+                    g.attrs[key] = value
         if record.get("spectra"):
             _write_spectra(f, record["spectra"])
         if record.get("evolution"):
@@ -663,6 +674,8 @@ def _read_groups(f):
         "observables": {k: v[()] for k, v in f["observables"].items()} if "observables" in f else {},
         "spectra": {k: _read_spectrum(g) for k, g in f["spectra"].items()} if "spectra" in f else {},
         "evolution": _read_evolution(f["evolution"]) if "evolution" in f else None,
+        "parallel": dict({k: v[()] for k, v in f["parallel"].items()}, **dict(f["parallel"].attrs))
+        if "parallel" in f else None,
         "sweep": _sweep_of(f),
     }
     if "sectors" in f:

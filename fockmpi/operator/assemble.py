@@ -40,6 +40,7 @@ class DistributedOperator:
         self._arrays = arrays  # PETSc uses these buffers in place: they must outlive ``mat``
         self.nnz_local = nnz_local
         self.nnz_global = nnz_global
+        self.traffic = None  # what one product moves between ranks (operator.traffic.Traffic)
 
     @property
     def bytes_local(self):
@@ -329,13 +330,20 @@ def _operator(PETSc, comm, dims, diag, offdiag, one_pass, hermitian, local_cols,
         from .upper import UpperOperator
         stored = len(diag[1]) + len(offdiag[1])
         return UpperOperator(diag, offdiag, n, dims[0], comm.allreduce(2 * stored - ndiag), comm, PETSc, one_pass)
+    from .traffic import distinct_off_block
+    # (before PETSc takes the arrays: it turns the off-diagonal block's global columns into ghost
+    # positions in place)
+    col_offsets = np.concatenate([[0], np.cumsum(comm.allgather(int(local_cols)))])
+    traffic = distinct_off_block(offdiag[1], col_offsets, comm.rank)
     mat = PETSc.Mat().createAIJWithArrays([(n, dims[0]), (local_cols, dims[1])], [diag, offdiag], comm=comm)
     if hermitian:
         mat.setOption(PETSc.Mat.Option.HERMITIAN, True)
         if np.dtype(PETSc.ScalarType).kind != "c":
             mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
     nnz_local = len(diag[1]) + len(offdiag[1])
-    return DistributedOperator(mat, (diag, offdiag), nnz_local, comm.allreduce(nnz_local), one_pass)
+    built = DistributedOperator(mat, (diag, offdiag), nnz_local, comm.allreduce(nnz_local), one_pass)
+    built.traffic = traffic
+    return built
 
 
 def _land():

@@ -61,6 +61,9 @@ class ShellOperator:
         source.destroy()
         template.destroy()
         self.nghosts = len(ghost_index)
+        from .traffic import ghost_traffic
+        self.traffic = ghost_traffic(ghost_index, np.concatenate([[0], np.cumsum(comm.allgather(int(n)))]))
+        self.nnz_local = generated + basis.local_size
         self.products = 0
 
     # --- set-up ----------------------------------------------------------------------------

@@ -43,6 +43,9 @@ class UpperOperator:
         ghosts = kernels.columns_to_ghosts(o_col)  # global columns of other ranks these rows touch (sorted)
         self.o_col = o_col
         self.nghosts = len(ghosts)
+        from .traffic import ghost_traffic
+        # (x's ghosts come in, and as many partial sums go back: two directions)
+        self.traffic = ghost_traffic(ghosts, np.concatenate([[0], np.cumsum(comm.allgather(int(n)))]), directions=2)
         self.nnz_local = len(self.d_col) + len(self.o_col)
         self.nnz_global = nnz_global
         self.mat = hermitian_shell(self, n, N, comm, PETSc)
