@@ -149,6 +149,13 @@ class PhaseTimer:
         return {n: (float(all_[:, k].min()), float(all_[:, k].max()), float(all_[:, k].mean()))
                 for k, n in enumerate(names)}
 
+    def per_rank(self, comm):
+        """``{phase: [seconds on each rank]}``.  Collective."""
+        names = sorted(self.seconds)
+        local = np.array([self.seconds[n] for n in names])
+        all_ = np.array(comm.allgather(local)).reshape(comm.size, len(names))
+        return {n: all_[:, k].tolist() for k, n in enumerate(names)}
+
     def memory_record(self, comm):
         """``{"peak_rss_after_<phase>": [bytes per rank]}``: each rank's memory high-water mark
         when the phase ended.  Collective."""

@@ -295,7 +295,10 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         checkpoint = _Unused()
     matrix_bytes = op.bytes_local
     from ..operator.traffic import traffic_record
+    from ..solvers.eigen import matvec_count
     parallel = traffic_record(op, basis, comm, 8 if scalar == "real" else 16)
+    count, seconds = matvec_count(PETSc)  # (this rank's products so far: the solve's and the checks')
+    parallel.update(matmult_count=comm.allgather(count), matmult_seconds=comm.allgather(seconds))
     if problem.evolution is None or problem.quench is not None:
         op.destroy()
     observables = {}
@@ -344,6 +347,7 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
                    "basis_bytes": comm.allgather(basis.states.nbytes), **timer.memory_record(comm)},
     }
     record["timings"] = timings_now
+    record["timings_per_rank"] = lambda: timer.per_rank(comm)  # (called right after timings_now)
     record["provenance"] = _provenance(comm, started)
     record["sweep"] = job.sweep.record() if job.sweep else None
     if not quiet:

@@ -31,9 +31,11 @@ Layout (``fockmpi show FILE`` prints it)::
                           krylov_steps, seconds, matmult_seconds, checkpoints
     /parallel             per rank: states, nnz (stored or generated non-zeros), ghost_values and
                           ghost_messages (what one product brings in from other ranks; the upper
-                          triangle counts its partial sums going back too); attrs bytes_per_product
+                          triangle counts its partial sums going back too), matmult_count and
+                          matmult_seconds (PETSc's MatMult log of the run); attrs bytes_per_product
                           (all ranks), imbalance_states and imbalance_nnz (max / mean)
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
+    /timings_per_rank/<phase>  (nranks,) seconds of each rank
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,
                           shared by a node's ranks), matrix_bytes (nranks,), peak_rss_after_<phase>
                           (nranks,): the high-water mark when that phase ended
@@ -303,7 +305,7 @@ def _write_file(h5py, tmp, comm, record):
             g = f.create_group("parallel")
             for key, value in record["parallel"].items():
                 if isinstance(value, list):
-                    g.create_dataset(key, data=np.asarray(value, dtype=np.int64))
+                    g.create_dataset(key, data=np.asarray(value))
                 else:
                     g.attrs[key] = value
         if record.get("spectra"):
@@ -318,6 +320,12 @@ def _write_file(h5py, tmp, comm, record):
         for phase, (lo, hi, mean) in timings.items():
             p = g.create_group(phase)
             p.attrs["min"], p.attrs["max"], p.attrs["mean"] = lo, hi, mean
+        per_rank = record.get("timings_per_rank")
+        per_rank = per_rank() if callable(per_rank) else per_rank
+        if per_rank:
+            g = f.create_group("timings_per_rank")
+            for phase, seconds in per_rank.items():
+                g.create_dataset(phase, data=np.asarray(seconds, dtype=np.float64))
         g = f.create_group("memory")
         for k, v in record["memory"].items():
             g.create_dataset(k, data=np.asarray(v))
@@ -668,6 +676,7 @@ def _read_groups(f):
         "residuals": f["residuals"][()],
         "solver": dict(f["solver"].attrs),
         "timings": {k: dict(v.attrs) for k, v in f["timings"].items()},
+        "timings_per_rank": {k: v[()] for k, v in f["timings_per_rank"].items()} if "timings_per_rank" in f else {},
         "memory": {k: v[()] for k, v in f["memory"].items()},
         "provenance": dict(f["provenance"].attrs),
         "has_vectors": "eigenvectors" in f,

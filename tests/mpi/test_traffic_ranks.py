@@ -39,3 +39,20 @@ def test_recorded_traffic_equals_the_count_from_the_matrix(comm, mpi_tmp_path, s
            "states per rank")
     all_ok(comm, p["imbalance_states"] <= 1.1 and (comm.size == 1 or p["bytes_per_product"] > 0),
            f"imbalance {p['imbalance_states']}, bytes {p['bytes_per_product']}")
+
+
+def test_per_rank_timings_and_products_are_recorded(comm, mpi_tmp_path):
+    from fockmpi.io.results import read_results
+    sections = {"lattice": {"type": "chain", "size": [10]}, "model": {"type": "heisenberg"}, "sector": {"Sz": 0},
+                "solver": {"nev": 1}}
+    res, path = run(comm, mpi_tmp_path, sections, "per_rank")
+    r = read_results(path) if comm.rank == 0 else None
+    r = comm.bcast(r, root=0)
+    per = r["timings_per_rank"]
+    all_ok(comm, set(per) >= {"basis", "assembly", "solve", "output"} and all(len(v) == comm.size for v in per.values()),
+           f"per-rank timings {per}")
+    for phase, seconds in per.items():
+        lo, hi = r["timings"][phase]["min"], r["timings"][phase]["max"]
+        all_ok(comm, lo <= min(seconds) + 1e-12 and max(seconds) <= hi + 1e-3, f"{phase}: {seconds} against {lo}..{hi}")
+    counts = list(r["parallel"]["matmult_count"])
+    all_ok(comm, len(set(counts)) == 1 and counts[0] >= res["pairs"].matvecs > 0, f"MatMult counts {counts}")
