@@ -86,6 +86,14 @@ def _parser():
     c.add_argument("--levels", type=int, default=4, help="lowest levels per point in the table (default 4)")
     c.add_argument("-o", "--output", help="path of the table without extension (default DIR/collected)")
     c.add_argument("--force", action="store_true", help="replace an earlier table")
+
+    sc = sub.add_parser("scaling", help="the report of a scaling study (scaling/strong.py, scaling/weak.py)",
+                        description="fockmpi scaling report DIR: read every results file of a scaling study in "
+                                    "DIR and write DIR/report.csv, DIR/report.md and DIR/report.png (time per "
+                                    "phase, speed-up and efficiency against the fewest ranks, memory per rank, "
+                                    "bytes and messages per product, load imbalance).")
+    sc.add_argument("action", choices=("report",), help="what to do (report)")
+    sc.add_argument("directory", help="directory of the study's results files")
     return p
 
 
@@ -140,6 +148,15 @@ def cmd_measure(args):
     from ..parallel import world
     from .measure import measure_results
     measure_results(args.result, args.observables, world(), args.output, args.force, args.quiet)
+    return 0
+
+
+def cmd_scaling(args):
+    from .scaling import write_report
+    if not os.path.isdir(args.directory):
+        raise InputError(f"{args.directory}: no such directory (the results of a scaling study)")
+    for path in write_report(args.directory):
+        print(path)
     return 0
 
 
@@ -393,7 +410,7 @@ def main(argv=None, install_signal_handlers=False):
         return e.code
     args.petsc = petsc
     handler = {"run": cmd_run, "plan": cmd_plan, "info": cmd_plan, "show": cmd_show, "submit": cmd_submit,
-               "collect": cmd_collect, "measure": cmd_measure}[args.command]
+               "collect": cmd_collect, "measure": cmd_measure, "scaling": cmd_scaling}[args.command]
     rank, size, guard = 0, 1, None
     if args.command != "run" and quiet_rank:
         # `mpirun -n 4 fockmpi info ...`: info and show are serial; every rank works alike, so

@@ -1,0 +1,174 @@
+"""``fockmpi scaling report DIR``: the table and plots of a scaling study, from the results files
+the points of the study wrote into DIR (``scaling/strong.py``, one job at several rank counts;
+``scaling/weak.py``, jobs growing with the ranks).  Not collective (rank 0 / serial).
+
+Per point (one results file): ranks, dimension, the slowest rank's time of every phase, the
+solve split into its products (PETSc's MatMult log, slowest rank) and the rest
+(orthogonalization and the solver's own work), products, peak memory per rank (max), what one
+product moves between ranks (bytes, values, messages) and the spread of states and non-zeros
+(max / mean).  Against the point with the fewest ranks: speed-up and parallel efficiency of the
+solve and of the whole run.  ``DIR/study.json`` (written by the drivers) may add the study's
+kind and the triad bandwidth measured in the same run; each point's bandwidth share of its
+products is then in the table too.
+"""
+import glob
+import json
+import os
+
+import numpy as np
+
+from ..errors import InputError
+
+COLUMNS = ("ranks", "dimension", "phases_s", "basis_s", "assembly_s", "solve_s", "output_s", "products",
+           "matmult_s", "other_solve_s", "peak_MiB_per_rank", "bytes_per_product", "ghost_values", "messages",
+           "imbalance_states", "imbalance_nnz", "speedup_solve", "efficiency_solve", "speedup_total",
+           "efficiency_total")
+
+
+def study_rows(directory):
+    """The rows of the study in ``directory`` (one per complete results file), fewest ranks first."""
+    from ..io.results import read_results
+    paths = sorted(glob.glob(os.path.join(directory, "*.h5")))
+    if not paths:
+        raise InputError(f"{directory}: no results files (*.h5) of a scaling study")
+    rows = []
+    for path in paths:
+        r = read_results(path)
+        t = {k: v["max"] for k, v in r["timings"].items()}
+        par = r.get("parallel") or {}
+        matmult = float(np.max(par["matmult_seconds"])) if "matmult_seconds" in par else float("nan")
+        row = {"file": os.path.basename(path), "ranks": int(r["provenance"]["ranks"]),
+               "dimension": int(r["sector"]["dimension"]),
+               "phases_s": sum(v for k, v in t.items()),
+               **{f"{p}_s": t.get(p, 0.0) for p in ("basis", "assembly", "solve", "output")},
+               "products": int(r["solver"].get("matvecs", -1)), "matmult_s": matmult,
+               "matmult_count": int(np.max(par["matmult_count"])) if "matmult_count" in par else -1,
+               "other_solve_s": t.get("solve", 0.0) - matmult if matmult == matmult else float("nan"),
+               "peak_MiB_per_rank": max(r["memory"]["peak_rss_bytes"]) / 2 ** 20,
+               "bytes_per_product": int(par.get("bytes_per_product", -1)),
+               "ghost_values": int(np.sum(par["ghost_values"])) if "ghost_values" in par else -1,
+               "messages": int(np.sum(par["ghost_messages"])) if "ghost_messages" in par else -1,
+               "imbalance_states": float(par.get("imbalance_states", float("nan"))),
+               "imbalance_nnz": float(par.get("imbalance_nnz", float("nan"))),
+               "nnz": int(r["solver"].get("nnz", -1))}
+        rows.append(row)
+    rows.sort(key=lambda row: (row["ranks"], row["dimension"]))
+    base = rows[0]
+    for row in rows:
+        for what, key in (("solve", "solve_s"), ("total", "phases_s")):
+            speedup = base[key] / row[key] if row[key] > 0 else float("nan")
+            row[f"speedup_{what}"] = speedup
+            row[f"efficiency_{what}"] = speedup * base["ranks"] / row["ranks"]
+    return rows
+
+
+def write_report(directory, out_prefix=None):
+    """``report.csv``, ``report.md`` and the PNG plots of the study in ``directory``; returns the
+    paths written."""
+    rows = study_rows(directory)
+    study = {}
+    if os.path.exists(os.path.join(directory, "study.json")):
+        with open(os.path.join(directory, "study.json")) as f:
+            study = json.load(f)
+    triad = study.get("triad_GBps")
+    columns = list(COLUMNS) + (["matmult_share_of_triad"] if triad else [])
+    for row in rows:
+        if triad:  # bytes a product streams (12 per non-zero, three vectors) over its time, against the triad
+            per = row["matmult_s"] / max(row["matmult_count"], 1)  # (PETSc's count: every product)
+            streamed = 12.0 * row["nnz"] + 24.0 * row["dimension"]
+            row["matmult_share_of_triad"] = streamed / per / (triad * 1e9) if per > 0 else float("nan")
+    prefix = out_prefix or os.path.join(directory, "report")
+    with open(prefix + ".csv", "w") as f:
+        f.write(",".join(columns) + "\n")
+        for row in rows:
+            f.write(",".join(_fmt(row[c]) for c in columns) + "\n")
+    with open(prefix + ".md", "w") as f:
+        title = study.get("title", os.path.basename(os.path.abspath(directory)))
+        f.write(f"# Scaling study: {title}\n\n")
+        if study.get("kind"):
+            f.write(f"{study['kind']} scaling" + (f"; triad bandwidth measured in the same run: {triad:.1f} GB/s"
+                                                  if triad else "") + "\n\n")
+        f.write("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
+        for row in rows:
+            f.write("| " + " | ".join(_fmt(row[c]) for c in columns) + " |\n")
+    written = [prefix + ".csv", prefix + ".md"] + _plots(rows, prefix)
+    return written
+
+
+def _fmt(v):
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if v != v:
+        return ""
+    return f"{v:.4g}"
+
+
+def _plots(rows, prefix):
+    """Five panels in one PNG: time per phase, speed-up, efficiency, memory per rank, traffic per
+    product and imbalance, against ranks (log axes where the values span decades)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    ranks = np.array([r["ranks"] for r in rows], dtype=float)
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8))
+    ax = axes[0, 0]
+    for key, label in (("basis_s", "basis"), ("assembly_s", "assembly"), ("matmult_s", "solve: products"),
+                       ("other_solve_s", "solve: the rest"), ("output_s", "output"), ("phases_s", "all phases")):
+        y = np.array([r[key] for r in rows], dtype=float)
+        if np.all(np.isfinite(y)) and np.any(y > 0):
+            ax.loglog(ranks, np.maximum(y, 1e-4), "o-", label=label)
+    ax.set_xlabel("ranks")
+    ax.set_ylabel("seconds (slowest rank)")
+    ax.set_title("time per phase")
+    ax.legend(fontsize=7)
+    ax = axes[0, 1]
+    ax.loglog(ranks, ranks / ranks[0], "k--", label="ideal")
+    for what in ("solve", "total"):
+        ax.loglog(ranks, [r[f"speedup_{what}"] for r in rows], "o-", label=what)
+    ax.set_xlabel("ranks")
+    ax.set_ylabel(f"speed-up against {int(ranks[0])} rank(s)")
+    ax.set_title("speed-up")
+    ax.legend(fontsize=7)
+    ax = axes[0, 2]
+    ax.axhline(1.0, color="k", ls="--", lw=0.8)
+    for what in ("solve", "total"):
+        ax.semilogx(ranks, [r[f"efficiency_{what}"] for r in rows], "o-", label=what)
+    ax.set_ylim(0, 1.2)
+    ax.set_xlabel("ranks")
+    ax.set_ylabel("parallel efficiency")
+    ax.set_title("efficiency")
+    ax.legend(fontsize=7)
+    ax = axes[1, 0]
+    ax.semilogx(ranks, [r["peak_MiB_per_rank"] for r in rows], "o-")
+    ax.set_xlabel("ranks")
+    ax.set_ylabel("MiB (max over ranks)")
+    ax.set_title("peak memory per rank")
+    ax = axes[1, 1]
+    moved = np.array([r["bytes_per_product"] for r in rows], dtype=float) / 2 ** 20
+    ax.semilogx(ranks, moved, "o-", label="MiB per product")
+    ax.set_xlabel("ranks")
+    ax.set_ylabel("MiB moved per product (all ranks)")
+    ax2 = ax.twinx()
+    ax2.semilogx(ranks, [r["messages"] for r in rows], "s--", color="C1", label="messages")
+    ax2.set_ylabel("messages per product", color="C1")
+    ax.set_title("communication per product")
+    ax = axes[1, 2]
+    ax.semilogx(ranks, [r["imbalance_states"] for r in rows], "o-", label="states")
+    ax.semilogx(ranks, [r["imbalance_nnz"] for r in rows], "s-", label="non-zeros")
+    ax.axhline(1.0, color="k", ls="--", lw=0.8)
+    ax.set_xlabel("ranks")
+    ax.set_ylabel("max / mean over ranks")
+    ax.set_title("load imbalance")
+    ax.legend(fontsize=7)
+    for ax in list(axes.ravel()) + [ax2]:  # the rank counts themselves on the x axes
+        ax.set_xticks(ranks)
+        ax.set_xticklabels([str(int(r)) for r in ranks])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    fig.tight_layout()
+    out = prefix + ".png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return [out]

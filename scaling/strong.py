@@ -1,0 +1,76 @@
+"""Strong scaling: one job at several rank counts, then its report.
+
+    python scaling/strong.py JOB --ranks 1 2 4 8 [--out DIR] [--storage aij|upper|shell]
+
+Each point runs ``mpirun -n R fockmpi run JOB -o DIR/ranks_RRRR.h5`` (oversubscribed where R
+exceeds the cores: then the times say how communication and imbalance grow, not how fast a
+cluster would be).  The triad bandwidth of the machine is measured once in the same call
+(``DIR/study.json``), and ``fockmpi scaling report DIR`` writes the table and the plots.  On a
+cluster give ``--launcher "srun"`` (or any command that takes ``-n R``).
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+
+TRIAD = """
+import sys
+sys.path.insert(0, {here!r})
+from mpi4py import MPI
+from bench_shell import triad_bandwidth
+bw = triad_bandwidth(MPI.COMM_WORLD)
+if MPI.COMM_WORLD.rank == 0:
+    print(bw / 1e9)
+"""
+
+
+def triad_GBps(launcher, ranks=1):
+    r = subprocess.run(shlex.split(launcher) + ["-n", str(ranks), sys.executable, "-c", TRIAD.format(here=HERE)],
+                       env=ENV, capture_output=True, text=True, check=True)
+    return float(r.stdout.split()[-1])
+
+
+def run_point(job, ranks, out, launcher, extra=()):
+    path = os.path.join(out, f"ranks_{ranks:04d}.h5")
+    cmd = shlex.split(launcher) + ["-n", str(ranks), sys.executable, "-m", "fockmpi", "run", job, "-o", path,
+                                   "--force", "-q", *extra]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=dict(ENV, PYTHONPATH=ROOT), check=True)
+    return path, time.perf_counter() - t0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("job")
+    ap.add_argument("--ranks", type=int, nargs="+", required=True)
+    ap.add_argument("--out", help="directory of the study (default scaling/results/strong_<job>)")
+    ap.add_argument("--launcher", default="mpirun", help="the command that starts ranks (takes -n R)")
+    ap.add_argument("--no-triad", action="store_true", help="skip the bandwidth measurement")
+    args = ap.parse_args(argv)
+    name = os.path.splitext(os.path.basename(args.job))[0]
+    out = args.out or os.path.join(HERE, "results", f"strong_{name}")
+    os.makedirs(out, exist_ok=True)
+    study = {"kind": "strong", "title": f"{name}, ranks {' '.join(map(str, args.ranks))}", "job": args.job,
+             "ranks": args.ranks, "launcher": args.launcher}
+    if not args.no_triad:
+        study["triad_GBps"] = triad_GBps(args.launcher)
+    for ranks in args.ranks:
+        path, wall = run_point(args.job, ranks, out, args.launcher)
+        study.setdefault("wall_s", {})[str(ranks)] = wall
+        print(f"{ranks:>5} ranks: {wall:.1f} s -> {path}", flush=True)
+    with open(os.path.join(out, "study.json"), "w") as f:
+        json.dump(study, f, indent=1)
+    subprocess.run([sys.executable, "-m", "fockmpi", "scaling", "report", out], env=dict(ENV, PYTHONPATH=ROOT),
+                   check=True)
+
+
+if __name__ == "__main__":
+    main()

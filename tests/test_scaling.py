@@ -1,0 +1,56 @@
+"""A tiny strong-scaling study end to end (scaling/strong.py on 1 and 2 ranks, then
+`fockmpi scaling report`): every column of the table and the plot are there, and the numbers
+hold together (one rank moves nothing; two ranks move their ghosts' bytes)."""
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fockmpi.app import cli
+from fockmpi.app.scaling import COLUMNS
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+JOB = """
+[lattice]
+type = "chain"
+size = [14]
+[model]
+type = "heisenberg"
+[sector]
+Sz = 0
+[solver]
+nev = 1
+[output]
+eigenvectors = false
+"""
+
+
+def test_tiny_strong_study_and_its_report(tmp_path):
+    pytest.importorskip("matplotlib")
+    job = tmp_path / "tiny.toml"
+    job.write_text(JOB)
+    out = tmp_path / "study"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scaling", "strong.py"), str(job), "--ranks", "1", "2",
+                        "--out", str(out)], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(out / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["ranks"]) for row in rows] == [1, 2]
+    assert set(COLUMNS) | {"matmult_share_of_triad"} <= set(rows[0])
+    one, two = rows
+    assert float(one["bytes_per_product"]) == 0 and int(one["messages"]) == 0
+    assert float(two["bytes_per_product"]) == 8 * int(two["ghost_values"]) > 0 and int(two["messages"]) == 2
+    assert float(one["speedup_solve"]) == 1.0 and float(two["imbalance_states"]) <= 1.1
+    assert (out / "report.png").stat().st_size > 20000 and "| ranks |" in (out / "report.md").read_text()
+
+
+def test_report_of_a_directory_without_results_is_refused(tmp_path, capsys):
+    assert cli.main(["scaling", "report", str(tmp_path)]) == 2
+    assert "no results files" in capsys.readouterr().err
+    assert cli.main(["scaling", "report", str(tmp_path / "missing")]) == 2
+    assert "no such directory" in capsys.readouterr().err
