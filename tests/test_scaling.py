@@ -54,3 +54,21 @@ def test_report_of_a_directory_without_results_is_refused(tmp_path, capsys):
     assert "no results files" in capsys.readouterr().err
     assert cli.main(["scaling", "report", str(tmp_path / "missing")]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+def test_weak_study_picks_sizes_near_the_states_per_rank(tmp_path):
+    import json
+    template = tmp_path / "ring.toml"
+    template.write_text(JOB.replace("size = [14]", "size = [$L]"))
+    out = tmp_path / "weak"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scaling", "weak.py"), str(template), "--param",
+                        "L=10,12,14", "--ranks", "1", "2", "--states-per-rank", "500", "--out", str(out),
+                        "--no-triad"], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stdout + r.stderr
+    study = json.loads((out / "study.json").read_text())
+    # Sz = 0 sectors: 252, 924, 3432 states; 500 per rank: L = 10 on one rank, L = 12 on two
+    assert {k: (v["L"], v["dimension"]) for k, v in study["points"].items()} == {"1": ("10", 252), "2": ("12", 924)}
+    with open(out / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["dimension"]) for row in rows] == [252, 924] and float(rows[0]["efficiency_solve"]) == 1.0

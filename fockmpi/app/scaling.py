@@ -7,7 +7,7 @@ solve split into its products (PETSc's MatMult log, slowest rank) and the rest
 (orthogonalization and the solver's own work), products, peak memory per rank (max), what one
 product moves between ranks (bytes, values, messages) and the spread of states and non-zeros
 (max / mean).  Against the point with the fewest ranks: speed-up and parallel efficiency of the
-solve and of the whole run.  ``DIR/study.json`` (written by the drivers) may add the study's
+solve and of the whole run (for a weak study: scaled by the work per rank).  ``DIR/study.json`` (written by the drivers) may add the study's
 kind and the triad bandwidth measured in the same run; each point's bandwidth share of its
 products is then in the table too.
 """
@@ -25,8 +25,13 @@ COLUMNS = ("ranks", "dimension", "phases_s", "basis_s", "assembly_s", "solve_s",
            "efficiency_total")
 
 
-def study_rows(directory):
-    """The rows of the study in ``directory`` (one per complete results file), fewest ranks first."""
+def study_rows(directory, kind="strong"):
+    """The rows of the study in ``directory`` (one per complete results file), fewest ranks first.
+
+    Strong (one problem): speed-up T_1 / T_R against the fewest ranks, efficiency speed-up x
+    R_1 / R.  Weak (the problem grows with R): efficiency T_1 / T_R times the ratio of states per
+    rank (R's over the first point's: a point with more work per rank is not penalized),
+    speed-up efficiency x R / R_1 (the scaled speed-up)."""
     from ..io.results import read_results
     paths = sorted(glob.glob(os.path.join(directory, "*.h5")))
     if not paths:
@@ -56,20 +61,25 @@ def study_rows(directory):
     base = rows[0]
     for row in rows:
         for what, key in (("solve", "solve_s"), ("total", "phases_s")):
-            speedup = base[key] / row[key] if row[key] > 0 else float("nan")
-            row[f"speedup_{what}"] = speedup
-            row[f"efficiency_{what}"] = speedup * base["ranks"] / row["ranks"]
+            ratio = base[key] / row[key] if row[key] > 0 else float("nan")
+            if kind == "weak":
+                work = (row["dimension"] / row["ranks"]) / (base["dimension"] / base["ranks"])
+                row[f"efficiency_{what}"] = ratio * work
+                row[f"speedup_{what}"] = ratio * work * row["ranks"] / base["ranks"]
+            else:
+                row[f"speedup_{what}"] = ratio
+                row[f"efficiency_{what}"] = ratio * base["ranks"] / row["ranks"]
     return rows
 
 
 def write_report(directory, out_prefix=None):
     """``report.csv``, ``report.md`` and the PNG plots of the study in ``directory``; returns the
     paths written."""
-    rows = study_rows(directory)
     study = {}
     if os.path.exists(os.path.join(directory, "study.json")):
         with open(os.path.join(directory, "study.json")) as f:
             study = json.load(f)
+    rows = study_rows(directory, study.get("kind", "strong"))
     triad = study.get("triad_GBps")
     columns = list(COLUMNS) + (["matmult_share_of_triad"] if triad else [])
     for row in rows:
