@@ -66,6 +66,11 @@ def main(argv=None):
         path, wall = run_point(args.job, ranks, out, args.launcher)
         study.setdefault("wall_s", {})[str(ranks)] = wall
         print(f"{ranks:>5} ranks: {wall:.1f} s -> {path}", flush=True)
+    finish(out, study)
+
+
+def finish(out, study):
+    """``out/study.json`` and the report of the study in ``out``."""
     with open(os.path.join(out, "study.json"), "w") as f:
         json.dump(study, f, indent=1)
     subprocess.run([sys.executable, "-m", "fockmpi", "scaling", "report", out], env=dict(ENV, PYTHONPATH=ROOT),

@@ -12,13 +12,12 @@ runs its points, and ``fockmpi scaling report DIR`` writes the table and the plo
 there: time at the fewest ranks over time at R, ideally 1 when the work per rank stays the same).
 """
 import argparse
-import json
 import os
 import string
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from strong import ENV, HERE, ROOT, run_point, triad_GBps  # noqa: E402
+from strong import HERE, ROOT, finish, run_point, triad_GBps  # noqa: E402
 
 
 def dimension_of(text, path="<weak>"):
@@ -76,11 +75,7 @@ def main(argv=None):
         study["points"][str(ranks)] = {name: value, "dimension": dim, "states_per_rank": dim / ranks, "wall_s": wall}
         print(f"{ranks:>5} ranks: {name} = {value}, dimension {dim} ({dim / ranks:.3g} per rank), {wall:.1f} s",
               flush=True)
-    with open(os.path.join(out, "study.json"), "w") as f:
-        json.dump(study, f, indent=1)
-    import subprocess
-    subprocess.run([sys.executable, "-m", "fockmpi", "scaling", "report", out], env=dict(ENV, PYTHONPATH=ROOT),
-                   check=True)
+    finish(out, study)
 
 
 if __name__ == "__main__":
