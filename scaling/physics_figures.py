@@ -35,6 +35,14 @@ def _mesh(ax, S, omega, q, cmap="magma"):
                          norm=matplotlib.colors.PowerNorm(0.5, vmin=0))
 
 
+def _finish(fig, ax, mesh, title, quantity, out):
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
+    fig.colorbar(mesh, ax=ax, label=f"{quantity} (square-root scale)", pad=0.01)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
 def _by_momentum(rec):
     """S and q in [0, 2 pi], with q = 2 pi drawn again as q = 0 (a closed Brillouin zone)."""
     q = np.asarray(rec["q"])[:, 0]
@@ -60,12 +68,8 @@ def dsf(path, out):
     ax.set_ylim(omega[0], omega[-1])
     ax.set_xlabel("q / pi")
     ax.set_ylabel("omega / J")
-    L = len(q) - 1
-    ax.set_title(f"S^zz(q, omega), Heisenberg ring L = {L}, broadening {float(rec['broadening']):g} J")
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
-    fig.colorbar(mesh, ax=ax, label="S(q, omega) (square-root scale)", pad=0.01)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    _finish(fig, ax, mesh, f"S^zz(q, omega), Heisenberg ring L = {len(q) - 1}, broadening "
+            f"{float(rec['broadening']):g} J", "S(q, omega)", out)
     inside = _inside_continuum(rec)
     print(f"{out}: {100 * inside:.1f}% of the spectral weight (q != 0) lies within 0.1 J of the two-spinon continuum")
 
@@ -107,12 +111,8 @@ def spectral(path, out, t=1.0):
     ax.axhline(0, color="0.8", lw=0.6)
     ax.set_xlabel("k / pi")
     ax.set_ylabel("omega / t")
-    L = len(q) - 1
-    ax.set_title(f"A(k, omega) of the Hubbard ring, L = {L}, half filling, broadening {float(rec['broadening']):g} t")
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
-    fig.colorbar(mesh, ax=ax, label="A(k, omega) (square-root scale)", pad=0.01)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    _finish(fig, ax, mesh, f"A(k, omega) of the Hubbard ring, L = {len(q) - 1}, half filling, broadening "
+            f"{float(rec['broadening']):g} t", "A(k, omega)", out)
     print(f"{out}: weights (addition + removal) per k: "
           + " ".join(f"{w:.4f}" for w in np.asarray(rec["positive"]["weight"]) + np.asarray(rec["negative"]["weight"])))
 

@@ -38,6 +38,16 @@ def triad_GBps(launcher, ranks=1):
     return float(r.stdout.split()[-1])
 
 
+def prepare_out(out, force):
+    """The study's directory, refused (exit 2) when it already holds results, unless ``force``."""
+    import glob
+    if glob.glob(os.path.join(out, "*.h5")) and not force:
+        print(f"error: {out} already holds the results of a study: --force replaces them, or give another --out",
+              file=sys.stderr)
+        sys.exit(2)
+    os.makedirs(out, exist_ok=True)
+
+
 def run_point(job, ranks, out, launcher, extra=()):
     path = os.path.join(out, f"ranks_{ranks:04d}.h5")
     cmd = shlex.split(launcher) + ["-n", str(ranks), sys.executable, "-m", "fockmpi", "run", job, "-o", path,
@@ -54,10 +64,11 @@ def main(argv=None):
     ap.add_argument("--out", help="directory of the study (default scaling/results/strong_<job>)")
     ap.add_argument("--launcher", default="mpirun", help="the command that starts ranks (takes -n R)")
     ap.add_argument("--no-triad", action="store_true", help="skip the bandwidth measurement")
+    ap.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
     args = ap.parse_args(argv)
     name = os.path.splitext(os.path.basename(args.job))[0]
     out = args.out or os.path.join(HERE, "results", f"strong_{name}")
-    os.makedirs(out, exist_ok=True)
+    prepare_out(out, args.force)
     study = {"kind": "strong", "title": f"{name}, ranks {' '.join(map(str, args.ranks))}", "job": args.job,
              "ranks": args.ranks, "launcher": args.launcher}
     if not args.no_triad:

@@ -17,7 +17,7 @@ import string
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from strong import HERE, ROOT, finish, run_point, triad_GBps  # noqa: E402
+from strong import HERE, ROOT, finish, prepare_out, run_point, triad_GBps  # noqa: E402
 
 
 def dimension_of(text, path="<weak>"):
@@ -47,6 +47,7 @@ def main(argv=None):
     ap.add_argument("--out")
     ap.add_argument("--launcher", default="mpirun")
     ap.add_argument("--no-triad", action="store_true")
+    ap.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
     args = ap.parse_args(argv)
     name, _, values = args.param.partition("=")
     if not name.isidentifier() or not values:
@@ -60,6 +61,7 @@ def main(argv=None):
     picked = choose([(v, d) for v, d, _ in candidates], args.ranks, args.states_per_rank)
     base = os.path.splitext(os.path.basename(args.template))[0]
     out = args.out or os.path.join(HERE, "results", f"weak_{base}")
+    prepare_out(out, args.force)
     os.makedirs(os.path.join(out, "jobs"), exist_ok=True)
     study = {"kind": "weak", "title": f"{base}, about {args.states_per_rank:.3g} states per rank",
              "template": args.template, "param": name, "points": {}, "launcher": args.launcher}

@@ -153,3 +153,16 @@ class DenseSystem:
             mask &= np.isclose(q[name], value)
         sub = H[np.ix_(mask, mask)]
         return np.linalg.eigvalsh(sub)
+
+
+def hubbard_ring(n):
+    """The parts of the Hubbard ring on ``n`` sites as sparse matrices of the full space:
+    ``(system, c, hop, double)`` with ``c[(i, s)]`` the annihilators, ``hop`` =
+    -sum_<ij>,s (c+_is c_js + h.c.) (periodic) and ``double`` = sum_i n_i,up n_i,dn, so that
+    H = t hop + U double."""
+    from scipy import sparse
+    D = DenseSystem(["electron"] * n)
+    c = {(i, s): sparse.csr_matrix(D.c(i, s)) for i in range(n) for s in ("up", "dn")}
+    hop = sum(-(c[i, s].T @ c[(i + 1) % n, s] + c[(i + 1) % n, s].T @ c[i, s]) for i in range(n) for s in ("up", "dn"))
+    double = sum((c[i, "up"].T @ c[i, "up"]) @ (c[i, "dn"].T @ c[i, "dn"]) for i in range(n))
+    return D, c, hop.tocsr(), double.tocsr()

@@ -47,6 +47,12 @@ def test_tiny_strong_study_and_its_report(tmp_path):
     assert float(two["bytes_per_product"]) == 8 * int(two["ghost_values"]) > 0 and int(two["messages"]) == 2
     assert float(one["speedup_solve"]) == 1.0 and float(two["imbalance_states"]) <= 1.1
     assert (out / "report.png").stat().st_size > 20000 and "| ranks |" in (out / "report.md").read_text()
+    # a second study into the same directory is refused (nothing replaced) without --force
+    again = subprocess.run([sys.executable, os.path.join(ROOT, "scaling", "strong.py"), str(job), "--ranks", "1",
+                            "--out", str(out), "--no-triad"], capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, PYTHONPATH=ROOT))
+    assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
+    assert (out / "ranks_0002.h5").exists()
 
 
 def test_report_of_a_directory_without_results_is_refused(tmp_path, capsys):

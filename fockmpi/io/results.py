@@ -405,14 +405,39 @@ def _write_sectors(f, record):
         g.create_dataset("residuals", data=np.asarray(sec["residuals"], dtype=np.float64))
 
 
-def plot_tower(path, sectors):
-    """``NAME_tower.png`` next to the results: energies against the momentum (or the sector
-    index when there is no momentum), one marker per level.  None without matplotlib."""
+def _pyplot():
+    """matplotlib's pyplot on the file backend, or None without matplotlib (plots are optional)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def _save(plt, fig, path, suffix):
+    """``NAME_<suffix>.png`` beside the results file ``path``; returns its path."""
+    fig.tight_layout()
+    out = os.path.splitext(path)[0] + f"_{suffix}.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _momentum_ticks(labels):
+    """Tick labels of momentum labels (m1, m2): "m1" on chains, "(m1,m2)" on 2D lattices."""
+    labels = np.asarray(labels)
+    if labels.shape[1] > 1 and labels[:, 1].any():
+        return [f"({a},{b})" for a, b in labels[:, :2]]
+    return [str(a) for a in labels[:, 0]]
+
+
+def plot_tower(path, sectors):
+    """``NAME_tower.png`` next to the results: energies against the momentum (or the sector
+    index when there is no momentum), one marker per level.  None without matplotlib."""
+    plt = _pyplot()
+    if plt is None:
         return None
     names = [n for n in ("T", "Tx", "Ty") if all(n in s["values"] for s in sectors)]
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -440,11 +465,7 @@ def plot_tower(path, sectors):
         ax.set_xticklabels([s["label"] for s in sectors], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("energy")
     ax.set_title("tower of states")
-    fig.tight_layout()
-    out = os.path.splitext(path)[0] + "_tower.png"
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path, "tower")
 
 
 def plot_correlations(path, observables, distances=None):
@@ -453,11 +474,8 @@ def plot_correlations(path, observables, distances=None):
     when ``distances`` (the minimum-image distance of every site from site 0) is given, and,
     with ``structure_factor``, S(q) against the momentum.  Returns the files written (none
     without matplotlib).  Not collective."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return []
     written = []
     for name, C in sorted(observables.items()):
@@ -486,16 +504,11 @@ def plot_correlations(path, observables, distances=None):
             values = np.real(np.asarray(S)[0])
             axes[1].bar(np.arange(len(values)), values, color="C1")
             axes[1].set_xticks(np.arange(len(values)))
-            axes[1].set_xticklabels([f"({a},{b})" if labels[:, 1].any() else str(a) for a, b in labels],
-                                    rotation=60 if len(values) > 12 else 0, fontsize=7)
+            axes[1].set_xticklabels(_momentum_ticks(labels), rotation=60 if len(values) > 12 else 0, fontsize=7)
             axes[1].set_xlabel("momentum m (q = 2 pi m / L)")
             axes[1].set_ylabel(f"S(q) of {name}")
             axes[1].set_title("structure factor")
-        fig.tight_layout()
-        out = os.path.splitext(path)[0] + f"_{name}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
-        written.append(out)
+        written.append(_save(plt, fig, path, name))
     return written
 
 
@@ -504,26 +517,23 @@ def plot_spectra(path, spectra):
     colour map over the momenta in the order the entry lists them (the path of q points) and the
     frequency, with the sum rule of each q below.  Returns the files written (none without
     matplotlib).  Not collective."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return []
     written = []
     for name, rec in sorted(spectra.items()):
         S, omega, labels = np.asarray(rec["S"]), np.asarray(rec["omega"]), np.asarray(rec["q_labels"])
-        two_d = labels.shape[1] > 1 and labels[:, 1].any()
-        ticks = [f"({a},{b})" if two_d else str(a) for a, b in labels[:, :2]] if labels.shape[1] > 1 \
-            else [str(a) for a in labels[:, 0]]
+        ticks = _momentum_ticks(labels)
+        two_d = "(" in ticks[0]
         fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 0.32 * len(S) + 3), 6.5), sharex=True,
                                  gridspec_kw={"height_ratios": [3, 1]})
         x = np.arange(len(S) + 1) - 0.5
         dw = omega[1] - omega[0]
         y = np.concatenate([omega - dw / 2, [omega[-1] + dw / 2]])
+        from matplotlib.colors import PowerNorm
         # (a square-root colour scale: a dominant peak, as at q = pi, leaves the continuum visible)
         mesh = axes[0].pcolormesh(x, y, np.clip(S.T, 0, None), cmap="magma", shading="flat",
-                                  norm=matplotlib.colors.PowerNorm(0.5, vmin=0))
+                                  norm=PowerNorm(0.5, vmin=0))
         fig.colorbar(mesh, ax=axes[0], label="S(q, omega) (square-root scale)", pad=0.01)
         axes[0].set_ylabel("omega (units of the couplings)")
         definition = json.loads(rec["definition"]) if isinstance(rec["definition"], str) else {}
@@ -538,11 +548,7 @@ def plot_spectra(path, spectra):
         axes[1].set_xticks(np.arange(len(S)))
         axes[1].set_xticklabels(ticks, rotation=60 if len(S) > 16 or two_d else 0, fontsize=7)
         axes[1].set_xlabel("momentum m (q = 2 pi m / L)")
-        fig.tight_layout()
-        out = os.path.splitext(path)[0] + f"_{name}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
-        written.append(out)
+        written.append(_save(plt, fig, path, name))
     return written
 
 
@@ -553,11 +559,8 @@ def plot_evolution(path, ev):
     evolution).  Not collective."""
     if not ev:
         return []
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return []
     t = np.asarray(ev["times"])
     obs = ev.get("observables", {})
@@ -591,11 +594,7 @@ def plot_evolution(path, ev):
     axes[k].legend(fontsize=7)
     for extra in axes[k + 1:]:
         extra.axis("off")
-    fig.tight_layout()
-    out = os.path.splitext(path)[0] + "_evolution.png"
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return [out]
+    return [_save(plt, fig, path, "evolution")]
 
 
 def read_results(path):

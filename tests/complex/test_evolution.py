@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 import pytest
-from dense_reference import DenseSystem
+from dense_reference import DenseSystem, hubbard_ring
 from scipy.linalg import expm
 
 from fockmpi.app import cli
@@ -112,11 +112,7 @@ def test_free_fermion_quench_against_single_particle_solution(tmp_path, capsys):
 
 @functools.lru_cache(maxsize=1)
 def hubbard_quench_reference(n=6, U0=4.0, U1=0.0, times=(0.0, 0.5, 1.0, 1.5, 2.0)):
-    from scipy import sparse
-    D = DenseSystem(["electron"] * n)
-    c = {(i, s): sparse.csr_matrix(D.c(i, s)) for i in range(n) for s in ("up", "dn")}
-    hop = sum(-(c[i, s].T @ c[(i + 1) % n, s] + c[(i + 1) % n, s].T @ c[i, s]) for i in range(n) for s in ("up", "dn"))
-    double = sum((c[i, "up"].T @ c[i, "up"]) @ (c[i, "dn"].T @ c[i, "dn"]) for i in range(n))
+    D, c, hop, double = hubbard_ring(n)
     q = D.charges()
     keep = np.flatnonzero((q["N_up"] == 3) & (q["N_dn"] == 3))
     H0 = (hop + U0 * double).toarray()[np.ix_(keep, keep)]

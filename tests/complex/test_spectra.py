@@ -11,7 +11,7 @@ import json
 import h5py
 import numpy as np
 import pytest
-from dense_reference import DenseSystem
+from dense_reference import DenseSystem, hubbard_ring
 
 from fockmpi.app import cli
 from fockmpi.io.results import read_results
@@ -119,17 +119,8 @@ def test_spin_structure_factor_against_lehmann(tmp_path, capsys, sector):
 
 @functools.lru_cache(maxsize=1)
 def hubbard_dense(n=6, U=4.0):
-    from scipy import sparse
-    D = DenseSystem(["electron"] * n)
-    c = {(i, s): sparse.csr_matrix(D.c(i, s)) for i in range(n) for s in ("up", "dn")}
-    H = 0
-    for i in range(n):
-        j = (i + 1) % n
-        for s in ("up", "dn"):
-            hop = c[i, s].T @ c[j, s]
-            H = H - (hop + hop.T)
-        H = H + U * (c[i, "up"].T @ c[i, "up"]) @ (c[i, "dn"].T @ c[i, "dn"])
-    return H.tocsr(), c, D.charges()
+    D, c, hop, double = hubbard_ring(n)
+    return (hop + U * double).tocsr(), c, D.charges()
 
 
 def test_hubbard_spectral_function_against_lehmann(tmp_path, capsys):

@@ -5,7 +5,7 @@ import functools
 
 import numpy as np
 import pytest
-from dense_reference import DenseSystem
+from dense_reference import hubbard_ring
 from scipy.linalg import expm
 from test_pipeline import all_ok, dense_heisenberg_chain, run
 
@@ -46,11 +46,7 @@ def test_domain_wall_on_ranks(comm, mpi_tmp_path, method):
 
 @functools.lru_cache(maxsize=1)
 def quench_reference(n=6):
-    from scipy import sparse
-    D = DenseSystem(["electron"] * n)
-    c = {(i, s): sparse.csr_matrix(D.c(i, s)) for i in range(n) for s in ("up", "dn")}
-    hop = sum(-(c[i, s].T @ c[(i + 1) % n, s] + c[(i + 1) % n, s].T @ c[i, s]) for i in range(n) for s in ("up", "dn"))
-    double = sum((c[i, "up"].T @ c[i, "up"]) @ (c[i, "dn"].T @ c[i, "dn"]) for i in range(n))
+    D, c, hop, double = hubbard_ring(n)
     q = D.charges()
     keep = np.flatnonzero((q["N_up"] == 3) & (q["N_dn"] == 3))
     H0 = (hop + 4.0 * double).toarray()[np.ix_(keep, keep)]

@@ -7,7 +7,7 @@ the U(1) sector."""
 import functools
 
 import numpy as np
-from dense_reference import DenseSystem
+from dense_reference import hubbard_ring
 from test_pipeline import all_ok, dense_heisenberg_chain, run
 
 OMEGA = np.linspace(-0.5, 5.0, 56)
@@ -64,16 +64,8 @@ def test_spin_structure_factor_on_ranks(comm, mpi_tmp_path):
 
 @functools.lru_cache(maxsize=1)
 def hubbard_removal(n=6, U=4.0):
-    from scipy import sparse
-    D = DenseSystem(["electron"] * n)
-    c = {(i, s): sparse.csr_matrix(D.c(i, s)) for i in range(n) for s in ("up", "dn")}
-    H = 0
-    for i in range(n):
-        for s in ("up", "dn"):
-            hop = c[i, s].T @ c[(i + 1) % n, s]
-            H = H - (hop + hop.T)
-        H = H + U * (c[i, "up"].T @ c[i, "up"]) @ (c[i, "dn"].T @ c[i, "dn"])
-    H = H.tocsr()
+    D, c, hop, double = hubbard_ring(n)
+    H = (hop + U * double).tocsr()
     q = D.charges()
     half = np.flatnonzero((q["N_up"] == 3) & (q["N_dn"] == 3))
     minus = np.flatnonzero((q["N_up"] == 3) & (q["N_dn"] == 2))
