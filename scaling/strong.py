@@ -4,8 +4,8 @@
 
 Each point runs ``mpirun -n R fockmpi run JOB -o DIR/ranks_RRRR.h5`` (oversubscribed where R
 exceeds the cores: then the times say how communication and imbalance grow, not how fast a
-cluster would be).  The triad bandwidth of the machine is measured once in the same call
-(``DIR/study.json``), and ``fockmpi scaling report DIR`` writes the table and the plots.  On a
+cluster would be).  The triad bandwidth is measured in the same call for every rank count, with
+as many ranks as run on their own cores (``DIR/study.json``), and ``fockmpi scaling report DIR`` writes the table and the plots.  On a
 cluster give ``--launcher "srun"`` (or any command that takes ``-n R``).
 """
 import argparse
@@ -33,9 +33,21 @@ if MPI.COMM_WORLD.rank == 0:
 
 
 def triad_GBps(launcher, ranks=1):
+    """The STREAM-triad bandwidth of ``ranks`` ranks together, GB/s."""
     r = subprocess.run(shlex.split(launcher) + ["-n", str(ranks), sys.executable, "-c", TRIAD.format(here=HERE)],
                        env=ENV, capture_output=True, text=True, check=True)
     return float(r.stdout.split()[-1])
+
+
+def triads(launcher, ranks, cores=None):
+    """``{R: GB/s}``: the triad at each rank count of the study, measured with ``min(R, cores)``
+    ranks (oversubscribed ranks share the cores' bandwidth; cores: this machine's, or the
+    launcher's allocation on a cluster)."""
+    cores = cores or os.cpu_count() or 1
+    measured = {}
+    for r in sorted(set(min(R, cores) for R in ranks)):
+        measured[r] = triad_GBps(launcher, r)
+    return {str(R): measured[min(R, cores)] for R in ranks}
 
 
 def prepare_out(out, force):
@@ -64,6 +76,8 @@ def main(argv=None):
     ap.add_argument("--out", help="directory of the study (default scaling/results/strong_<job>)")
     ap.add_argument("--launcher", default="mpirun", help="the command that starts ranks (takes -n R)")
     ap.add_argument("--no-triad", action="store_true", help="skip the bandwidth measurement")
+    ap.add_argument("--cores", type=int, help="cores the ranks share (default: this machine's; the triad is "
+                                               "measured with min(R, cores) ranks)")
     ap.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
     args = ap.parse_args(argv)
     name = os.path.splitext(os.path.basename(args.job))[0]
@@ -72,7 +86,7 @@ def main(argv=None):
     study = {"kind": "strong", "title": f"{name}, ranks {' '.join(map(str, args.ranks))}", "job": args.job,
              "ranks": args.ranks, "launcher": args.launcher}
     if not args.no_triad:
-        study["triad_GBps"] = triad_GBps(args.launcher)
+        study["triad_GBps"] = triads(args.launcher, args.ranks, args.cores)
     for ranks in args.ranks:
         path, wall = run_point(args.job, ranks, out, args.launcher)
         study.setdefault("wall_s", {})[str(ranks)] = wall

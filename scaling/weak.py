@@ -17,7 +17,7 @@ import string
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from strong import HERE, ROOT, finish, prepare_out, run_point, triad_GBps  # noqa: E402
+from strong import HERE, ROOT, finish, prepare_out, run_point, triads  # noqa: E402
 
 
 def dimension_of(text, path="<weak>"):
@@ -47,6 +47,7 @@ def main(argv=None):
     ap.add_argument("--out")
     ap.add_argument("--launcher", default="mpirun")
     ap.add_argument("--no-triad", action="store_true")
+    ap.add_argument("--cores", type=int, help="cores the ranks share (default: this machine's)")
     ap.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
     args = ap.parse_args(argv)
     name, _, values = args.param.partition("=")
@@ -66,7 +67,7 @@ def main(argv=None):
     study = {"kind": "weak", "title": f"{base}, about {args.states_per_rank:.3g} states per rank",
              "template": args.template, "param": name, "points": {}, "launcher": args.launcher}
     if not args.no_triad:
-        study["triad_GBps"] = triad_GBps(args.launcher)
+        study["triad_GBps"] = triads(args.launcher, args.ranks, args.cores)
     texts = {v: t for v, _, t in candidates}
     for ranks in args.ranks:
         value, dim = picked[ranks]

@@ -309,6 +309,7 @@ SOLVER_ERRORS = [
     ("max_it = 1000000000000", [], "[solver] max_it: expected an integer between 0 and 2147483647"),
     ("nev = 3000000000", [], "[solver] nev: expected an integer between 1 and 2147483647"),
     ("tol = 1e-300", [], "beyond double precision"),
+    ("balance = 'rows'", [], "[solver] balance"),
 ]
 
 

@@ -41,8 +41,12 @@ def test_tiny_strong_study_and_its_report(tmp_path):
     with open(out / "report.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(row["ranks"]) for row in rows] == [1, 2]
-    assert set(COLUMNS) | {"matmult_share_of_triad"} <= set(rows[0])
+    assert set(COLUMNS) | {"triad_GBps", "matmult_share_of_triad"} <= set(rows[0])
     one, two = rows
+    # the triad measured at each rank count (with as many ranks as there are cores for them)
+    import json
+    triad = json.loads((out / "study.json").read_text())["triad_GBps"]
+    assert set(triad) == {"1", "2"} and all(abs(float(row["triad_GBps"]) - triad[row["ranks"]]) < 1e-3 * triad[row["ranks"]] for row in rows)
     assert float(one["bytes_per_product"]) == 0 and int(one["messages"]) == 0
     assert float(two["bytes_per_product"]) == 8 * int(two["ghost_values"]) > 0 and int(two["messages"]) == 2
     assert float(one["speedup_solve"]) == 1.0 and float(two["imbalance_states"]) <= 1.1
@@ -53,6 +57,13 @@ def test_tiny_strong_study_and_its_report(tmp_path):
                            env=dict(os.environ, PYTHONPATH=ROOT))
     assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
     assert (out / "ranks_0002.h5").exists()
+
+
+def test_triad_of_a_point_between_measured_rank_counts():
+    from fockmpi.app.scaling import triad_at
+    assert triad_at(20.0, 8) == 20.0
+    measured = {"1": 25.0, "2": 30.0}
+    assert [triad_at(measured, r) for r in (1, 2, 16)] == [25.0, 30.0, 30.0]
 
 
 def test_report_of_a_directory_without_results_is_refused(tmp_path, capsys):

@@ -159,6 +159,21 @@ def compile_model(model, sector):
     return compiled
 
 
+def _balance(compiled, settings, basis, comm, PETSc, quiet):
+    """Cut the basis between ranks by the product's non-zeros (``settings.balance = "nnz"``,
+    :mod:`fockmpi.operator.balance`); returns ``(estimated nnz imbalance before, after)`` or
+    None.  Collective."""
+    if settings.balance != "nnz":
+        return None
+    from ..operator.balance import balance_rows
+    found = balance_rows(compiled, basis, comm, np.dtype(PETSc.ScalarType))
+    if found is not None and not quiet:
+        states = np.diff(basis.offsets)
+        print0(comm, f"  balance: non-zeros per rank max/mean {found[0]:.3f} -> {found[1]:.3f} (estimated), states "
+                     f"{states.max() / states.mean():.3f}")
+    return found
+
+
 def build_operator(compiled, settings, basis, comm, PETSc, quiet=False, orbitals=None):
     """H on ``basis`` as the stored matrix or the matrix-free operator, as ``settings.storage``
     says (``"auto"``: stored when it fits this node's memory, :func:`fockmpi.app.plan.choose_storage`;
@@ -176,6 +191,7 @@ def build_operator(compiled, settings, basis, comm, PETSc, quiet=False, orbitals
         from ..errors import ConfigError
         raise ConfigError("[solver] storage", "\"direct\" (the direct-CI operator) only for an FCIDUMP model in a "
                           "sector of fixed N_up and N_dn without symmetries", "another model or sector")
+    balanced = _balance(compiled, settings, basis, comm, PETSc, quiet)
     from .plan import choose_storage
     available = available_memory_bytes()
     share = available / ranks_on_this_node(comm) if available else None
@@ -196,6 +212,7 @@ def build_operator(compiled, settings, basis, comm, PETSc, quiet=False, orbitals
         op = assemble_hamiltonian(compiled, basis, comm, PETSc, show_progress=not quiet,
                                   symmetric_storage=storage == "upper")
     op.storage = storage
+    op.balance = balanced
     if hasattr(basis, "release_lookup"):  # the solve needs no lookups (observables rebuild it)
         basis.release_lookup()
         release_free_memory()

@@ -149,6 +149,8 @@ class DeterminantBasis(SymmetricBasis):
         the betas of group ``target ^ alpha_irreps[a]``, in that order
     """
 
+    cuts_anywhere = False  # (split between alpha strings: the direct-CI operator works by them)
+
     def __init__(self, sector, comm, orbsym=None, irrep=None):
         from ..symmetry.group import SymmetryGroup
         space = sector.space

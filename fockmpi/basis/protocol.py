@@ -21,6 +21,7 @@ class Basis:
     """
 
     norms = None
+    cuts_anywhere = False  # whether :meth:`repartition` may move the cuts between ranks anywhere
 
     @property
     def local_size(self):
@@ -34,6 +35,12 @@ class Basis:
         """This rank's states in the packed layout of :mod:`fockmpi.models.space` (what results
         files store).  Not collective."""
         return self.states
+
+    def repartition(self, offsets, comm):
+        """Cut the basis between ranks at ``offsets`` instead (same states, same order; rank p
+        then holds ``offsets[p] .. offsets[p+1]``), for bases with ``cuts_anywhere``.
+        Collective."""
+        raise NotImplementedError
 
     def index_of(self, states, comm=None):
         """Global index of each state (-1: not in this basis).  Collective on ``comm`` for

@@ -100,6 +100,7 @@ class SymmetricBasis(Basis):
     """
 
     SCAN_CHUNK = 1 << 18
+    cuts_anywhere = True
 
     def __init__(self, sector, group, comm, show_progress=False, constraint=None, constraint_name=None):
         self.sector = sector
@@ -168,6 +169,17 @@ class SymmetricBasis(Basis):
         self.offsets = block_offsets(self.dim, comm.size)
         self.states, self.norms = _rebalance(comm, counts, self.offsets, reps, norms)
         self.start, self.end = int(self.offsets[comm.rank]), int(self.offsets[comm.rank + 1])
+        self._gather_bounds(comm)
+
+    def repartition(self, offsets, comm):
+        """Hold ``offsets[rank] .. offsets[rank+1]`` of the ascending list instead (one
+        all-to-all of the states and norms).  Collective."""
+        counts = np.diff(self.offsets)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        self.states, self.norms = _rebalance(comm, counts, offsets, self.states, self.norms)
+        self.offsets = offsets
+        self.start, self.end = int(offsets[comm.rank]), int(offsets[comm.rank + 1])
+        self._table = None
         self._gather_bounds(comm)
 
     def _gather_bounds(self, comm):

@@ -1,4 +1,6 @@
 """U(1) bases: the sector's states in rank order (:mod:`fockmpi.basis.ranking`), one contiguous block per MPI rank."""
+import numpy as np
+
 from ..errors import SectorError
 from ..parallel import block_offsets
 from .protocol import Basis
@@ -24,6 +26,8 @@ class U1Basis(Basis):
                        in the species-major sort layout: :mod:`fockmpi.basis.ranking`)
     """
 
+    cuts_anywhere = True
+
     def __init__(self, sector, rank=0, size=1):
         self.sector = sector
         self.space = sector.space
@@ -34,6 +38,13 @@ class U1Basis(Basis):
         self.rank, self.size = rank, size
         self.offsets = block_offsets(self.dim, size)
         self.start, self.end = int(self.offsets[rank]), int(self.offsets[rank + 1])
+        self.states = self.tables.states(self.start, self.end - self.start)
+
+    def repartition(self, offsets, comm=None):
+        """Hold ``offsets[rank] .. offsets[rank+1]`` instead (no messages: the states are
+        unranked from the tables).  Not collective."""
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.start, self.end = int(self.offsets[self.rank]), int(self.offsets[self.rank + 1])
         self.states = self.tables.states(self.start, self.end - self.start)
 
     def index_of(self, states, comm=None):

@@ -33,7 +33,9 @@ Layout (``fockmpi show FILE`` prints it)::
                           ghost_messages (what one product brings in from other ranks; the upper
                           triangle counts its partial sums going back too), matmult_count and
                           matmult_seconds (PETSc's MatMult log of the run); attrs bytes_per_product
-                          (all ranks), imbalance_states and imbalance_nnz (max / mean)
+                          (all ranks), imbalance_states and imbalance_nnz (max / mean), balance
+                          (how the basis was cut: "nnz" or "states") and imbalance_nnz_even_states
+                          (with "nnz": the estimate for an even split of states; else -1)
     /timings/<phase>      attrs: min, max, mean (seconds over ranks)
     /timings_per_rank/<phase>  (nranks,) seconds of each rank
     /memory               peak_rss_bytes (nranks,), file_backed_bytes (nranks,: the libraries' pages,

@@ -28,6 +28,9 @@
                             # whose ranks share one node: half the assembly);
                             # FCIDUMP models: direct, the direct-CI operator (integrals by
                             # blocks, matrix-free), which "auto" picks for them
+    balance = "nnz"         # where the basis is cut between ranks: nnz (as even a share of
+                            # the product's non-zeros as allowed with at most 1.1x the mean
+                            # states per rank; fockmpi.operator.balance) | states (even states)
     options = {}            # extra PETSc/SLEPc options, e.g. {eps_lanczos_reorthog = "local"}
 
 Options given in ``options`` (or on the command line as ``-eps_...``) are applied last, so they
@@ -54,6 +57,7 @@ def settings_from_table(t: Table):
         max_it=t.get("max_it", "int", 0, check=(lambda v: 0 <= v <= big, f"between 0 and {big}")),
         complete_multiplets=_true_false_auto(t, "complete_multiplets"),
         storage=t.get("storage", "str", "auto", choices=STORAGE),
+        balance=t.get("balance", "str", "nnz", choices=("nnz", "states")),
         options=_petsc_options(t),
     )
     for key in ("target", "transform"):

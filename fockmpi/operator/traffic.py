@@ -64,6 +64,9 @@ def traffic_record(op, basis, comm, scalar_bytes):
     moved = sum(values) * scalar_bytes if min(values) >= 0 else -1
     mean_states = max(1.0, sum(states) / len(states))
     mean_nnz = sum(nnz) / len(nnz) if min(nnz) >= 0 else 0
+    balance = getattr(op, "balance", None)
     return {"states": states, "nnz": nnz, "ghost_values": values, "ghost_messages": messages,
             "bytes_per_product": moved, "imbalance_states": max(states) / mean_states,
-            "imbalance_nnz": max(nnz) / mean_nnz if mean_nnz > 0 else -1.0}
+            "imbalance_nnz": max(nnz) / mean_nnz if mean_nnz > 0 else -1.0,
+            "balance": "nnz" if balance is not None else "states",
+            "imbalance_nnz_even_states": balance[0] if balance is not None else -1.0}

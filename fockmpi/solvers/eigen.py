@@ -38,6 +38,7 @@ class SolverSettings:
     max_it: int = 0
     complete_multiplets: object = "auto"  # True, False, or "auto": True when nev > 1
     storage: str = "auto"
+    balance: str = "nnz"  # where the basis is cut between ranks: nnz | states (fockmpi.operator.balance)
     options: dict = field(default_factory=dict)
 
 
