@@ -241,6 +241,7 @@ class _Round:
         self.groups = [(int(g), np.flatnonzero(irreps == g)) for g in range(8) if np.any(irreps == g)]
         size = int(lengths.sum())
         index = np.repeat(basis.row_start[reached] - starts, lengths) + np.arange(size)
+        self.ghost_index = index[(index < basis.start) | (index >= basis.end)]  # (distinct, ascending)
         self.buffer = PETSc.Vec().createSeq(size, comm=PETSc.COMM_SELF)
         source = PETSc.IS().createGeneral(index.astype(int_t), comm=PETSc.COMM_SELF)
         self.scatter = PETSc.Scatter().create(template, source, self.buffer, None)
@@ -319,6 +320,10 @@ class DirectCIOperator:
         self._xs = self.mat.createVecRight()
         self._ys = self.mat.createVecRight()
         self.nghosts = sum(r.buffer.getSize() for r in self.rounds) - n
+        # one product: every round fetches its ghost rows and sends their partial sums back
+        from .traffic import Traffic, ghost_traffic
+        per_round = [ghost_traffic(r.ghost_index, basis.offsets, directions=2) for r in self.rounds]
+        self.traffic = Traffic(sum(t.values for t in per_round), sum(t.messages for t in per_round), 2)
         couplings = nb * mine * (self.a_pair.shape[1] + self.b_width)
         self.nnz_global = comm.allreduce(int(couplings))
         self.products = 0

@@ -2,7 +2,8 @@
 values of x it receives from other ranks (its ghosts) and from how many ranks (messages).  A
 stored matrix receives the columns of its off-diagonal block; the upper triangle receives them
 and sends as many partial sums back (twice the values and messages); the matrix-free operator
-receives the amplitudes its generated states need.  Not collective unless marked."""
+receives the amplitudes its generated states need; the direct-CI operator fetches the ghost rows
+of each round and sends their partial sums back (twice).  Not collective unless marked."""
 from dataclasses import dataclass
 
 import numpy as np

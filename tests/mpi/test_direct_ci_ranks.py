@@ -33,3 +33,30 @@ def test_direct_ci_energies_do_not_depend_on_the_ranks(comm):
     all_ok(comm, found.storage == "direct-ci", found.storage)
     all_ok(comm, np.allclose(found.eigenvalues[:3], reference.eigenvalues[:3], atol=1e-9),
            f"{found.eigenvalues} {reference.eigenvalues}")
+
+
+def test_direct_ci_traffic_equals_the_count_from_the_strings(comm):
+    """Each product fetches the rows (all beta strings) of the alpha strings one excitation away
+    from this rank's own that other ranks hold, and sends their partial sums back: counted here
+    from the bits of the strings (popcount of a ^ a' <= 2), no symmetry, one round."""
+    from math import comb
+
+    from fockmpi.basis.determinants import DeterminantBasis
+    from fockmpi.basis.sector import Sector
+    from fockmpi.models.space import Space
+    from fockmpi.operator.direct_ci import DirectCIOperator
+    rt = fockmpi.Runtime.start("real")
+    norb, na, nb = 7, 3, 2
+    basis = DeterminantBasis(Sector(Space.uniform("electron", norb), {"N_up": na, "N_dn": nb}), comm)
+    op = DirectCIOperator(random_dump(norb, na + nb, na - nb, None, 4), basis, comm, rt.PETSc)
+    ranges = comm.allgather((basis.alpha_lo, basis.alpha_hi))
+    strings = [int(s) for s in basis.alpha_strings]
+    lo, hi = basis.alpha_lo, basis.alpha_hi
+    reached = {j for i in range(lo, hi) for j in range(len(strings))
+               if not lo <= j < hi and bin(strings[i] ^ strings[j]).count("1") <= 2}
+    owners = {r for j in reached for r, (a, b) in enumerate(ranges) if a <= j < b}
+    want = (2 * len(reached) * comb(norb, nb), 2 * len(owners))
+    got = (op.traffic.values, op.traffic.messages)
+    all_ok(comm, len(op.rounds) == 1 and got == want, f"direct CI traffic {got}, counted {want}")
+    all_ok(comm, comm.size == 1 or comm.allreduce(got[0]) > 0, "several ranks move nothing")
+    op.destroy()
