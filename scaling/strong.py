@@ -4,7 +4,9 @@
 
 Each point runs ``mpirun -n R fockmpi run JOB -o DIR/ranks_RRRR.h5`` (oversubscribed where R
 exceeds the cores: then the times say how communication and imbalance grow, not how fast a
-cluster would be).  The triad bandwidth is measured in the same call for every rank count, with
+cluster would be).  ``--submit`` hands every point to ``fockmpi submit`` instead (one Slurm job
+per point, sized by its planner; ``--submit-options`` for the time, partition, ...), and the report
+is made once they have ended.  The triad bandwidth is measured in the same call for every rank count, with
 as many ranks as run on their own cores (``DIR/study.json``), and ``fockmpi scaling report DIR`` writes the table and the plots.  On a
 cluster give ``--launcher "srun"`` (or any command that takes ``-n R``).
 """
@@ -60,6 +62,19 @@ def prepare_out(out, force):
     os.makedirs(out, exist_ok=True)
 
 
+def submit_point(job, ranks, out, options):
+    """Submit one point through ``fockmpi submit`` (its planner sizes the nodes and memory; its
+    script requeues from checkpoints); returns the Slurm job id."""
+    path = os.path.join(out, f"ranks_{ranks:04d}.h5")
+    cmd = [sys.executable, "-m", "fockmpi", "submit", job, "-n", str(ranks), "-o", path, "--force",
+           "--job-name", f"{os.path.splitext(os.path.basename(job))[0]}_r{ranks}", *shlex.split(options or "")]
+    done = subprocess.run(cmd, env=dict(ENV, PYTHONPATH=ROOT), capture_output=True, text=True)
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        sys.exit(done.returncode)
+    return done.stdout.split()[-1]
+
+
 def run_point(job, ranks, out, launcher, extra=()):
     path = os.path.join(out, f"ranks_{ranks:04d}.h5")
     cmd = shlex.split(launcher) + ["-n", str(ranks), sys.executable, "-m", "fockmpi", "run", job, "-o", path,
@@ -79,12 +94,16 @@ def main(argv=None):
     ap.add_argument("--cores", type=int, help="cores the ranks share (default: this machine's; the triad is "
                                                "measured with min(R, cores) ranks)")
     ap.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
+    add_submit_options(ap)
     args = ap.parse_args(argv)
     name = os.path.splitext(os.path.basename(args.job))[0]
     out = args.out or os.path.join(HERE, "results", f"strong_{name}")
     prepare_out(out, args.force)
     study = {"kind": "strong", "title": f"{name}, ranks {' '.join(map(str, args.ranks))}", "job": args.job,
              "ranks": args.ranks, "launcher": args.launcher}
+    if args.submit:
+        study["jobs"] = {str(r): submit_point(args.job, r, out, args.submit_options) for r in args.ranks}
+        return submitted(out, study)
     if not args.no_triad:
         study["triad_GBps"] = triads(args.launcher, args.ranks, args.cores)
     for ranks in args.ranks:
@@ -92,6 +111,23 @@ def main(argv=None):
         study.setdefault("wall_s", {})[str(ranks)] = wall
         print(f"{ranks:>5} ranks: {wall:.1f} s -> {path}", flush=True)
     finish(out, study)
+
+
+def add_submit_options(ap):
+    ap.add_argument("--submit", action="store_true",
+                    help="submit every point as a Slurm job through `fockmpi submit` instead of running it; "
+                         "`fockmpi scaling report DIR` once they have ended")
+    ap.add_argument("--submit-options", metavar="'OPTIONS'",
+                    help="options passed on to every `fockmpi submit`, e.g. '--time 30 --partition short'")
+
+
+def submitted(out, study):
+    """``out/study.json`` of a submitted study (the job ids; no triad: it is the nodes' to measure)."""
+    with open(os.path.join(out, "study.json"), "w") as f:
+        json.dump(study, f, indent=1)
+    jobs = " ".join(study["jobs"].values())
+    print(f"submitted {len(study['jobs'])} point(s): jobs {jobs}; when they have ended: "
+          f"fockmpi scaling report {out}")
 
 
 def finish(out, study):

@@ -10,6 +10,7 @@ counted as ``fockmpi plan`` counts it (exact for U(1) sectors and for symmetric 
 rank is nearest ``--states-per-rank`` is run (``DIR/jobs/ranks_RRRR.toml``), as the strong driver
 runs its points, and ``fockmpi scaling report DIR`` writes the table and the plots (efficiency
 there: time at the fewest ranks over time at R, ideally 1 when the work per rank stays the same).
+``--submit`` hands the points to ``fockmpi submit`` as the strong driver does.
 """
 import argparse
 import os
@@ -17,7 +18,7 @@ import string
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from strong import HERE, ROOT, finish, prepare_out, run_point, triads  # noqa: E402
+from strong import HERE, ROOT, add_submit_options, finish, prepare_out, run_point, submit_point, submitted, triads  # noqa: E402
 
 
 def dimension_of(text, path="<weak>"):
@@ -49,6 +50,7 @@ def main(argv=None):
     ap.add_argument("--no-triad", action="store_true")
     ap.add_argument("--cores", type=int, help="cores the ranks share (default: this machine's)")
     ap.add_argument("--force", action="store_true", help="replace the results of an earlier study in --out")
+    add_submit_options(ap)
     args = ap.parse_args(argv)
     name, _, values = args.param.partition("=")
     if not name.isidentifier() or not values:
@@ -66,7 +68,7 @@ def main(argv=None):
     os.makedirs(os.path.join(out, "jobs"), exist_ok=True)
     study = {"kind": "weak", "title": f"{base}, about {args.states_per_rank:.3g} states per rank",
              "template": args.template, "param": name, "points": {}, "launcher": args.launcher}
-    if not args.no_triad:
+    if not args.no_triad and not args.submit:
         study["triad_GBps"] = triads(args.launcher, args.ranks, args.cores)
     texts = {v: t for v, _, t in candidates}
     for ranks in args.ranks:
@@ -74,10 +76,16 @@ def main(argv=None):
         job = os.path.join(out, "jobs", f"ranks_{ranks:04d}.toml")
         with open(job, "w") as f:
             f.write(texts[value])
+        if args.submit:
+            study["points"][str(ranks)] = {name: value, "dimension": dim, "states_per_rank": dim / ranks}
+            study.setdefault("jobs", {})[str(ranks)] = submit_point(job, ranks, out, args.submit_options)
+            continue
         path, wall = run_point(job, ranks, out, args.launcher)
         study["points"][str(ranks)] = {name: value, "dimension": dim, "states_per_rank": dim / ranks, "wall_s": wall}
         print(f"{ranks:>5} ranks: {name} = {value}, dimension {dim} ({dim / ranks:.3g} per rank), {wall:.1f} s",
               flush=True)
+    if args.submit:
+        return submitted(out, study)
     finish(out, study)
 
 

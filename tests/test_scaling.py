@@ -50,7 +50,9 @@ def test_tiny_strong_study_and_its_report(tmp_path):
     assert float(one["bytes_per_product"]) == 0 and int(one["messages"]) == 0
     assert float(two["bytes_per_product"]) == 8 * int(two["ghost_values"]) > 0 and int(two["messages"]) == 2
     assert float(one["speedup_solve"]) == 1.0 and float(two["imbalance_states"]) <= 1.1
-    assert (out / "report.png").stat().st_size > 20000 and "| ranks |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert (out / "report.png").stat().st_size > 20000 and "| ranks |" in report
+    assert "## 1 -> 2 ranks" in report  # (which limit each phase meets)
     # a second study into the same directory is refused (nothing replaced) without --force
     again = subprocess.run([sys.executable, os.path.join(ROOT, "scaling", "strong.py"), str(job), "--ranks", "1",
                             "--out", str(out), "--no-triad"], capture_output=True, text=True, timeout=120,

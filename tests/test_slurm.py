@@ -165,3 +165,30 @@ def test_a_sweep_runs_as_an_array_and_collect_gathers_it(cluster, tmp_path):
     for k in range(3):  # each task wrote its own log and its point's provenance
         assert read_results(str(tmp_path / "results" / "tv" / f"p{k:04d}.h5"))["provenance"]["slurm_job"].startswith(
             f"{job_id}_{k} ")
+
+
+def test_a_scaling_study_submitted_point_by_point(cluster, tmp_path):
+    """scaling/strong.py --submit: one `fockmpi submit` job per rank count; the report once they end."""
+    import csv
+    import json
+    import subprocess
+    import sys
+    from test_cli import MPI_ENV
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    (tmp_path / "ring.toml").write_text("[lattice]\ntype = \"chain\"\nsize = [12]\n[model]\ntype = \"heisenberg\"\n"
+                                        "[sector]\nSz = 0\n[solver]\nnev = 1\n")
+    env = dict(MPI_ENV, SLURM_CONF=cluster.conf, PYTHONPATH=root)
+    done = subprocess.run([sys.executable, os.path.join(root, "scaling", "strong.py"), "ring.toml", "--ranks", "1", "2",
+                           "--out", "study", "--submit", "--submit-options", "--time 5 --warning 60"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    jobs = json.loads((tmp_path / "study" / "study.json").read_text())["jobs"]
+    assert set(jobs) == {"1", "2"} and "fockmpi scaling report" in done.stdout
+    for job_id in jobs.values():
+        assert cluster.wait(job_id, timeout=180)[0]["JobState"] == "COMPLETED"
+    report = subprocess.run([sys.executable, "-m", "fockmpi", "scaling", "report", "study"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stdout + report.stderr
+    with open(tmp_path / "study" / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["ranks"]) for r in rows] == [1, 2] and int(rows[1]["messages"]) == 2

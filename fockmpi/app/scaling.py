@@ -103,8 +103,44 @@ def write_report(directory, out_prefix=None):
         f.write("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
         for row in rows:
             f.write("| " + " | ".join(_fmt(row[c]) for c in columns) + " |\n")
+        f.write(bound_by(rows, study.get("kind", "strong"), triad))
     written = [prefix + ".csv", prefix + ".md"] + _plots(rows, prefix)
     return written
+
+
+PHASES = (("basis_s", "basis"), ("assembly_s", "assembly"), ("matmult_s", "solve: products"),
+          ("other_solve_s", "solve: the rest (orthogonalization)"), ("output_s", "output"))
+
+
+def bound_by(rows, kind, triad):
+    """Markdown: which phases are bound by the memory bandwidth and which by the cores, from
+    one rank to two (each on its own core) in a strong study: a phase bound by the bandwidth
+    speeds up by the triad's ratio at best, one bound by the cores by 2.  Empty when the study
+    lacks those points or the triad."""
+    one = next((r for r in rows if r["ranks"] == 1), None)
+    two = next((r for r in rows if r["ranks"] == 2), None)
+    if kind != "strong" or not triad or one is None or two is None:
+        return ""
+    ratio = triad_at(triad, 2) / triad_at(triad, 1)
+    distinct = ratio < 1.6  # (else the two limits are too close to tell the phases apart)
+    out = ["", "## 1 -> 2 ranks: bound by the bandwidth or by the cores", "",
+           f"The triad of two ranks is {ratio:.2f}x that of one: a phase bound by the memory bandwidth "
+           f"speeds up by at most {ratio:.2f}x, one bound by the cores by up to 2x."
+           + ("" if distinct else " These limits are too close here to tell the two kinds apart by their "
+              "speed-up; the products' share of the triad (table above) says how near the bandwidth they run."), "",
+           "| phase | 1 rank (s) | 2 ranks (s) | speed-up | of the bandwidth limit | of the cores' limit |"
+           + (" nearer |" if distinct else ""), "|---|---|---|---|---|---|" + ("---|" if distinct else "")]
+    for key, label in PHASES:
+        a, b = one[key], two[key]
+        if not (a == a and b == b) or a < 0.05:  # (NaN, or too short to say)
+            continue
+        speedup = a / b if b > 0 else float("nan")
+        line = f"| {label} | {a:.3g} | {b:.3g} | {speedup:.2f} | {speedup / ratio:.2f} | {speedup / 2:.2f} |"
+        if distinct:  # (far below both: neither limit is what holds the phase back)
+            line += (" neither: serial work or communication |" if speedup < 0.85 * ratio else
+                     " cores |" if abs(speedup - 2) < abs(speedup - ratio) else " bandwidth |")
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def triad_at(triad, ranks):
