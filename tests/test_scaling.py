@@ -1,4 +1,4 @@
-"""A tiny strong-scaling study end to end (scaling/strong.py on 1 and 2 ranks, then
+"""A tiny strong-scaling study end to end (scaling/strong.py on 1, 2 and 3 ranks, then
 `fockmpi scaling report`): every column of the table and the plot are there, and the numbers
 hold together (one rank moves nothing; two ranks move their ghosts' bytes)."""
 import csv
@@ -34,22 +34,24 @@ def test_tiny_strong_study_and_its_report(tmp_path):
     job = tmp_path / "tiny.toml"
     job.write_text(JOB)
     out = tmp_path / "study"
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "scaling", "strong.py"), str(job), "--ranks", "1", "2",
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scaling", "strong.py"), str(job), "--ranks", "1", "2", "3",
                         "--out", str(out)], capture_output=True, text=True, timeout=300,
                        env=dict(os.environ, PYTHONPATH=ROOT))
     assert r.returncode == 0, r.stdout + r.stderr
     with open(out / "report.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [int(row["ranks"]) for row in rows] == [1, 2]
+    assert [int(row["ranks"]) for row in rows] == [1, 2, 3]
     assert set(COLUMNS) | {"triad_GBps", "matmult_share_of_triad"} <= set(rows[0])
-    one, two = rows
+    one, two, three = rows
     # the triad measured at each rank count (with as many ranks as there are cores for them)
     import json
     triad = json.loads((out / "study.json").read_text())["triad_GBps"]
-    assert set(triad) == {"1", "2"} and all(abs(float(row["triad_GBps"]) - triad[row["ranks"]]) < 1e-3 * triad[row["ranks"]] for row in rows)
+    assert set(triad) == {"1", "2", "3"} and all(abs(float(row["triad_GBps"]) - triad[row["ranks"]]) < 1e-3 * triad[row["ranks"]] for row in rows)
     assert float(one["bytes_per_product"]) == 0 and int(one["messages"]) == 0
     assert float(two["bytes_per_product"]) == 8 * int(two["ghost_values"]) > 0 and int(two["messages"]) == 2
     assert float(one["speedup_solve"]) == 1.0 and float(two["imbalance_states"]) <= 1.1
+    assert int(three["messages"]) >= 4 and float(three["imbalance_states"]) <= 1.1 + 1e-9
+    assert float(three["imbalance_nnz"]) <= 1.2
     report = (out / "report.md").read_text()
     assert (out / "report.png").stat().st_size > 20000 and "| ranks |" in report
     assert "## 1 -> 2 ranks" in report  # (which limit each phase meets)

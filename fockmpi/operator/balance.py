@@ -146,7 +146,9 @@ def _estimated_imbalance(comm, old, positions, lengths, new):
     if n and len(positions):
         positions = np.asarray(positions, dtype=np.float64)
         edges = old[rank] + np.concatenate([[0.0], (positions[1:] + positions[:-1] + 1) / 2, [float(n)]])
-        for p in range(comm.size):  # (sample segments overlapping rank p's new block)
+        first = max(0, int(np.searchsorted(new, edges[0], side="right")) - 1)
+        last = min(comm.size, int(np.searchsorted(new, edges[-1], side="left")))
+        for p in range(first, last):  # (the new blocks that overlap this rank's old one)
             a, b = new[p], new[p + 1]
             overlap = np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0, None)
             per[p] = float(np.dot(overlap, lengths))
