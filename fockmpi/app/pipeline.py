@@ -248,6 +248,8 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
     # PETSc starts (and the solver options are tried) before the basis is built, so that an
     # option SLEPc rejects costs a second, not the basis and the assembly
     PETSc, SLEPc = _start_petsc(scalar, 0, comm, problem, petsc_options)
+    from ..solvers.eigen import matvec_count
+    products_before = matvec_count(PETSc)  # (the log counts for the whole process: this run's are the rest)
     if problem.group is not None and not quiet:
         print0(comm, f"fockmpi {__version__} | {problem.title()} | sector {problem.sector_label()} | "
                      f"{problem.group.order} symmetry operations | {comm.size} rank{'s' if comm.size > 1 else ''}")
@@ -295,9 +297,10 @@ def run_job(job, comm, output_path=None, force=False, quiet=False, petsc_options
         checkpoint = _Unused()
     matrix_bytes = op.bytes_local
     from ..operator.traffic import traffic_record
-    from ..solvers.eigen import matvec_count
     parallel = traffic_record(op, basis, comm, 8 if scalar == "real" else 16)
-    count, seconds = matvec_count(PETSc)  # (this rank's products so far: the solve's and the checks')
+    count, seconds = matvec_count(PETSc)  # (this rank's products in this run: the solve's and the checks')
+    if count >= 0 and products_before[0] >= 0:
+        count, seconds = count - products_before[0], seconds - products_before[1]
     parallel.update(matmult_count=comm.allgather(count), matmult_seconds=comm.allgather(seconds))
     if problem.evolution is None or problem.quench is not None:
         op.destroy()
