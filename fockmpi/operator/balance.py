@@ -55,12 +55,18 @@ def sample_row_lengths(compiled, basis, positions, scalar_t=np.float64):
         return d_ptr[1:] + o_ptr[1:]
     from .assemble import group_arrays
     bound = compiled.max_row_length()
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    out_s = np.empty(n * bound, dtype=np.uint64)
-    out_v = np.empty(n * bound, dtype=scalar_t)
-    kernels.build_symmetric_rows(states, np.ascontiguousarray(basis.norms[positions]), True, False, terms,
-                                 group_arrays(basis, scalar_t), ptr, out_s, out_v)
-    return np.diff(ptr)
+    norms = np.ascontiguousarray(basis.norms[positions])
+    group = group_arrays(basis, scalar_t)
+    chunk = max(1, (1 << 22) // bound)  # (rows a chunk, as assembly takes them: its buffers stay small)
+    out = np.empty(n, dtype=np.int64)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        ptr = np.zeros(b - a + 1, dtype=np.int64)
+        out_s = np.empty((b - a) * bound, dtype=np.uint64)
+        out_v = np.empty((b - a) * bound, dtype=scalar_t)
+        kernels.build_symmetric_rows(states[a:b], norms[a:b], True, False, terms, group, ptr, out_s, out_v)
+        out[a:b] = np.diff(ptr)
+    return out
 
 
 def balanced_offsets(comm, dim, offsets, positions, lengths, max_state_imbalance=MAX_STATE_IMBALANCE):
