@@ -192,22 +192,24 @@ def dynamical_correlation(request, lattice, sector, group, basis, vector, energy
                         if "empty" not in str(e):
                             raise
                 if target is not None and target.dim:
-                    right, x = sources.get(src_group)
-                    between = operator_between(op, target, right, comm, PETSc)
-                    phi = between.mat.createVecLeft()
-                    between.mat.mult(x, phi)
-                    between.destroy()
-                    h = build_hamiltonian(target)
-                    t1 = time.perf_counter()
-                    run["operator_seconds"] = t1 - t0 - run["basis_seconds"]
+                    h = build_hamiltonian(target)  # (first: it settles the target's cuts, phi lives on them)
+                    phi = None
                     try:
+                        right, x = sources.get(src_group)
+                        between = operator_between(op, target, right, comm, PETSc)
+                        phi = between.mat.createVecLeft()
+                        between.mat.mult(x, phi)
+                        between.destroy()
+                        t1 = time.perf_counter()
+                        run["operator_seconds"] = t1 - t0 - run["basis_seconds"]
                         a, b, weight, converged = lanczos_coefficients(
                             h.mat, phi, min(request.steps, target.dim), comm, energy0,
                             -request.omega if branch == "negative" else request.omega,
                             request.broadening, request.tol, stop=stop)
                     finally:
                         h.destroy()
-                        phi.destroy()
+                        if phi is not None:
+                            phi.destroy()
                     run["lanczos_seconds"] = time.perf_counter() - t1
                     run.update(a=a, b=b, weight=weight, steps=len(a), dimension=target.dim, converged=converged,
                                sector=left_sector.label() + (f",{tgt_group.label()}" if tgt_group and

@@ -65,3 +65,30 @@ def test_repartition_keeps_the_states_in_order(comm, case):
     mine = basis.states
     found = basis.index_of(mine, comm)
     all_ok(comm, np.array_equal(found, np.arange(basis.start, basis.end)), "index_of after the cut")
+
+
+def test_the_first_operator_settles_the_cuts(comm):
+    """Vectors made after the first operator live on its cuts: a second operator on the same basis
+    (a quench, the Hamiltonian of a spectrum's target) must not move them, however uneven."""
+    import fockmpi
+    from fockmpi.app.solve import build_operator
+    rt = fockmpi.Runtime.start("real")
+    lattice, model, sector = CASES["ring18_k0"]
+    problem = build_problem(parse_job({"lattice": lattice, "model": model, "sector": sector,
+                                       "solver": {"storage": "aij"}}, path="x.toml", text=""))
+    fresh = make_basis(problem.sector, problem.group, comm)
+    op = build_operator(problem.compiled, problem.solver, fresh, comm, rt.PETSc, quiet=True)
+    all_ok(comm, getattr(fresh, "cuts_settled", False), "the first operator settles the cuts")
+    op.destroy()
+    for settled in (False, True):
+        basis = make_basis(problem.sector, problem.group, comm)
+        skewed = np.concatenate([[0], np.floor(np.cumsum(np.arange(1, comm.size + 1)) /
+                                               (comm.size * (comm.size + 1) / 2) * basis.dim)]).astype(np.int64)
+        basis.repartition(skewed, comm)
+        basis.cuts_settled = settled
+        op = build_operator(problem.compiled, problem.solver, basis, comm, rt.PETSc, quiet=True)
+        kept = np.array_equal(basis.offsets, skewed)
+        all_ok(comm, kept if settled or comm.size == 1 else not kept,
+               f"settled {settled}: cuts {basis.offsets} from {skewed}")
+        all_ok(comm, op.mat.getLocalSize()[0] == basis.local_size, "the operator's rows are the basis' block")
+        op.destroy()
