@@ -18,7 +18,10 @@ estimate, which ``/parallel`` in the results file then reports as counted.  Wher
 split is already within ``WORTH_MOVING`` (U(1) sectors on few ranks) nothing moves.
 
 Any split is valid: rows and vectors follow the basis' ``offsets``, checkpoints store vectors
-by global index, and the same ranks and job give the same cuts.
+by global index, and the same ranks and job give the same cuts.  The cuts move once, before any
+vector exists: the first operator built on a basis settles them (``Basis.cuts_settled``,
+:func:`fockmpi.app.solve.build_operator`), and a second one (a quench, a target sector's H built
+after a vector was made on it) leaves them as they are.
 """
 import numpy as np
 
