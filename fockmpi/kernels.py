@@ -95,6 +95,14 @@ def enumerate_states(start, count, chunk_off, chunk_q, T, r_top, low_ptr, low_va
 
 
 @njit(cache=True)
+def unrank_states(indices, chunk_off, chunk_q, T, r_top, low_ptr, low_vals, out):
+    """``out[k]``: the sector state of global index ``indices[k]`` (any order; sort layout)."""
+    for k in range(indices.shape[0]):
+        high, r, pos = _unrank_prefix(indices[k], chunk_off, chunk_q, T, r_top)
+        out[k] = high | np.uint64(low_vals[low_ptr[r] + pos])
+
+
+@njit(cache=True)
 def first_at_or_above(targets, dim, chunk_off, chunk_q, T, r_top, low_ptr, low_vals, out):
     """``out[k]``: the smallest global index whose state is ``>= targets[k]`` (``dim`` if
     none), by bisection over the ascending states."""

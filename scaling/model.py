@@ -94,7 +94,7 @@ def sample_block(tables, terms, lo, hi, offsets, runs=64, run_length=32):
             continue
         owners.update(np.unique(np.searchsorted(offsets, o_col, side="right") - 1).tolist())
         # k: how many of this block's rows reach each ghost column (its row's entries in the block)
-        cs = np.concatenate([tables.states(int(c), 1) for c in o_col])
+        cs = tables.states_at(o_col)
         k_ptr, k_o = np.zeros(len(cs) + 1, dtype=np.int64), np.zeros(len(cs) + 1, dtype=np.int64)
         kernels.build_rows(cs, np.int64(-1 - len(cs)), np.int64(lo), np.int64(hi), kernels.COUNT, True, terms, rk,
                            k_ptr, none_i, none_v, k_o, none_i, none_v)

@@ -52,6 +52,9 @@ def test_ranking_matches_brute_force(sites, size, data):
     expected = np.full(len(allst), -1)
     expected[ref.astype(np.int64)] = np.arange(len(ref))
     assert np.array_equal(parts[0].index_of(allst), expected)
+    # scattered indices, in any order, unrank to the brute-force states
+    picks = np.array(data.draw(st.lists(st.integers(0, len(ref) - 1), max_size=20)), dtype=np.int64)
+    assert np.array_equal(parts[0].tables.states_at(picks), ref[picks])
 
 
 def test_small_chunks_are_used_for_large_sites(monkeypatch):

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from clear_errors import assert_clear_error
 from test_cli import ROOT, fockmpi, write
 
 from fockmpi.app import cli
@@ -39,12 +40,6 @@ def run_main(capsys, *args):
     out, err = capsys.readouterr()
     return code, out, err
 
-
-def assert_clear_error(code, err, *needles):
-    assert code == 2, err
-    assert "Traceback" not in err and err.count("fockmpi: error:") == 1, err
-    for needle in needles:
-        assert needle in err, err
 
 
 def assert_job_refused(capsys, path, text, *needles):

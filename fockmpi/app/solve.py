@@ -163,13 +163,10 @@ def _balance(compiled, settings, basis, comm, PETSc, quiet):
     """Cut the basis between ranks by the product's non-zeros (``settings.balance = "nnz"``,
     :mod:`fockmpi.operator.balance`), once: the first operator built on a basis settles its
     cuts.  Returns ``(estimated nnz imbalance before, after)`` or None.  Collective."""
-    if settings.balance != "nnz" or getattr(basis, "cuts_settled", False):
+    if settings.balance != "nnz":
         return None
     from ..operator.balance import balance_rows
-    found = balance_rows(compiled, basis, comm, np.dtype(PETSc.ScalarType))
-    # vectors made from now on live on these cuts: a second operator on this basis (a quench)
-    # must not move them
-    basis.cuts_settled = True
+    found = balance_rows(compiled, basis, comm, np.dtype(PETSc.ScalarType))  # (once per basis)
     if found is not None and not quiet:
         states = np.diff(basis.offsets)
         print0(comm, f"  balance: non-zeros per rank max/mean {found[0]:.3f} -> {found[1]:.3f} (estimated), states "

@@ -22,8 +22,8 @@ class Basis:
 
     norms = None
     cuts_anywhere = False  # whether :meth:`repartition` may move the cuts between ranks anywhere
-    cuts_settled = False   # set by the first operator built on the basis (app.solve.build_operator):
-                           # vectors live on these cuts from then on, nothing moves them
+    cuts_settled = False   # set when fockmpi.operator.balance first looks at the basis (the first
+                           # operator built on it): vectors live on these cuts, nothing moves them
 
     @property
     def local_size(self):

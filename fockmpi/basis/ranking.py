@@ -133,6 +133,17 @@ class RankingTables:
             kernels.relayout(out, self.layout, 1, out)
         return out
 
+    def states_at(self, indices):
+        """States (packed) of the global ``indices``, in their order (scattered indices: one
+        unranking each, in compiled code)."""
+        indices = np.ascontiguousarray(indices, dtype=np.int64)
+        out = np.empty(len(indices), dtype=np.uint64)
+        kernels.unrank_states(indices, self.chunk_off, self.chunk_q, self.T, np.int64(self.r_top), self.low_ptr,
+                              self.low_vals, out)
+        if len(self.layout):
+            kernels.relayout(out, self.layout, 1, out)
+        return out
+
     def first_at_or_above(self, states):
         """For each state *in the sort layout*, the smallest global index whose state is at least
         that one there (``dim`` where none is)."""

@@ -81,13 +81,7 @@ def balanced_offsets(comm, dim, offsets, positions, lengths, max_state_imbalance
     size, rank = comm.size, comm.rank
     start, end = int(offsets[rank]), int(offsets[rank + 1])
     n = end - start
-    # piecewise constant density: sample j stands for the states between its neighbours' midpoints
-    positions = np.asarray(positions, dtype=np.float64)
-    if n and len(positions):
-        edges = np.concatenate([[0.0], (positions[1:] + positions[:-1] + 1) / 2, [float(n)]])
-        density = np.asarray(lengths, dtype=np.float64)
-    else:
-        edges, density = np.array([0.0, float(n)]), np.zeros(1)
+    edges, density = _segments(n, positions, lengths)
     xs = start + edges  # global positions of the segment ends
     zs = np.concatenate([[0.0], np.cumsum(density * np.diff(edges))])
     before = comm.exscan(float(zs[-1]))  # (None on rank 0)
@@ -128,9 +122,13 @@ def balanced_offsets(comm, dim, offsets, positions, lengths, max_state_imbalance
 
 def balance_rows(compiled, basis, comm, scalar_t=np.float64, samples=SAMPLES):
     """Cut ``basis`` again so that the ranks' shares of the product's non-zeros come close to
-    even (module docstring).  Returns ``(estimated nnz imbalance before, after)``, or None
-    where nothing was moved (one rank, a basis that cannot be cut anywhere, fewer states than
-    ranks).  Collective."""
+    even (module docstring), once: the first call settles the cuts (``basis.cuts_settled``),
+    later ones leave them.  Returns ``(estimated nnz imbalance before, after)``, or None where
+    nothing was moved (cuts settled before, one rank, a basis that cannot be cut anywhere, fewer
+    states than ranks).  Collective."""
+    if basis.cuts_settled:
+        return None
+    basis.cuts_settled = True  # (whatever happens now, vectors made after this live on the cuts)
     if comm.size == 1 or not can_balance(basis) or basis.dim < 4 * comm.size:
         return None
     n = basis.local_size
@@ -145,6 +143,17 @@ def balance_rows(compiled, basis, comm, scalar_t=np.float64, samples=SAMPLES):
     return before, after
 
 
+def _segments(n, positions, lengths):
+    """A piecewise constant density of non-zeros over a block of ``n`` states from the row
+    ``lengths`` at ``positions``: sample j stands for the states between its neighbours'
+    midpoints.  Returns (segment edges, local positions; density per segment)."""
+    positions = np.asarray(positions, dtype=np.float64)
+    if not (n and len(positions)):
+        return np.array([0.0, float(n)]), np.zeros(1)
+    edges = np.concatenate([[0.0], (positions[1:] + positions[:-1] + 1) / 2, [float(n)]])
+    return edges, np.asarray(lengths, dtype=np.float64)
+
+
 def _estimated_imbalance(comm, old, positions, lengths, new):
     """max / mean of the non-zeros per rank under the cuts ``new``, from the samples taken under
     ``old``.  Collective."""
@@ -153,13 +162,13 @@ def _estimated_imbalance(comm, old, positions, lengths, new):
     n = int(old[rank + 1] - old[rank])
     per = np.zeros(comm.size)
     if n and len(positions):
-        positions = np.asarray(positions, dtype=np.float64)
-        edges = old[rank] + np.concatenate([[0.0], (positions[1:] + positions[:-1] + 1) / 2, [float(n)]])
+        edges, density = _segments(n, positions, lengths)
+        edges = old[rank] + edges
         first = max(0, int(np.searchsorted(new, edges[0], side="right")) - 1)
         last = min(comm.size, int(np.searchsorted(new, edges[-1], side="left")))
         for p in range(first, last):  # (the new blocks that overlap this rank's old one)
             a, b = new[p], new[p + 1]
             overlap = np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0, None)
-            per[p] = float(np.dot(overlap, lengths))
+            per[p] = float(np.dot(overlap, density))
     per = comm.allreduce(per, op=MPI.SUM)
     return float(per.max() / per.mean()) if per.mean() > 0 else 1.0
